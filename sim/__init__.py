@@ -1,0 +1,13 @@
+"""sim: transport across the interfaces of all-solid-state Li batteries.
+
+Sub-packages:
+    sim.stack    stack-level polarization and energy density (review Section 3)
+    sim.pnp      layered 1D Poisson-Nernst-Planck solvers (native Newton and FiPy)
+    sim.figures  paper figures made from HDF5 result files
+Modules:
+    sim.case       case-file loading and validation
+    sim.materials  the materials database with sources
+    sim.io         HDF5 writer (atomic) and reader with units
+    sim.run        dispatch a validated case to its model
+"""
+__version__ = "0.1.0"

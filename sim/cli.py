@@ -1,0 +1,134 @@
+"""Command-line interface: `python -m sim` or `sim`.
+
+    sim run CASE.toml [-o OUT.h5]        run a case, write HDF5 (default results/<stem>.h5)
+    sim validate CASE.toml ...           check case files without running them
+    sim figures OUT.h5 [--format pdf,png] [--out DIR] [--style FILE]
+    sim materials [--name NAME]          list the materials database with sources
+    sim demo [--cases DIR] [--out DIR]   run every demo case and draw its figures
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import SimError
+
+
+def _cmd_run(args):
+    from .run import run_case
+    t0 = time.perf_counter()
+    out = run_case(args.case, args.output)
+    print(f"wrote {out} ({time.perf_counter() - t0:.2f} s)")
+    if args.figures:
+        from .figures import render_all
+        for p in render_all(out):
+            print(f"  figure {p}")
+    return 0
+
+
+def _cmd_validate(args):
+    from .case import load_case
+    for path in args.case:
+        case = load_case(path)
+        print(f"{path}: ok (kind = {case.kind})")
+    return 0
+
+
+def _cmd_figures(args):
+    from .figures import render_all
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    paths = render_all(args.result, args.out, formats, args.style)
+    for p in paths:
+        print(p)
+    if not paths:
+        print(f"{args.result}: no figure applies to this file", file=sys.stderr)
+    return 0
+
+
+def _cmd_materials(args):
+    from .materials import material_sources
+    rows = [r for r in material_sources() if args.name in (None, r[0])]
+    if not rows:
+        print(f"no material named {args.name!r}", file=sys.stderr)
+        return 2
+    current = None
+    for name, prop, value, unit, si, si_unit, source, unc in rows:
+        if name != current:
+            print(f"\n{name}")
+            current = name
+        extra = f"  [uncertainty: {unc}]" if unc else ""
+        print(f"  {prop:28s} {value:<10g} {unit:9s} ({si:.4g} {si_unit})  {source}{extra}")
+    return 0
+
+
+def _cmd_demo(args):
+    from .figures import render_all
+    from .run import run_case
+    cases = sorted(Path(args.cases).glob("*.toml"))
+    if not cases:
+        print(f"no case files in {args.cases}", file=sys.stderr)
+        return 2
+    failed = []
+    for path in cases:
+        t0 = time.perf_counter()
+        try:
+            out = run_case(path, Path(args.out) / (path.stem + ".h5"))
+            figs = render_all(out, Path(args.out) / path.stem)
+        except SimError as e:
+            failed.append(path)
+            print(f"FAILED {path}: {e}", file=sys.stderr)
+            continue
+        print(f"{path} -> {out} and {len(figs)} figure files ({time.perf_counter() - t0:.1f} s)")
+    if failed:
+        print(f"{len(failed)} case(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="sim", description="Interfaces of all-solid-state Li batteries: "
+                                "layered PNP solvers, polarization budgets and energy density.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a case file and write HDF5",
+                       description="Validate and run CASE.toml; write HDF5 with units and provenance.")
+    r.add_argument("case", help="case file (TOML)")
+    r.add_argument("-o", "--output", help="output HDF5 (default: results/<case-stem>.h5)")
+    r.add_argument("--figures", action="store_true", help="also draw the figures next to the output")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="check case files without running them",
+                       description="Parse and validate case files; print the first problem of each.")
+    v.add_argument("case", nargs="+", help="case file(s)")
+    v.set_defaults(func=_cmd_validate)
+
+    f = sub.add_parser("figures", help="draw every figure a result file supports",
+                       description="Draw figures from an HDF5 result file alone.")
+    f.add_argument("result", help="HDF5 result file")
+    f.add_argument("--format", default="pdf,png", help="comma-separated formats (default: pdf,png)")
+    f.add_argument("--out", help="output folder (default: next to the file, named after it)")
+    f.add_argument("--style", help="matplotlib style file to override the house style")
+    f.set_defaults(func=_cmd_figures)
+
+    m = sub.add_parser("materials", help="list the materials database with sources",
+                       description="Every property: value, unit, SI value, source and uncertainty.")
+    m.add_argument("--name", help="only this material")
+    m.set_defaults(func=_cmd_materials)
+
+    d = sub.add_parser("demo", help="run every case in a folder and draw the figures",
+                       description="Run all *.toml cases in --cases, write HDF5 and figures to --out.")
+    d.add_argument("--cases", default="cases", help="folder of case files (default: cases)")
+    d.add_argument("--out", default="results", help="output folder (default: results)")
+    d.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SimError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,45 @@
+"""Error types raised by the package.  Every user-facing failure is one of these."""
+
+
+class SimError(Exception):
+    """Base class of all errors the package raises on purpose."""
+
+
+class CaseError(SimError, ValueError):
+    """A case or sweep file is malformed or holds an impossible value.
+
+    The message names the file, the key path, the value and the reason.
+    """
+
+    def __init__(self, file, key, value, reason):
+        self.file, self.key, self.value, self.reason = str(file), key, value, reason
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        where = f"{self.file}: " if file else ""
+        super().__init__(f"{where}key '{key}' = {shown}: {reason}")
+
+
+class ConvergenceError(SimError, RuntimeError):
+    """A nonlinear or time-stepping solve did not converge.
+
+    Carries the residual history, the last step size and a hint for the user.
+    """
+
+    def __init__(self, message, residuals=(), last_step=None, hint=""):
+        self.residuals = list(residuals)
+        self.last_step = last_step
+        self.hint = hint
+        tail = ", ".join(f"{r:.3e}" for r in self.residuals[-6:])
+        text = message
+        if tail:
+            text += f"; last residuals [{tail}]"
+        if last_step is not None:
+            text += f"; last step {last_step:.3e}"
+        if hint:
+            text += f". Hint: {hint}"
+        super().__init__(text)
+
+
+class ResultFileError(SimError, OSError):
+    """An HDF5 result file is missing, truncated, foreign or of another schema version."""

@@ -1,0 +1,34 @@
+"""Paper figures made from HDF5 result files alone.
+
+`render_all(result_path, out_dir, formats)` draws every figure the file supports.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..io import read_result
+from . import energy, polarization
+
+#: modules with figures(result) -> iterable of (name, draw(fig_dir, formats) -> [paths])
+MODULES = [energy, polarization]
+
+
+def _pnp_modules():
+    try:
+        from . import pnp
+        return [pnp]
+    except ImportError:  # pragma: no cover - pnp figures are part of the package
+        return []
+
+
+def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):
+    """Render every figure `result_path` supports into out_dir (default: beside the file)."""
+    from .style import use_style
+    result = read_result(result_path)
+    out_dir = Path(out_dir) if out_dir else Path(result_path).with_suffix("")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with use_style(style):
+        for mod in MODULES + _pnp_modules():
+            written += mod.render(result, out_dir, formats)
+    return written

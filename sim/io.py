@@ -1,0 +1,174 @@
+"""HDF5 output with units and provenance, written atomically, and a reader that returns units.
+
+Layout: every dataset carries a `units` attribute.  The root carries `schema_version`,
+`sim_version`, `git_commit`, `created_utc`, `case_text`, `case_path`, `kind` and
+`parameters_json` (the resolved parameters after defaults).  See docs/hdf5-schema.md.
+
+Writing goes to a temporary file in the destination folder, which is flushed, fsync'ed and
+then renamed over the destination with os.replace: a reader never sees a half-written file
+and an interrupted write leaves the previous file intact.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .errors import ResultFileError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Q:
+    """A quantity to store: value (array-like or str), units, and extra attributes."""
+    value: object
+    units: str
+    attrs: dict = field(default_factory=dict)
+
+
+def git_commit():
+    """The commit of the source tree this package runs from, or '' outside a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                   cwd=here, capture_output=True, text=True, timeout=5).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return ""
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    return str(o)
+
+
+def provenance(case_text="", case_path="", kind="", parameters=None):
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "sim_version": __version__,
+        "git_commit": git_commit(),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "case_text": case_text,
+        "case_path": str(case_path),
+        "kind": kind,
+        "parameters_json": json.dumps(parameters or {}, default=_json_default, sort_keys=True),
+    }
+
+
+def write_datasets(group, data):
+    """Write {path: Q} under an open h5py group."""
+    for path, q in data.items():
+        if not isinstance(q, Q):
+            raise TypeError(f"{path}: expected a Q(value, units), got {type(q).__name__}")
+        if isinstance(q.value, str):
+            ds = group.create_dataset(path, data=q.value, dtype=h5py.string_dtype())
+        else:
+            arr = np.asarray(q.value)
+            if arr.dtype.kind in "US":
+                ds = group.create_dataset(path, data=arr.astype(object), dtype=h5py.string_dtype())
+            else:
+                ds = group.create_dataset(path, data=arr)
+        ds.attrs["units"] = q.units
+        for k, v in q.attrs.items():
+            ds.attrs[k] = v
+
+
+def write_result(out_path, data, root_attrs):
+    """Atomically write `data` ({path: Q}) and root attributes to `out_path`."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            for k, v in root_attrs.items():
+                f.attrs[k] = v
+            write_datasets(f, data)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return out_path
+
+
+@dataclass
+class Result:
+    """A result file in memory: datasets as {path: Q}, and the root attributes."""
+    path: Path
+    attrs: dict
+    data: dict
+
+    def __getitem__(self, key):
+        return self.data[key.lstrip("/")]
+
+    def __contains__(self, key):
+        return key.lstrip("/") in self.data
+
+    def value(self, key):
+        return self[key].value
+
+    def groups(self, prefix):
+        """Names of the direct children of group `prefix`."""
+        prefix = prefix.strip("/") + "/"
+        return sorted({k[len(prefix):].split("/")[0] for k in self.data if k.startswith(prefix)})
+
+    @property
+    def parameters(self):
+        return json.loads(self.attrs.get("parameters_json", "{}"))
+
+
+def read_result(path):
+    """Read a result file.  Raises ResultFileError naming the file and what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultFileError(f"{path}: no such result file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ResultFileError(f"{path}: not a readable HDF5 file ({e})") from None
+    with f:
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        if "schema_version" not in attrs:
+            raise ResultFileError(f"{path}: not a sim result file (root attribute 'schema_version' is missing)")
+        if int(attrs["schema_version"]) != SCHEMA_VERSION:
+            raise ResultFileError(f"{path}: schema version {attrs['schema_version']} is not supported "
+                                  f"(this sim reads version {SCHEMA_VERSION})")
+        data = {}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                if "units" not in obj.attrs:
+                    raise ResultFileError(f"{path}: dataset /{name} has no 'units' attribute")
+                v = obj[()]
+                if isinstance(v, bytes):
+                    v = v.decode()
+                elif isinstance(v, np.ndarray) and v.dtype.kind == "O":
+                    v = np.array([x.decode() if isinstance(x, bytes) else x for x in v.ravel()]).reshape(v.shape)
+                extra = {k: a for k, a in obj.attrs.items() if k != "units"}
+                data[name] = Q(v, str(obj.attrs["units"]), extra)
+        try:
+            f.visititems(visit)
+        except (OSError, KeyError, RuntimeError) as e:
+            raise ResultFileError(f"{path}: corrupt or truncated ({e})") from None
+    return Result(path, attrs, data)

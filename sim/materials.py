@@ -1,0 +1,66 @@
+"""The materials database (sim/data/materials.toml): values with units and sources.
+
+Every property in the file is a table {value, unit, source[, uncertainty]}.  `load_materials`
+returns, per material, a dict of SI values; `material_sources` keeps the provenance.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import tomllib
+from importlib import resources
+
+from .errors import CaseError
+from .units import to_si
+
+DATA_FILE = "data/materials.toml"
+
+
+@functools.lru_cache(maxsize=1)
+def _raw():
+    text = resources.files("sim").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def material_names():
+    return sorted(_raw())
+
+
+def material_record(name):
+    """The raw record of one material (values in file units, with sources)."""
+    try:
+        return copy.deepcopy(_raw()[name])
+    except KeyError:
+        raise KeyError(name) from None
+
+
+def load_material(name, overrides=None, file=None, key_prefix="materials"):
+    """SI property values of material `name`, with optional overrides (already SI).
+
+    Returns a dict {property: value_SI}.  Unknown material names raise CaseError.
+    """
+    raw = _raw()
+    if name not in raw:
+        from .schema import suggest
+        raise CaseError(file, f"{key_prefix}", name,
+                        f"unknown material{suggest(name, raw)}; see `python -m sim materials`")
+    out = {}
+    for prop, rec in raw[name].items():
+        if isinstance(rec, dict):
+            out[prop] = to_si(rec["value"], rec["unit"])[0]
+    for prop, value in (overrides or {}).items():
+        out[prop] = value
+    return out
+
+
+def material_sources():
+    """Rows (material, property, value, unit, SI value, SI unit, source, uncertainty)."""
+    rows = []
+    for name, props in sorted(_raw().items()):
+        for prop, rec in props.items():
+            if not isinstance(rec, dict):
+                continue
+            si, si_unit = to_si(rec["value"], rec["unit"])
+            rows.append((name, prop, rec["value"], rec["unit"], si, si_unit,
+                         rec.get("source", ""), rec.get("uncertainty", "")))
+    return rows

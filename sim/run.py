@@ -1,0 +1,33 @@
+"""Run a validated case and write its HDF5 result (atomically)."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from .case import Case, load_case
+from .io import provenance, write_result
+
+#: kind -> runner module (each has run(params) -> {path: Q})
+RUNNERS = {
+    "energy_density": "sim.runners.energy_density",
+    "polarization": "sim.runners.polarization",
+    "pnp": "sim.runners.pnp",
+}
+
+
+def compute(case: Case):
+    """The {hdf5 path: Q} result of a case, without writing anything."""
+    return importlib.import_module(RUNNERS[case.kind]).run(case.params)
+
+
+def default_output(case_path, results_dir="results"):
+    return Path(results_dir) / (Path(case_path).stem + ".h5")
+
+
+def run_case(case, out=None):
+    """Load (if a path), compute and write a case; returns the output path."""
+    if not isinstance(case, Case):
+        case = load_case(case)
+    data = compute(case)
+    out = Path(out) if out else default_output(case.path)
+    return write_result(out, data, provenance(case.text, case.path, case.kind, case.params))

@@ -1,0 +1,87 @@
+"""Runner of `energy_density` cases: reference cell, one design, and the Fig. 3 b-f data sets."""
+import numpy as np
+
+from ..case import material_overrides_si
+from ..io import Q
+from ..stack import energy as en
+
+UM, MG = 1e-6, en.MG_CM2
+
+
+def _design(p, overrides, name):
+    return en.preset_design(p["preset"], sse=p.get("sse"), loading_mg_cm2=p.get("loading_mg_cm2"),
+                            separator_thickness_um=p.get("separator_thickness_um"),
+                            collectors=p.get("collectors"), material_overrides=overrides, name=name)
+
+
+def _breakdown_q(prefix, design):
+    b = en.breakdown(design)
+    out = {f"{prefix}/specific_energy": Q(float(en.to_wh_kg(b["specific_energy"])), "Wh/kg"),
+           f"{prefix}/energy_density": Q(float(en.to_wh_l(b["energy_density"])), "Wh/L"),
+           f"{prefix}/areal_capacity": Q(float(b["areal_capacity"]) / 3.6e4, "mAh/cm^2"),
+           f"{prefix}/total_mass": Q(float(b["total_mass"]) * 100.0, "mg/cm^2"),
+           f"{prefix}/total_thickness": Q(float(b["total_thickness"]) / UM, "um")}
+    names = list(b["mass"])
+    out[f"{prefix}/breakdown/mass_component"] = Q(np.array(names), "")
+    out[f"{prefix}/breakdown/mass"] = Q(np.array([float(b["mass"][k]) * 100.0 for k in names]), "mg/cm^2")
+    tnames = list(b["thickness"])
+    out[f"{prefix}/breakdown/thickness_component"] = Q(np.array(tnames), "")
+    out[f"{prefix}/breakdown/thickness"] = Q(np.array([float(b["thickness"][k]) / UM for k in tnames]), "um")
+    return out
+
+
+def run(params):
+    overrides = material_overrides_si(params["materials"])
+    ref_p = params["reference"]
+    ref_design = _design(ref_p, overrides, "reference")
+    es_ref, ev_ref = (float(x) for x in en.energy(ref_design))
+    es_ref = ref_p.get("specific_energy_Wh_kg") or es_ref
+    ev_ref = ref_p.get("energy_density_Wh_L") or ev_ref
+    out = _breakdown_q("energy/reference_lib", ref_design)
+    out["energy/reference_lib/specific_energy"] = Q(es_ref, "Wh/kg", {"source": "given" if ref_p.get("specific_energy_Wh_kg") else "computed"})
+    out["energy/reference_lib/energy_density"] = Q(ev_ref, "Wh/L", {"source": "given" if ref_p.get("energy_density_Wh_L") else "computed"})
+
+    cell = _design(params["cell"], overrides, "cell")
+    out.update(_breakdown_q("energy/cell", cell))
+    out["energy/cell/bet_gravimetric"] = Q(float(en.break_even_thickness(cell, es_ref)) / UM, "um")
+    out["energy/cell/bet_volumetric"] = Q(float(en.break_even_thickness(cell, ev_ref, "volumetric")) / UM, "um")
+
+    f3 = params["fig3"]
+    if not f3["enabled"]:
+        return out
+    n = f3["points"]
+    L = np.linspace(*f3["separator_range_um"], n)
+    loads = np.linspace(*f3["loading_range_mg_cm2"], n)
+    for sse in f3["sse"]:
+        d = en.preset_design("ASSLIB", sse=sse, loading_mg_cm2=f3["loading_mg_cm2"], material_overrides=overrides)
+        es, ev = en.energy(d, separator_thickness_m=L * UM)
+        g = f"energy/fig3b/{sse}"
+        out[f"{g}/separator_thickness"] = Q(L, "um")
+        out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
+        out[f"{g}/energy_density"] = Q(ev, "Wh/L")
+        out[f"{g}/bet_gravimetric"] = Q(float(en.break_even_thickness(d, es_ref)) / UM, "um")
+        out[f"{g}/bet_volumetric"] = Q(float(en.break_even_thickness(d, ev_ref, "volumetric")) / UM, "um")
+        g = f"energy/fig3c/{sse}"
+        out[f"{g}/loading"] = Q(loads, "mg/cm^2")
+        out[f"{g}/bet_gravimetric"] = Q(en.break_even_thickness(d, es_ref, loading_kg_m2=loads * MG) / UM, "um",
+                                        {"note": "NaN: the design cannot reach the reference at any thickness"})
+        out[f"{g}/bet_volumetric"] = Q(en.break_even_thickness(d, ev_ref, "volumetric", loading_kg_m2=loads * MG) / UM, "um",
+                                       {"note": "NaN: the design cannot reach the reference at any thickness"})
+    for t in f3["fig3de_separator_um"]:
+        d = en.preset_design("ASSLIB", sse="LLZO", material_overrides=overrides)
+        es, ev = en.energy(d, loading_kg_m2=loads * MG, separator_thickness_m=t * UM)
+        g = f"energy/fig3de/{t:g}um"
+        out[f"{g}/loading"] = Q(loads, "mg/cm^2")
+        out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
+        out[f"{g}/energy_density"] = Q(ev, "Wh/L")
+        out[f"{g}/separator_thickness"] = Q(t, "um")
+    for cc in ("standard", "modified"):
+        d = en.preset_design("ASSLIB", sse="LLZO", separator_thickness_um=f3["fig3f_separator_um"],
+                             collectors=cc, material_overrides=overrides)
+        es, ev = en.energy(d, loading_kg_m2=loads * MG)
+        g = f"energy/fig3f/{cc}"
+        out[f"{g}/loading"] = Q(loads, "mg/cm^2")
+        out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
+        out[f"{g}/energy_density"] = Q(ev, "Wh/L")
+    out["energy/fig3f/separator_thickness"] = Q(f3["fig3f_separator_um"], "um")
+    return out

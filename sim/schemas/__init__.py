@@ -1,0 +1,11 @@
+"""Case-file schemas, one module per kind.  KINDS maps kind -> (schema Table, semantic check)."""
+from . import energy_density, polarization
+
+KINDS = {
+    "energy_density": (energy_density.SCHEMA, energy_density.check),
+    "polarization": (polarization.SCHEMA, polarization.check),
+}
+
+
+def register(kind, schema, check):
+    KINDS[kind] = (schema, check)

