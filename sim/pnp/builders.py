@@ -1,0 +1,26 @@
+"""Builders of common problems: the one-sided single-carrier layer used for verification."""
+import numpy as np
+
+from .mesh import layered_mesh
+from .problem import Problem
+
+
+def one_sided_layer(psi0, eps_r=9.0, c0=3.1e3, c_sites=None, T=298.15, D=1e-13,
+                    length_debye=40.0, h_min_debye=0.01, h_max_debye=1.0, growth=1.05, mesh=None):
+    """A single layer on [0, L]: blocking interface at x = 0 held at psi0 (kT/e units) relative
+    to the bulk; bulk reservoir (c = c0, psi = 0) at x = L.  One species z = +1 on a uniform
+    background c0.  c_sites = None gives the dilute limit (c_max = 1e12 c0)."""
+    from .analytic import debye_length
+    lam = debye_length(eps_r, c0, T)
+    if mesh is None:
+        mesh = layered_mesh([length_debye * lam], h_min_debye * lam, h_max_debye * lam, growth,
+                            grade_outer=(True, False))
+    n = mesh.n
+    cmax = c_sites if c_sites is not None else 1e12 * c0
+    ones = np.ones((1, n))
+    return Problem(
+        mesh=mesh, temperature_K=T, eps_r=np.full(n, eps_r), c_bg=np.full(n, c0),
+        species=["Li"], z=np.array([1.0]), present=np.ones((1, n), bool),
+        c_max=cmax * ones, c_bulk=c0 * ones, mu0=np.zeros((1, n)), D=D * ones,
+        psi_bc=np.array([psi0, 0.0]), c_bc=np.array([[np.nan], [c0]]), closed=False,
+        layer_names=["layer"])

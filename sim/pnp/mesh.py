@@ -1,0 +1,98 @@
+"""Layered 1D cell-centred meshes, graded geometrically toward the interfaces.
+
+Every layer boundary is a face.  Inside a layer, cell sizes grow geometrically away from each
+interface, h_j = h_min r^j, capped at h_max; a layer bounded by interfaces on both sides is
+graded from both.  The sizes of each graded segment are rescaled by one factor so that the
+segment length is met exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CaseError
+
+MAX_CELLS = 2_000_000
+
+
+def graded_segment(length, h_min, h_max, growth):
+    """Cell sizes of a segment of `length`, smallest (h_min) at its start."""
+    if growth < 1.0:
+        raise ValueError("growth must be >= 1")
+    sizes = []
+    total = 0.0
+    h = min(h_min, h_max)
+    while total < length:
+        sizes.append(h)
+        total += h
+        h = min(h * growth, h_max)
+        if len(sizes) > MAX_CELLS:
+            raise CaseError(None, "mesh", f"> {MAX_CELLS} cells", "mesh too large: raise h_min_m or h_max_m")
+    sizes = np.array(sizes)
+    return sizes * (length / sizes.sum())
+
+
+@dataclass
+class Mesh:
+    faces: np.ndarray          # (N+1,) face positions, m
+    layer_of_cell: np.ndarray  # (N,) layer index of each cell
+    layer_faces: np.ndarray    # (K+1,) face index of each layer boundary
+
+    @property
+    def centers(self):
+        return 0.5 * (self.faces[1:] + self.faces[:-1])
+
+    @property
+    def widths(self):
+        return np.diff(self.faces)
+
+    @property
+    def n(self):
+        return len(self.faces) - 1
+
+    @property
+    def interfaces(self):
+        """Positions (m) of the internal layer boundaries."""
+        return self.faces[self.layer_faces[1:-1]]
+
+    def refined(self, factor=2):
+        """Each cell split into `factor` equal cells (nested refinement)."""
+        f = self.faces
+        parts = [f[:-1] + (f[1:] - f[:-1]) * j / factor for j in range(factor)]
+        new = np.empty(self.n * factor + 1)
+        new[:-1] = np.stack(parts, axis=1).ravel()
+        new[-1] = f[-1]
+        return Mesh(new, np.repeat(self.layer_of_cell, factor), self.layer_faces * factor)
+
+
+def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
+    """Mesh of layers with the given thicknesses (m), graded toward internal interfaces.
+
+    grade_outer: also grade toward the outer (left, right) ends, e.g. for a blocking electrode.
+    """
+    K = len(thicknesses)
+    edges = [0.0]
+    cells = []
+    layer_faces = [0]
+    for k, L in enumerate(thicknesses):
+        left_graded = k > 0 or grade_outer[0]
+        right_graded = k < K - 1 or grade_outer[1]
+        if left_graded and right_graded:
+            half = graded_segment(L / 2, h_min, h_max, growth)
+            sizes = np.concatenate([half, half[::-1]])
+        elif left_graded:
+            sizes = graded_segment(L, h_min, h_max, growth)
+        elif right_graded:
+            sizes = graded_segment(L, h_min, h_max, growth)[::-1]
+        else:
+            n = max(1, int(np.ceil(L / h_max)))
+            sizes = np.full(n, L / n)
+        cells.append(sizes)
+        layer_faces.append(layer_faces[-1] + len(sizes))
+    sizes = np.concatenate(cells)
+    if len(sizes) > MAX_CELLS:
+        raise CaseError(None, "mesh", len(sizes), f"mesh of more than {MAX_CELLS} cells refused")
+    faces = np.concatenate([[0.0], np.cumsum(sizes)])
+    layer_of_cell = np.repeat(np.arange(K), [len(c) for c in cells])
+    return Mesh(faces, layer_of_cell, np.array(layer_faces))

@@ -1,0 +1,303 @@
+"""The discrete PNP operator shared by both solvers: residual and analytic Jacobian.
+
+Poisson, integrated over cell k (units C/m^2, then scaled by F c_s dx_k):
+
+    sum_f eps0 eps_f V_T (psi_n - psi_k) / h_f  +  F (sum_s z_s c_sk - c_bg,k) dx_k = 0
+
+with eps_f the distance-weighted harmonic mean, h_f the centre-to-centre distance (half a cell
+at a Dirichlet boundary).  Nernst-Planck, integrated over cell k (scaled by D_k c_s / dx_k):
+
+    dx_k (c_k - c_k^old) / dt + N_{k+1/2} - N_{k-1/2} = 0
+
+Face flux: the excess-chemical-potential (SEDAN) Scharfetter-Gummel scheme for the
+lattice gas.  With theta = c / c_max and the effective potential
+
+    Phi = z psi + m - ln c_max - ln(1 - theta)          (m = mu0 / k_B T)
+
+the continuum flux N = -D c (1-theta) d(eta/kT)/dx equals -D (1-theta) (dc/dx + c dPhi/dx),
+discretised as
+
+    N_KL = D_f (1 - theta_f) / h_f [ B(dPhi) c_K - B(-dPhi) c_L ],  dPhi = Phi_L - Phi_K,
+    B(t) = t / (e^t - 1),  theta_f = (theta_K + theta_L) / 2.
+
+N_KL = 0 exactly when ln c + Phi (= eta / kT + const) is equal in K and L: the discrete
+equilibrium is exact.  On a face between layers Phi carries the mu0 and c_max steps, so eta is
+continuous and c jumps.  Faces to a cell where the species is absent carry no flux.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..units import FARADAY, VACUUM_PERMITTIVITY
+
+SMALL_T = 1e-4
+
+
+def bernoulli(t):
+    """B(t) = t / (e^t - 1) and its derivative, stable for all t."""
+    t = np.asarray(t, float)
+    small = np.abs(t) < SMALL_T
+    ts = np.where(small, 1.0, t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = np.where(small, 1.0 - t / 2 + t * t / 12, ts / np.expm1(ts))
+        B = np.where(np.isnan(B), 0.0, B)             # t -> +inf
+        dB = np.where(small, -0.5 + t / 6 - t ** 3 / 180, (B / ts) * (1.0 - B) - B)
+    return B, dB
+
+
+@dataclass
+class Geometry:
+    """Face data of a problem, computed once."""
+    dx: np.ndarray        # (N,)
+    h: np.ndarray         # (N-1,) centre distances of interior faces
+    eps_f: np.ndarray     # (N-1,) face permittivity eps0*eps_r (F/m)
+    eps_b: np.ndarray     # (2,) eps0*eps_r of the outer cells
+    D_f: np.ndarray       # (S, N-1) face diffusivity, 0 where blocked
+    open_f: np.ndarray    # (S, N-1) bool: species passes the face
+    comps: list           # per species: list of index arrays (connected regions)
+    row_psi: np.ndarray   # (N,) Poisson row scale
+    row_c: np.ndarray     # (S, N) NP row scale
+    c_s: float
+
+
+def geometry(p):
+    m = p.mesh
+    xc, xf, dx = m.centers, m.faces, m.widths
+    h = np.diff(xc)
+    hK = xf[1:-1] - xc[:-1]
+    hL = xc[1:] - xf[1:-1]
+    eps = VACUUM_PERMITTIVITY * p.eps_r
+    eps_f = h / (hK / eps[:-1] + hL / eps[1:])
+    both = p.present[:, :-1] & p.present[:, 1:]
+    Dk = np.where(p.present, p.D, 1.0)
+    D_f = np.where(both, h / (hK / Dk[:, :-1] + hL / Dk[:, 1:]), 0.0)
+    c_s = float(np.max(p.c_scale))
+    row_psi = 1.0 / (FARADAY * c_s * dx)
+    row_c = dx / (Dk * np.maximum(p.c_scale[:, None], 1e-300))
+    comps = [p.components(s) for s in range(p.n_species)]
+    return Geometry(dx, h, eps_f, eps[[0, -1]], D_f, both, comps, row_psi, row_c, c_s)
+
+
+def _phi(p, psi, c):
+    """Effective potential Phi (S, N) and d Phi / d c."""
+    cmax = np.where(p.present, p.c_max, 1.0)
+    theta = np.where(p.present, c / cmax, 0.0)
+    one_minus = 1.0 - theta
+    Phi = p.z[:, None] * psi[None, :] + p.mu0 - np.log(cmax) - np.log(one_minus)
+    dPhi_dc = 1.0 / (cmax * one_minus)
+    return Phi, dPhi_dc, theta, cmax
+
+
+def face_fluxes(p, g, psi, c, with_derivatives=False):
+    """Interior face fluxes N (S, N-1), mol m^-2 s^-1, positive to the right.
+
+    With derivatives, also returns dN/dc_K, dN/dc_L, dN/dpsi_L (= -dN/dpsi_K), each (S, N-1).
+    """
+    Phi, dPhi_dc, theta, cmax = _phi(p, psi, c)
+    dPhi = Phi[:, 1:] - Phi[:, :-1]
+    dPhi = np.where(g.open_f, dPhi, 0.0)
+    B1, dB1 = bernoulli(dPhi)
+    B2, dB2 = bernoulli(-dPhi)
+    cK, cL = c[:, :-1], c[:, 1:]
+    th_f = 0.5 * (theta[:, :-1] + theta[:, 1:])
+    A = g.D_f * (1.0 - th_f) / g.h
+    S = B1 * cK - B2 * cL
+    N = A * S
+    if not with_derivatives:
+        return N
+    G = dB1 * cK + dB2 * cL                     # dS / d dPhi
+    dA_dcK = -g.D_f / (2 * g.h * cmax[:, :-1])
+    dA_dcL = -g.D_f / (2 * g.h * cmax[:, 1:])
+    dN_dcK = A * B1 - A * G * dPhi_dc[:, :-1] + dA_dcK * S
+    dN_dcL = -A * B2 + A * G * dPhi_dc[:, 1:] + dA_dcL * S
+    dN_dpsiL = A * G * p.z[:, None]
+    return N, dN_dcK, dN_dcL, dN_dpsiL
+
+
+def boundary_fluxes(p, g, psi, c, with_derivatives=False):
+    """Fluxes through the outer faces (2, S), positive to the right, and their derivatives
+    with respect to c and psi of the adjacent cell (each (2, S))."""
+    S_ = p.n_species
+    N = np.zeros((2, S_))
+    dNdc = np.zeros((2, S_))
+    dNdpsi = np.zeros((2, S_))
+    Phi, dPhi_dc, theta, cmax = _phi(p, psi, c)
+    for b, k in ((0, 0), (1, -1)):
+        for s in range(S_):
+            cb = p.c_bc[b, s]
+            if np.isnan(cb) or not p.present[s, k]:
+                continue
+            psib = p.psi_bc[b] if np.isfinite(p.psi_bc[b]) else psi[k]
+            thb = cb / cmax[s, k]
+            Phib = p.z[s] * psib + p.mu0[s, k] - np.log(cmax[s, k]) - np.log(1.0 - thb)
+            h = g.dx[k] / 2
+            A = p.D[s, k] * (1.0 - 0.5 * (thb + theta[s, k])) / h
+            dA = -p.D[s, k] / (2 * h * cmax[s, k])
+            if b == 0:      # boundary value on the left (K), cell on the right (L)
+                d = Phi[s, k] - Phib
+                B1, dB1 = bernoulli(d)
+                B2, dB2 = bernoulli(-d)
+                Sv = B1 * cb - B2 * c[s, k]
+                G = dB1 * cb + dB2 * c[s, k]
+                N[b, s] = A * Sv
+                dNdc[b, s] = -A * B2 + A * G * dPhi_dc[s, k] + dA * Sv
+                dNdpsi[b, s] = A * G * p.z[s]
+            else:           # cell on the left (K), boundary value on the right (L)
+                d = Phib - Phi[s, k]
+                B1, dB1 = bernoulli(d)
+                B2, dB2 = bernoulli(-d)
+                Sv = B1 * c[s, k] - B2 * cb
+                G = dB1 * c[s, k] + dB2 * cb
+                N[b, s] = A * Sv
+                dNdc[b, s] = A * B1 - A * G * dPhi_dc[s, k] + dA * Sv
+                dNdpsi[b, s] = -A * G * p.z[s]
+            if not np.isfinite(p.psi_bc[b]):
+                dNdpsi[b, s] = 0.0        # boundary potential follows the cell: no psi coupling
+    if with_derivatives:
+        return N, dNdc, dNdpsi
+    return N
+
+
+def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None):
+    """Scaled residuals (R_psi (N,), R_c (S, N)).
+
+    c_old, dt: add the storage term dx (c - c_old)/dt.  steady_closed (default: p.closed and
+    no time step) replaces the last balance of every connected region by its inventory
+    constraint and pins psi in the last cell.  boundary_flux_in (2, S): prescribed fluxes
+    into the domain at the outer faces (for galvanostatic problems), added to the balance.
+    """
+    V_T = p.thermal_voltage
+    dx = g.dx
+    # Poisson
+    flux_e = g.eps_f * V_T * (psi[1:] - psi[:-1]) / g.h          # eps dphi/dx on faces
+    P = np.zeros(p.n)
+    P[:-1] += flux_e
+    P[1:] -= flux_e
+    for b, k in ((0, 0), (1, -1)):
+        if np.isfinite(p.psi_bc[b]):
+            P[k] += g.eps_b[b] * V_T * (p.psi_bc[b] - psi[k]) / (dx[k] / 2)
+    rho = np.sum(p.z[:, None] * c, axis=0) - p.c_bg
+    P += FARADAY * rho * dx
+    R_psi = P * g.row_psi
+    # Nernst-Planck
+    N = face_fluxes(p, g, psi, c)
+    Nb = boundary_fluxes(p, g, psi, c)
+    div = np.zeros_like(c)
+    div[:, :-1] += N
+    div[:, 1:] -= N
+    div[:, 0] -= Nb[0]
+    div[:, -1] += Nb[1]
+    if boundary_flux_in is not None:
+        div[:, 0] -= boundary_flux_in[0]
+        div[:, -1] -= boundary_flux_in[1]
+    if c_old is not None:
+        div += dx * (c - c_old) / dt
+    R_c = np.where(p.present, div * g.row_c, 0.0)
+    if steady_closed is None:
+        steady_closed = p.closed and c_old is None
+    if steady_closed:
+        _closed_rows(p, g, psi, c, R_psi, R_c)
+    return R_psi, R_c
+
+
+def _closed_rows(p, g, psi, c, R_psi, R_c):
+    if not np.any(np.isfinite(p.psi_bc)):
+        R_psi[-1] = psi[-1]
+    for s, comps in enumerate(g.comps):
+        for idx in comps:
+            if np.any(np.isfinite(p.c_bc[:, s])) and (idx[0] == 0 or idx[-1] == p.n - 1):
+                continue  # region touches a reservoir: not closed
+            k = idx[-1]
+            target = np.sum(p.c_bulk[s, idx] * g.dx[idx])
+            R_c[s, k] = (np.sum(c[s, idx] * g.dx[idx]) - target) / target
+
+
+def jacobian(p, g, psi, c, dt=None, steady_closed=None):
+    """Jacobian of `residual` w.r.t. (psi, c), as COO triplets in the interleaved ordering
+    i = m k + a (a = 0: psi; a = 1 + s: species s; m = 1 + S)."""
+    S_ = p.n_species
+    m = 1 + S_
+    n = p.n
+    V_T = p.thermal_voltage
+    rows, cols, vals = [], [], []
+    k = np.arange(n)
+
+    def add(r_cell, r_var, c_cell, c_var, v):
+        rows.append(m * r_cell + r_var)
+        cols.append(m * c_cell + c_var)
+        vals.append(v)
+
+    # Poisson: d/dpsi
+    a = g.eps_f * V_T / g.h
+    diag = np.zeros(n)
+    diag[:-1] -= a
+    diag[1:] -= a
+    for b, kk in ((0, 0), (1, n - 1)):
+        if np.isfinite(p.psi_bc[b]):
+            diag[kk] -= g.eps_b[b] * V_T / (g.dx[kk] / 2)
+    add(k, 0, k, 0, diag * g.row_psi)
+    add(k[:-1], 0, k[1:], 0, a * g.row_psi[:-1])
+    add(k[1:], 0, k[:-1], 0, a * g.row_psi[1:])
+    for s in range(S_):
+        add(k, 0, k, 1 + s, FARADAY * p.z[s] * g.dx * g.row_psi)
+    # Nernst-Planck
+    N, dK, dL, dpL = face_fluxes(p, g, psi, c, with_derivatives=True)
+    Nb, dNb_dc, dNb_dpsi = boundary_fluxes(p, g, psi, c, with_derivatives=True)
+    for s in range(S_):
+        sc = g.row_c[s]
+        dd = np.zeros(n)
+        dd[:-1] += dK[s]
+        dd[1:] -= dL[s]
+        dd[0] -= dNb_dc[0, s]
+        dd[-1] += dNb_dc[1, s]
+        if dt is not None:
+            dd += g.dx / dt
+        dps = np.zeros(n)
+        dps[:-1] += -dpL[s]
+        dps[1:] -= dpL[s]
+        dps[0] -= dNb_dpsi[0, s]
+        dps[-1] += dNb_dpsi[1, s]
+        add(k, 1 + s, k, 1 + s, dd * sc)
+        add(k[:-1], 1 + s, k[1:], 1 + s, dL[s] * sc[:-1])       # row K, col L
+        add(k[1:], 1 + s, k[:-1], 1 + s, -dK[s] * sc[1:])       # row L, col K
+        add(k, 1 + s, k, 0, dps * sc)
+        add(k[:-1], 1 + s, k[1:], 0, dpL[s] * sc[:-1])
+        add(k[1:], 1 + s, k[:-1], 0, dpL[s] * sc[1:])           # row L: -(dN/dpsi_K) = +dpL
+    rows = np.concatenate(rows)
+    cols = np.concatenate(cols)
+    vals = np.concatenate(vals)
+    # absent cells: rows of zeros; the solver replaces them by identity
+    if steady_closed is None:
+        steady_closed = p.closed and dt is None
+    dense = []
+    if steady_closed:
+        rows, cols, vals, dense = _closed_jacobian(p, g, psi, rows, cols, vals)
+    return rows, cols, vals, dense
+
+
+def _closed_jacobian(p, g, psi, rows, cols, vals):
+    """Replace rows per `_closed_rows`: returns triplets and the list of dense row indices."""
+    m = 1 + p.n_species
+    drop = []
+    extra_r, extra_c, extra_v = [], [], []
+    if not np.any(np.isfinite(p.psi_bc)):
+        r = m * (p.n - 1)
+        drop.append(r)
+        extra_r.append([r]); extra_c.append([r]); extra_v.append([1.0])
+    dense = []
+    for s, comps in enumerate(g.comps):
+        for idx in comps:
+            if np.any(np.isfinite(p.c_bc[:, s])) and (idx[0] == 0 or idx[-1] == p.n - 1):
+                continue
+            r = m * idx[-1] + 1 + s
+            target = np.sum(p.c_bulk[s, idx] * g.dx[idx])
+            drop.append(r)
+            dense.append(r)
+            extra_r.append(np.full(idx.size, r)); extra_c.append(m * idx + 1 + s); extra_v.append(g.dx[idx] / target)
+    keep = ~np.isin(rows, drop)
+    rows = np.concatenate([rows[keep]] + [np.asarray(x) for x in extra_r])
+    cols = np.concatenate([cols[keep]] + [np.asarray(x) for x in extra_c])
+    vals = np.concatenate([vals[keep]] + [np.asarray(x, float) for x in extra_v])
+    return rows, cols, vals, dense
