@@ -1,11 +1,9 @@
 """Case-file schemas, one module per kind.  KINDS maps kind -> (schema Table, semantic check)."""
-from . import energy_density, polarization
+from . import energy_density, pnp, polarization
 
 KINDS = {
     "energy_density": (energy_density.SCHEMA, energy_density.check),
     "polarization": (polarization.SCHEMA, polarization.check),
+    "pnp": (pnp.SCHEMA, pnp.check),
 }
 
-
-def register(kind, schema, check):
-    KINDS[kind] = (schema, check)

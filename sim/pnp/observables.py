@@ -1,0 +1,115 @@
+"""Observables of a PNP state: interface potentials, SCL charge, thickness and resistance.
+
+Each interface has two sides.  A side is the half of the adjacent layer nearest the interface
+(the whole layer for an outer layer); its "bulk" reference is the cell farthest from the
+interface.  For side cells k:
+
+    potential drop     dphi = phi(interface) - phi(bulk reference)                   (V)
+    SCL charge         Q = F sum_k (sum_s z_s c_sk - c_bg,k) dx_k                     (C/m^2)
+    thickness (1 %)    farthest distance from the interface with |c - c_b| / c_b > 1 % (m)
+    thickness (moment) sum |x_k - x_i| |rho_k| dx_k / sum |rho_k| dx_k               (m)
+    R_SCL              sum_k (1/sigma_k - 1/sigma_b) dx_k,  sigma = F^2 D c (1 - theta) / (R T)
+
+using the ionic carrier (Li, else the first species).  phi at the interface is the flux-
+continuous face value (eps_K phi_K / h_K + eps_L phi_L / h_L) / (eps_K / h_K + eps_L / h_L).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..units import FARADAY, GAS_CONSTANT
+
+
+def _ion(p):
+    return p.species.index("Li") if "Li" in p.species else 0
+
+
+def conductivity(p, c, s):
+    """sigma(x) = F^2 D c (1 - theta) / (R T) of species s (S/m), 0 where absent."""
+    theta = np.where(p.present[s], c[s] / p.c_max[s], 0.0)
+    return FARADAY ** 2 * p.D[s] * c[s] * (1 - theta) / (GAS_CONSTANT * p.temperature_K) * p.present[s]
+
+
+def interface_sides(p):
+    """[(interface index, face index, left cells, right cells)] for every internal boundary."""
+    m = p.mesh
+    out = []
+    K = len(m.layer_faces) - 1
+    for i in range(1, K):
+        f = m.layer_faces[i]
+        a0, a1 = m.layer_faces[i - 1], f            # left layer cells [a0, a1)
+        b0, b1 = f, m.layer_faces[i + 1]
+        left_start = a0 if i - 1 == 0 else (a0 + a1) // 2
+        right_end = b1 if i + 1 == K else (b0 + b1) // 2
+        out.append((i - 1, f, np.arange(left_start, a1)[::-1], np.arange(b0, right_end)))
+    return out
+
+
+def evaluate(p, psi, c):
+    """Dict of observables (SI) for state (psi, c)."""
+    V_T = p.thermal_voltage
+    phi = psi * V_T
+    x, xf, dx = p.mesh.centers, p.mesh.faces, p.mesh.widths
+    rho = np.sum(p.z[:, None] * c, axis=0) - p.c_bg
+    s = _ion(p)
+    sigma = conductivity(p, c, s)
+    sigma_b = conductivity(p, np.where(p.present, p.c_bulk, 0.0), s)
+    res = {"interfaces": [], "contact_potential": float(phi[0] - phi[-1])}
+    total_asr = 0.0
+    for i, f, left, right in interface_sides(p):
+        xi = xf[f]
+        K, L = f - 1, f
+        wK, wL = p.eps_r[K] / (xi - x[K]), p.eps_r[L] / (x[L] - xi)
+        phi_i = (wK * phi[K] + wL * phi[L]) / (wK + wL)
+        entry = {"name": f"{p.layer_names[p.mesh.layer_of_cell[K]]}|{p.layer_names[p.mesh.layer_of_cell[L]]}",
+                 "position": float(xi), "potential": float(phi_i)}
+        for side, cells in (("left", left), ("right", right)):
+            far = cells[-1]
+            q = FARADAY * np.sum(rho[cells] * dx[cells])
+            dist = np.abs(x[cells] - xi)
+            if p.present[s, cells[0]]:
+                cb = p.c_bulk[s, cells]
+                dev = np.abs(c[s, cells] - cb) / cb
+                over = np.flatnonzero(dev > 0.01)
+                t1 = float(dist[over[-1]] + dx[cells[over[-1]]] / 2) if over.size else 0.0
+                with np.errstate(divide="ignore"):
+                    r = float(np.sum((1 / sigma[cells] - 1 / sigma_b[cells]) * dx[cells]))
+            else:
+                t1, r = np.nan, 0.0
+            w = np.abs(rho[cells]) * dx[cells]
+            tm = float(np.sum(dist * w) / np.sum(w)) if np.sum(w) > 0 else 0.0
+            entry[side] = {"potential_drop": float(phi_i - phi[far]), "charge": float(q),
+                           "thickness_1pct": t1, "thickness_moment": tm, "r_scl": r}
+            total_asr += r
+        res["interfaces"].append(entry)
+    res["total_interfacial_asr"] = total_asr
+    # field at the outer faces: should vanish for a bulk end
+    res["end_fields"] = [float((phi[0] - (p.psi_bc[0] * V_T if np.isfinite(p.psi_bc[0]) else phi[0])) / (dx[0] / 2)),
+                         float(((p.psi_bc[1] * V_T if np.isfinite(p.psi_bc[1]) else phi[-1]) - phi[-1]) / (dx[-1] / 2))]
+    return res
+
+
+def inventory(p, c):
+    """Amount of each species per area (mol/m^2)."""
+    return np.sum(c * p.mesh.widths, axis=1)
+
+
+def mesh_report(p):
+    """Cells per layer, smallest/largest cell, Debye length per layer, and resolution warnings."""
+    lam = p.debye_length()
+    dx = p.mesh.widths
+    rows, warnings = [], []
+    for k, name in enumerate(p.layer_names):
+        cells = p.mesh.layer_of_cell == k
+        lk = float(np.min(lam[cells]))
+        thick = float(np.sum(dx[cells]))
+        row = dict(layer=name, cells=int(cells.sum()), h_min=float(dx[cells].min()), h_max=float(dx[cells].max()),
+                   debye_length=lk, thickness=thick)
+        rows.append(row)
+        if thick < 10 * lk:
+            warnings.append(f"layer '{name}' is {thick / lk:.1f} screening lengths thick (< 10): "
+                            "its space-charge layers overlap")
+        if row["h_min"] > lk / 5:
+            warnings.append(f"layer '{name}': smallest cell {row['h_min']:.3g} m does not resolve the "
+                            f"screening length {lk:.3g} m (want h_min <= lambda/5)")
+    return rows, warnings

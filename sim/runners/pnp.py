@@ -1,0 +1,151 @@
+"""Runner of `pnp` cases: equilibrium at the case's cathode potential, optional potential sweep."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..io import Q
+from ..pnp import observables as obs
+from ..pnp.case_builder import build_layers, build_problem, cathode_layer, cathode_potential
+from ..pnp.newton import SolverOptions, solve_equilibrium
+
+OHM_CM2 = 1e4        # ohm m^2 -> ohm cm^2
+DCAP_STEP_V = 0.005
+
+
+def _options(params):
+    o = params["solver_options"]
+    return SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"])
+
+
+def solve(params, potential_V=None, start=None, solver=None):
+    """(problem, psi, c, stats) at a cathode potential with the case's solver."""
+    p = build_problem(params, potential_V=potential_V)
+    solver = solver or params["solver"]
+    if solver == "fipy":
+        from ..pnp.fipy_solver import solve_equilibrium_fipy
+        psi, c, stats = solve_equilibrium_fipy(p, _options(params), max_sweeps=params["solver_options"]["fipy_max_sweeps"])
+    else:
+        psi, c, stats = solve_equilibrium(p, _options(params), start=start)
+    return p, psi, c, stats
+
+
+def _observable_q(prefix, ev):
+    out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
+           f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] * OHM_CM2, "ohm cm^2",
+                                                {"meaning": "sum of R_SCL over every side of every interface"})}
+    for i, it in enumerate(ev["interfaces"]):
+        g = f"{prefix}/interface_{i}"
+        out[f"{g}/position"] = Q(it["position"], "m", {"interface": it["name"]})
+        out[f"{g}/potential"] = Q(it["potential"], "V", {"interface": it["name"]})
+        for side in ("left", "right"):
+            v = it[side]
+            a = {"interface": it["name"], "side": side}
+            out[f"{g}/{side}/potential_drop"] = Q(v["potential_drop"], "V", a)
+            out[f"{g}/{side}/charge"] = Q(v["charge"], "C/m^2", a)
+            out[f"{g}/{side}/thickness_1pct"] = Q(v["thickness_1pct"], "m", a)
+            out[f"{g}/{side}/thickness_moment"] = Q(v["thickness_moment"], "m", a)
+            out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] * OHM_CM2, "ohm cm^2", a)
+    return out
+
+
+def _sse_charge(ev):
+    return ev["interfaces"][-1]["right"]["charge"] if ev["interfaces"] else np.nan
+
+
+def run(params):
+    U0 = cathode_potential(params)
+    p, psi, c, stats = solve(params, U0)
+    report, mesh_warnings = obs.mesh_report(p)
+    for w in mesh_warnings:
+        warnings.warn(w, stacklevel=2)
+    ev = obs.evaluate(p, psi, c)
+    V_T = p.thermal_voltage
+    out = {
+        "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}),
+        "pnp/x_faces": Q(p.mesh.faces, "m"),
+        "pnp/layer_index": Q(p.mesh.layer_of_cell, "1"),
+        "pnp/layer_names": Q(np.array(p.layer_names), ""),
+        "pnp/interfaces": Q(p.mesh.interfaces, "m"),
+        "pnp/phi": Q(psi * V_T, "V"),
+        "pnp/species": Q(np.array(p.species), ""),
+        "pnp/cathode_potential": Q(np.nan if U0 is None else U0, "V", {"meaning": "vs Li/Li+; NaN: material reference"}),
+        "pnp/solver/name": Q(params["solver"], ""),
+        "pnp/solver/newton_iterations": Q(stats.newton_iterations, "1"),
+        "pnp/solver/final_residual": Q(stats.final_residual, "1", {"meaning": "max scaled residual"}),
+        "pnp/solver/wall_time": Q(stats.wall_time_s, "s"),
+        "pnp/mesh/n_cells": Q(p.n, "1"),
+        "pnp/mesh/layer_cells": Q(np.array([r["cells"] for r in report]), "1"),
+        "pnp/mesh/layer_h_min": Q(np.array([r["h_min"] for r in report]), "m"),
+        "pnp/mesh/layer_h_max": Q(np.array([r["h_max"] for r in report]), "m"),
+        "pnp/mesh/layer_debye_length": Q(np.array([r["debye_length"] for r in report]), "m"),
+        "pnp/mesh/warnings": Q(np.array(mesh_warnings or [""]), ""),
+        "pnp/observables/end_fields": Q(np.array(ev["end_fields"]), "V/m", {"meaning": "field at the outer faces"}),
+    }
+    for s, name in enumerate(p.species):
+        out[f"pnp/c/{name}"] = Q(c[s], "mol/m^3", {"meaning": "0 where the species is absent"})
+        out[f"pnp/c_bulk/{name}"] = Q(p.c_bulk[s], "mol/m^3")
+    out.update(_observable_q("pnp/observables", ev))
+    has_ref = _cathode_has_reference(params)
+    if has_ref and ev["interfaces"]:
+        Ub = U0 if U0 is not None else _reference_potential(params)
+        evs = [obs.evaluate(*solve(params, Ub + d, start=(psi, c))[:3]) for d in (-DCAP_STEP_V, DCAP_STEP_V)]
+        dq = _sse_charge(evs[1]) - _sse_charge(evs[0])
+        dphi = evs[1]["contact_potential"] - evs[0]["contact_potential"]
+        out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
+            "meaning": "|dQ/d(dphi)|: electrolyte-side SCL charge of the last interface vs the contact potential",
+            "step_V": 2 * DCAP_STEP_V})
+    sw = params["sweep"]
+    if sw.get("potential_V") is not None:
+        if not has_ref:
+            from ..errors import CaseError
+            raise CaseError(None, "sweep.potential_V", sw["potential_V"], "the cathode material has no reference_potential")
+        out.update(_sweep(params, np.linspace(*sw["potential_V"], sw["points"]), (psi, c)))
+    return out
+
+
+def _reference_potential(params):
+    layer = params["layers"][cathode_layer(params)]
+    from ..case import material_overrides_si
+    from ..materials import load_material
+    mat = load_material(layer["material"], material_overrides_si(params["materials"]).get(layer["material"]))
+    return mat["reference_potential"]
+
+
+def _cathode_has_reference(params):
+    layer = params["layers"][cathode_layer(params)]
+    if layer.get("material") is None:
+        return False
+    try:
+        _reference_potential(params)
+        return True
+    except KeyError:
+        return False
+
+
+def _sweep(params, U, start):
+    rows, phis, cs = [], [], []
+    state = start
+    for u in tqdm(U, desc="potential sweep", unit="pt", leave=False, disable=None):
+        p, psi, c, _ = solve(params, float(u), start=state)
+        state = (psi, c)
+        rows.append(obs.evaluate(p, psi, c))
+        phis.append(psi * p.thermal_voltage)
+        cs.append(c)
+    out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}),
+           "pnp/sweep/phi": Q(np.array(phis), "V", {"dims": "(potential, x)"})}
+    cs = np.array(cs)
+    for s, name in enumerate(p.species):
+        out[f"pnp/sweep/c/{name}"] = Q(cs[:, s], "mol/m^3", {"dims": "(potential, x)"})
+    # observables along the sweep
+    flat = [_observable_q("x", r) for r in rows]
+    for key in flat[0]:
+        vals = np.array([float(f[key].value) for f in flat])
+        out["pnp/sweep/observables" + key[1:]] = Q(vals, flat[0][key].units, flat[0][key].attrs)
+    q = np.array([_sse_charge(r) for r in rows])
+    dphi = np.array([r["contact_potential"] for r in rows])
+    out["pnp/sweep/observables/differential_capacitance"] = Q(np.abs(np.gradient(q, dphi)), "F/m^2",
+                                                              {"meaning": "|dQ/d(dphi)| along the sweep"})
+    return out

@@ -1,0 +1,100 @@
+"""Schema of `kind = "pnp"` cases: layered Poisson-Nernst-Planck equilibrium and potential sweeps."""
+from ..case import materials_schema
+from ..errors import CaseError
+from ..schema import Field, Table, TableMap, suggest
+from .common import KIND, TITLE
+
+SPECIES_IN_LAYER = Table({
+    "present": Field(bool, "whether the species exists in this layer (default: from the material)", default=None),
+    "c_max_mol_m3": Field(float, "site density c_max (default: material li_concentration, or "
+                          "electron_site_concentration for e)", default=None, unit="mol/m^3", low=0.0, low_open=True),
+    "c_bulk_mol_m3": Field(float, "bulk concentration of the mobile carrier (default: mobile_fraction * c_max, "
+                           "or electron_fraction * c_max for e)", default=None, unit="mol/m^3", low=0.0, low_open=True),
+    "mu0_eV": Field(float, "standard chemical potential (default: material mu0_li for Li, 0 for e); "
+                    "the cathode's Li value is shifted by -(U - reference_potential)", default=None, unit="eV",
+                    low=-20.0, high=20.0),
+    "D_m2_s": Field(float, "diffusion coefficient (default: material li_diffusivity or electron_diffusivity)",
+                    default=None, unit="m^2/s", low=0.0, low_open=True),
+}, "per-layer values of one species; anything not given comes from the material")
+
+LAYER = Table({
+    "material": Field(str, "material name in the database (`python -m sim materials`)", default=None),
+    "thickness_m": Field(float, "layer thickness", unit="m", low=0.0, low_open=True, high=1e-2),
+    "eps_r": Field(float, "relative permittivity (default: material eps_r)", default=None, low=1.0, high=1e5),
+    "background_mol_m3": Field(float, "immobile background concentration c_bg, charge -F c_bg "
+                               "(default: sum z c_bulk, a neutral bulk)", default=None, unit="mol/m^3"),
+    "species": TableMap(SPECIES_IN_LAYER, "per-species values in this layer: `[layers.<name>.species.<species>]`"),
+}, "one layer; layers are listed from the cathode side (x = 0) to the electrolyte side")
+
+SCHEMA = Table({
+    "kind": KIND,
+    "title": TITLE,
+    "temperature_K": Field(float, "temperature", default=298.15, unit="K", low=1.0, high=3000.0),
+    "solver": Field(str, "nonlinear solver", default="native", choices=("native", "fipy")),
+    "ensemble": Field(str, "open: bulk values fixed at both outer ends (grand canonical); closed: "
+                      "no flux and zero field at the ends, inventories conserved", default="open",
+                      choices=("open", "closed")),
+    "cathode": Table({
+        "layer": Field(str, "name of the cathode layer (default: the first layer)", default=None),
+        "potential_V": Field(float, "cathode potential vs Li/Li+ (default: the material's "
+                             "reference_potential, i.e. no shift)", default=None, unit="V", low=0.0, high=10.0),
+        "x_li": Field(float, "Li fraction of the cathode; with ocv_x/ocv_V gives the potential",
+                      default=None, low=0.0, high=1.0),
+        "ocv_x": Field(("list", float), "OCV table: Li fraction (increasing)", default=None, min_length=2,
+                       low=0.0, high=1.0),
+        "ocv_V": Field(("list", float), "OCV table: potential vs Li/Li+", default=None, unit="V", min_length=2),
+    }, "cathode state of charge: shifts mu0 of Li+ in the cathode by -e (U - U_ref)", optional=True),
+    "sweep": Table({
+        "potential_V": Field(("list", float), "cathode potentials of a quasi-static sweep (start, stop)",
+                             default=None, unit="V", length=2, low=0.0, high=10.0),
+        "points": Field(int, "points of the sweep", default=9, low=2, high=10000),
+    }, "optional quasi-static sweep of the cathode potential", optional=True),
+    "mesh": Table({
+        "h_min_m": Field(float, "smallest cell, at each interface", default=2e-12, unit="m",
+                         low=1e-15, high=1e-3),
+        "h_max_m": Field(float, "largest cell, in the bulk", default=5e-10, unit="m", low=1e-15, high=1e-2),
+        "growth": Field(float, "geometric growth ratio of cell sizes away from an interface",
+                        default=1.08, low=1.0, high=2.0),
+    }, "graded mesh controls", optional=True),
+    "solver_options": Table({
+        "tol": Field(float, "Newton: largest update in psi (kT/e) and logit(theta)", default=1e-10,
+                     low=1e-16, high=1e-2),
+        "max_iter": Field(int, "Newton iterations per continuation step", default=60, low=1, high=10000),
+        "continuation": Field(bool, "ramp the mu0 steps from a neutral start", default=True),
+        "fipy_max_sweeps": Field(int, "FiPy: maximum Newton sweeps", default=200, low=1, high=100000),
+    }, "nonlinear solver controls", optional=True),
+    "layers": TableMap(LAYER, "layers in order from x = 0: `[layers.<name>]`", min_entries=1, max_entries=50),
+    "species": TableMap(Table({
+        "z": Field(float, "charge number", low=-10.0, high=10.0),
+    }, "a mobile species"), "mobile species and charge numbers; `Li` (z = +1) and `e` (z = -1) are built in",
+        max_entries=10),
+    "materials": materials_schema(),
+})
+
+
+def check(params, file):
+    layers = params["layers"]
+    cat = params["cathode"]
+    if cat.get("layer") is not None and cat["layer"] not in layers:
+        raise CaseError(file, "cathode.layer", cat["layer"], "not a layer name" + suggest(cat["layer"], layers))
+    if cat.get("x_li") is not None:
+        if cat.get("ocv_x") is None or cat.get("ocv_V") is None:
+            raise CaseError(file, "cathode.x_li", cat["x_li"], "needs cathode.ocv_x and cathode.ocv_V")
+        if len(cat["ocv_x"]) != len(cat["ocv_V"]):
+            raise CaseError(file, "cathode.ocv_V", cat["ocv_V"], "must have as many values as ocv_x")
+        if any(b <= a for a, b in zip(cat["ocv_x"], cat["ocv_x"][1:])):
+            raise CaseError(file, "cathode.ocv_x", cat["ocv_x"], "must be strictly increasing")
+        if cat.get("potential_V") is not None:
+            raise CaseError(file, "cathode.potential_V", cat["potential_V"], "give potential_V or x_li, not both")
+    mesh = params["mesh"]
+    if mesh["h_min_m"] > mesh["h_max_m"]:
+        raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
+    for name, layer in layers.items():
+        # guard against absurd meshes before anything is allocated
+        n_est = layer["thickness_m"] / mesh["h_max_m"]
+        if n_est > 2e6:
+            raise CaseError(file, f"layers.{name}.thickness_m", layer["thickness_m"],
+                            f"needs about {n_est:.3g} cells of mesh.h_max_m; raise h_max_m")
+    # the full species/material resolution is checked by the builder (needs the database)
+    from ..pnp.case_builder import build_layers
+    build_layers(params, file)
