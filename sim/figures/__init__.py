@@ -7,18 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import read_result
-from . import energy, polarization
+from . import energy, pnp, polarization
 
 #: modules with figures(result) -> iterable of (name, draw(fig_dir, formats) -> [paths])
-MODULES = [energy, polarization]
-
-
-def _pnp_modules():
-    try:
-        from . import pnp
-        return [pnp]
-    except ImportError:  # pragma: no cover - pnp figures are part of the package
-        return []
+MODULES = [energy, polarization, pnp]
 
 
 def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):
@@ -29,6 +21,6 @@ def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with use_style(style):
-        for mod in MODULES + _pnp_modules():
+        for mod in MODULES:
             written += mod.render(result, out_dir, formats)
     return written

@@ -25,8 +25,12 @@ _DEFAULT_KEYS = {   # species -> (c_max, fraction, mu0, D) material property nam
 }
 
 
-def species_list(params):
+def species_list(params, file=None):
+    """Li, then e when a layer's material lists electronic carriers, then any named species."""
     names = ["Li"]
+    for name, layer in params["layers"].items():
+        if "electron_site_concentration" in _material(params, layer, file, name) and "e" not in names:
+            names.append("e")
     for layer in params["layers"].values():
         for s in layer["species"]:
             if s not in names:
@@ -59,7 +63,7 @@ def cathode_potential(params, file=None):
 
 def build_layers(params, file=None, potential_V=None):
     """Resolved per-layer data: eps_r, background and per-species (present, c_max, c_bulk, mu0, D)."""
-    names = species_list(params)
+    names = species_list(params, file)
     zs = {}
     for s in names:
         if s in params["species"]:
@@ -141,7 +145,8 @@ def build_problem(params, file=None, potential_V=None):
     eps_r = np.array([L["eps_r"] for L in layers])[lay]
     c_bg = np.array([L["background"] for L in layers])[lay]
     z = np.array([zs[s] for s in names])
-    odds = np.log(c_bulk / c_max) - np.log1p(-c_bulk / c_max)
+    th = np.where(present, c_bulk / c_max, 0.5)
+    odds = np.log(th) - np.log1p(-th)
     # continuation start: mu0 such that the bulk eta of every species is uniform with psi = 0
     mu0_start = mu0.copy()
     for s in range(S):

@@ -130,41 +130,41 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
                            last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
 
 
-def solve_equilibrium(problem, opts=None, start=None):
+def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
     """Equilibrium (steady, zero-current) state of `problem`, by continuation in lam.
 
     start: optional (psi, c) at lam = 1 of a nearby problem (e.g. the previous point of a
     potential sweep); tried first, before continuation from the bulk state.
+    newton_fn(problem, geometry, psi, c, opts, stats) -> (psi, c): the nonlinear solver of one
+    continuation step (default: the native `newton`; the FiPy backend passes its own).
     Returns (psi, c, stats).
     """
     opts = opts or SolverOptions()
+    newton_fn = newton_fn or newton
     stats = SolveStats()
     t0 = time.perf_counter()
     g = op.geometry(problem)
     if start is not None:
         try:
-            psi, c = newton(problem, g, start[0].copy(), start[1].copy(), opts, stats)
+            psi, c = newton_fn(problem, g, start[0].copy(), start[1].copy(), opts, stats)
             stats.lambda_steps = 1
             stats.wall_time_s = time.perf_counter() - t0
             return psi, c, stats
         except ConvergenceError:
             pass
     psi, c = problem.initial_state()
-    if not opts.continuation:
-        psi, c = newton(problem, g, psi, c, opts, stats)
-        stats.lambda_steps = 1
-        stats.wall_time_s = time.perf_counter() - t0
-        return psi, c, stats
     lam, dlam = 0.0, 1.0
     while lam < 1.0:
         target = min(1.0, lam + dlam)
         try:
-            psi, c = newton(problem.at(target), g, psi, c, opts, stats)
+            psi, c = newton_fn(problem.at(target), g, psi, c, opts, stats)
             lam = target
             stats.lambda_steps += 1
             dlam *= 2.0
         except ConvergenceError as e:
             stats.rejected_lambda_steps += 1
+            if not opts.continuation:
+                raise
             dlam /= 4.0
             if dlam < opts.min_dlam or stats.lambda_steps + stats.rejected_lambda_steps > opts.max_lambda_steps:
                 raise ConvergenceError(f"continuation stalled at lambda = {lam:.4g}", e.residuals,

@@ -1,0 +1,167 @@
+"""PNP solvers against analytic limits, conservation, FiPy agreement and the review's claims."""
+import copy
+import os
+
+import numpy as np
+import pytest
+
+from sim.case import load_case
+from sim.pnp import observables as obs
+from sim.pnp import operator as op
+from sim.pnp.analytic import (gouy_chapman_charge, mott_schottky_inverse_c2, mott_schottky_width,
+                              saturated_charge)
+from sim.pnp.builders import one_sided_layer
+from sim.pnp.newton import solve_equilibrium
+from sim.runners.pnp import solve
+from sim.units import FARADAY, thermal_voltage
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+T, EPS, C0 = 298.15, 9.0, 3.1e3
+FINE = dict(h_min_debye=0.002, h_max_debye=0.05, growth=1.02)
+
+
+def charge(p, c):
+    return FARADAY * np.sum((np.sum(p.z[:, None] * c, axis=0) - p.c_bg) * p.mesh.widths)
+
+
+@pytest.mark.parametrize("psi0,rel", [(-4.0, 1e-4), (-1.0, 1e-4), (-0.01, 1e-4), (0.01, 1e-4), (1.0, 1e-4),
+                                      (5.0, 1e-4), (20.0, 1e-4), (60.0, 1e-4)])
+def test_gouy_chapman_first_integral(psi0, rel):
+    # an unexplained relative floor of ~3e-5 remains on fine meshes (open question, see validation.md)
+    p = one_sided_layer(psi0, **FINE)
+    psi, c, st = solve_equilibrium(p)
+    q = abs(charge(p, c))
+    assert q == pytest.approx(gouy_chapman_charge(psi0, EPS, C0, T), rel=rel)
+
+
+def test_mesh_convergence_is_second_order():
+    base = one_sided_layer(2.0, h_min_debye=0.02, h_max_debye=0.5, growth=1.1).mesh
+    errs = []
+    for f in (1, 2, 4, 8):
+        p = one_sided_layer(2.0, mesh=base.refined(f) if f > 1 else base)
+        errs.append(abs(abs(charge(p, solve_equilibrium(p)[1])) / gouy_chapman_charge(2.0, EPS, C0, T) - 1))
+    orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(orders > 1.9) and np.all(orders < 2.1), orders
+
+
+def test_lattice_saturation_first_integral():
+    cs = 4 * C0                                             # x0 = 0.25: strong saturation
+    for psi0 in (-8.0, -3.0, 3.0):
+        p = one_sided_layer(psi0, c_sites=cs, **FINE)
+        c = solve_equilibrium(p)[1]
+        assert abs(charge(p, c)) == pytest.approx(saturated_charge(psi0, EPS, C0, cs, T), rel=1e-4)
+        assert np.all(c < cs)
+
+
+def test_mott_schottky_depletion_limit():
+    V_T = thermal_voltage(T)
+    psi0 = 40.0
+    p = one_sided_layer(psi0, **FINE)
+    q = abs(charge(p, solve_equilibrium(p)[1]))
+    w_eff = q / (FARADAY * C0)
+    assert w_eff == pytest.approx(mott_schottky_width(psi0 * V_T, EPS, C0, T), rel=1e-4)
+    # 1/C^2 from two solves around psi0
+    d = 0.01
+    qs = [abs(charge(pp, solve_equilibrium(pp)[1])) for pp in (one_sided_layer(psi0 - d, **FINE), one_sided_layer(psi0 + d, **FINE))]
+    C = (qs[1] - qs[0]) / (2 * d * V_T)
+    assert 1 / C ** 2 == pytest.approx(mott_schottky_inverse_c2(psi0 * V_T, EPS, C0, T), rel=1e-4)
+
+
+def test_discrete_equilibrium_has_zero_flux():
+    p = one_sided_layer(10.0)
+    psi, c, _ = solve_equilibrium(p)
+    g = op.geometry(p)
+    N = op.face_fluxes(p, g, psi, c)
+    # fluxes vanish relative to their one-sided parts D c / h
+    scale = np.max(p.D[:, :-1] * c[:, :-1] / g.h)
+    assert np.max(np.abs(N)) < 1e-12 * scale
+
+
+def test_jacobian_matches_finite_differences():
+    params = load_case(os.path.join(ROOT, "cases", "lco_lno_lps.toml")).params
+    params = copy.deepcopy(params)
+    params["mesh"].update(h_min_m=2e-11, h_max_m=2e-9, growth=1.3)
+    from sim.pnp.case_builder import build_problem
+    from sim.pnp.newton import interleave, split
+    import scipy.sparse as sp
+    p = build_problem(params, potential_V=4.1)
+    g = op.geometry(p)
+    rng = np.random.default_rng(1)
+    psi = rng.normal(0, 1, p.n)
+    c = np.where(p.present, p.c_bulk * rng.uniform(0.5, 1.5, p.c_bulk.shape), 0.0)
+    rows, cols, vals, _ = op.jacobian(p, g, psi, c)
+    J = sp.csr_matrix((vals, (rows, cols)), shape=(p.n * 3, p.n * 3)).toarray()
+    y0 = interleave(psi, c)
+    def F(y):
+        a, b = split(y, 2)
+        return interleave(*op.residual(p, g, a, b.copy()))
+    for j in rng.choice(3 * p.n, 40, replace=False):
+        h = 1e-6 * max(1.0, abs(y0[j]))
+        e = np.zeros_like(y0); e[j] = h
+        col = (F(y0 + e) - F(y0 - e)) / (2 * h)
+        present_col = j % 3 == 0 or p.present[j % 3 - 1, j // 3]
+        if present_col:
+            assert np.allclose(J[:, j], col, rtol=1e-5, atol=1e-8 * np.max(np.abs(J[:, j])) + 1e-300)
+
+
+@pytest.mark.parametrize("psi0", [-3.0, 2.0, 20.0])
+def test_fipy_agrees_with_native_single_carrier(psi0):
+    from sim.pnp.fipy_solver import solve_equilibrium_fipy
+    p = one_sided_layer(psi0)
+    a = solve_equilibrium(p)
+    b = solve_equilibrium_fipy(p)
+    assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
+    assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
+
+
+def _case(name):
+    return load_case(os.path.join(ROOT, "cases", name)).params
+
+
+def test_closed_system_conserves_inventory():
+    params = copy.deepcopy(_case("lco_lps.toml"))
+    params["ensemble"] = "closed"
+    p, psi, c, _ = solve(params, 4.2)
+    inv = obs.inventory(p, c)
+    target = obs.inventory(p, np.where(p.present, p.c_bulk, 0.0))
+    assert np.all(np.abs(inv / target - 1) < 1e-12)
+    # and it is a real space-charge state, not the bulk
+    assert obs.evaluate(p, psi, c)["interfaces"][0]["right"]["potential_drop"] > 0.1
+
+
+def test_scl_grows_with_cathode_potential_and_lno_suppresses_depletion():
+    bare, lno = _case("lco_lps.toml"), _case("lco_lno_lps.toml")
+    rows = {}
+    for U in (3.9, 4.2, 4.4):
+        for name, prm in (("bare", bare), ("lno", lno)):
+            p, psi, c, _ = solve(prm, U)
+            ev = obs.evaluate(p, psi, c)
+            sse_side = ev["interfaces"][-1]["right"]
+            li = p.species.index("Li")
+            first_sse = p.mesh.layer_faces[-2]
+            rows[name, U] = (sse_side["r_scl"], sse_side["thickness_1pct"], c[li, first_sse] / p.c_bulk[li, first_sse],
+                             ev["total_interfacial_asr"])
+    for name in ("bare",):
+        assert rows[name, 3.9][0] < rows[name, 4.2][0] < rows[name, 4.4][0]     # R_SCL grows on charge
+        assert rows[name, 3.9][1] < rows[name, 4.4][1]                           # SCL thickens
+    for U in (3.9, 4.2, 4.4):
+        assert rows["lno", U][2] > rows["bare", U][2]        # less Li depletion at the sulfide surface
+        assert rows["lno", U][0] < rows["bare", U][0]        # lower R_SCL on the sulfide side
+        assert rows["lno", U][3] < rows["bare", U][3]        # lower total interfacial ASR
+
+
+def test_pnp_case_writes_hdf5_with_units(tmp_path):
+    from sim.io import read_result
+    from sim.run import run_case
+    params_path = os.path.join(ROOT, "cases", "lco_lno_lps.toml")
+    text = open(params_path).read().replace("points = 17", "points = 3")
+    case = tmp_path / "lco_lno_lps.toml"
+    case.write_text(text)
+    r = read_result(run_case(case, tmp_path / "o.h5"))
+    assert r["pnp/phi"].units == "V" and r["pnp/c/Li"].units == "mol/m^3"
+    assert r["pnp/observables/interface_0/right/r_scl"].units == "ohm cm^2"
+    assert r["pnp/sweep/cathode_potential"].value.shape == (3,)
+    assert r["pnp/sweep/phi"].value.shape == (3, r["pnp/x"].value.size)
+    assert r["pnp/observables/differential_capacitance"].value > 0
+    from sim.figures import render_all
+    assert len(render_all(tmp_path / "o.h5", tmp_path / "f", ("png",))) >= 2
