@@ -139,10 +139,3 @@ def load_case(path):
     doc = parse_case_text(text, path)
     kind, params = validate_document(doc, path)
     return Case(path, text, kind, params)
-
-
-def case_from_dict(doc, name="<dict>"):
-    """Validate an in-memory case (used by sweeps and notebooks)."""
-    import json
-    kind, params = validate_document(doc, name)
-    return Case(Path(str(name)), json.dumps(doc, sort_keys=True, default=str), kind, params)

@@ -15,23 +15,17 @@ so no FiPy boundary condition adds anything the native operator does not have.
 The linear solves use FiPy's LinearLUSolver with an explicit tight tolerance (its default
 criterion lets iterations stall near 1e-3, see FiPy issue tracker); the nonlinear iteration is
 converged on the same update norm as the native solver, and a stalled iteration raises.
-Closed systems need the inventory constraint, which is not a local FiPy term: they are driven to
-equilibrium by pseudo-transient continuation (implicit Euler with geometrically growing steps),
-which conserves every inventory exactly, and then polished on the steady residual.
+Closed systems need the inventory constraint, which is not a local FiPy term; they are not
+supported by this backend yet (a clear error says to use the native solver).
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
 from ..errors import ConvergenceError, SimError
 from ..units import FARADAY
 from . import operator as op
-from .newton import SolveStats, SolverOptions, from_w, interleave, solve_equilibrium, to_w
-
-BIG = 1e20
-
+from .newton import SolverOptions, from_w, interleave, solve_equilibrium, to_w
 
 def _fipy():
     import fipy
@@ -63,7 +57,7 @@ class FiPyLinearization:
     def _cell(self, values):
         return self.fp.CellVariable(mesh=self.mesh, value=values)
 
-    def solve(self, g, psi, c, c_old=None, dt=None, pin_psi_last=False):
+    def solve(self, g, psi, c, c_old=None, dt=None):
         """Newton update (dpsi, dc) of the physical (unscaled) system at (psi, c)."""
         fp, p = self.fp, self.p
         n, dx, V_T = p.n, g.dx, p.thermal_voltage
@@ -77,12 +71,6 @@ class FiPyLinearization:
                 bsrc[k] -= g.eps_b[b] * V_T / (dx[k] / 2) / dx[k]
         eq_psi = fp.DiffusionTerm(coeff=self._face(g.eps_f * V_T), var=self.dpsi) \
             + fp.ImplicitSourceTerm(coeff=self._cell(bsrc), var=self.dpsi)
-        if pin_psi_last:
-            pin = np.zeros(n)
-            pin[-1] = BIG
-            eq_psi += fp.ImplicitSourceTerm(coeff=self._cell(pin), var=self.dpsi)
-            P = P.copy()
-            P[-1] += BIG * psi[-1] * dx[-1]
         for s, var in enumerate(self.dc):
             eq_psi += fp.ImplicitSourceTerm(coeff=self._cell(FARADAY * p.z[s] * np.ones(n)), var=var)
         eq_psi = (eq_psi == self._cell(-P / dx))
@@ -157,60 +145,10 @@ def make_fipy_newton(max_sweeps=200):
 
 
 def solve_equilibrium_fipy(problem, opts=None, max_sweeps=200):
-    """Equilibrium with the FiPy backend; same continuation as the native solver.
-
-    Open systems: Newton on the steady equations.  Closed systems: pseudo-transient
-    continuation, then Newton sweeps on the steady equations with the gauge psi_N = 0.
-    """
+    """Equilibrium of an open system with the FiPy backend; same continuation as the native solver."""
     opts = opts or SolverOptions()
     fipy_newton = make_fipy_newton(max_sweeps)
     if problem.closed:
-        # Known limitation: the pseudo-transient route below does not converge yet.
         raise SimError("the FiPy backend solves open (bulk-fixed) equilibria; for ensemble = "
                        "\"closed\" use solver = \"native\"")
     return solve_equilibrium(problem, opts, newton_fn=fipy_newton)
-
-
-def _closed_pseudo_transient(p, opts, fipy_newton):
-    t0 = time.perf_counter()
-    stats = SolveStats()
-    g = op.geometry(p)
-    psi, c = p.initial_state()
-    lin = FiPyLinearization(p)
-    D = np.where(p.present, p.D, np.nan)
-    dt = 1e-3 * float(np.nanmin(g.dx[None, :] ** 2 / D))
-    t_end = 1e3 * float(np.nanmax(p.mesh.faces[-1] ** 2 / D))
-    lam = 0.0
-    while True:
-        lam = min(1.0, lam + 0.25) if lam < 1.0 else 1.0
-        pl = p.at(lam)
-        c_old = c.copy()
-        for _ in range(opts.max_iter):
-            dpsi, dc = _pin_solve(lin, pl, g, psi, c, c_old, dt)
-            psi, c, step, alpha = _logit_update(pl, psi, c, dpsi, dc, opts.max_step)
-            stats.newton_iterations += 1
-            if alpha == 1.0 and step < opts.tol:
-                break
-        else:
-            raise ConvergenceError("FiPy pseudo-transient step did not converge", [], last_step=dt,
-                                   hint="reduce the time step or refine the mesh")
-        stats.lambda_steps += 1
-        if lam >= 1.0 and dt > t_end:
-            break
-        dt *= 4.0
-    # polish on the steady equations with the gauge
-    for _ in range(opts.max_iter):
-        dpsi, dc = _pin_solve(lin, p, g, psi, c, None, None)
-        psi, c, step, _ = _logit_update(p, psi, c, dpsi, dc, opts.max_step)
-        stats.newton_iterations += 1
-        if step < opts.tol:
-            break
-    R_psi, R_c = op.residual(p, g, psi, c)
-    stats.final_residual = float(np.max(np.abs(interleave(R_psi, R_c))))
-    stats.wall_time_s = time.perf_counter() - t0
-    return psi, c, stats
-
-
-def _pin_solve(lin, p, g, psi, c, c_old, dt):
-    lin.p = p
-    return lin.solve(g, psi, c, c_old=c_old, dt=dt, pin_psi_last=True)

@@ -12,8 +12,8 @@ _PRESETS = ("LIB", "ASSLIB")
 _SSE = ("LLZO", "LATP", "LGPS", "LPS")
 
 
-def _range(doc):
-    return lambda v: None if v[1] > v[0] else "the second value must exceed the first"
+def _increasing(v):
+    return None if v[1] > v[0] else "the second value must exceed the first"
 
 
 def _design_fields(preset_default):
@@ -49,9 +49,9 @@ SCHEMA = Table({
                      check=lambda v: None if set(v) <= set(_SSE) else f"each must be one of {list(_SSE)}"),
         "loading_mg_cm2": Field(float, "NCA loading of Fig. 3b", default=19.5, unit="mg/cm^2", low=0.0, low_open=True),
         "separator_range_um": Field(("list", float), "separator-thickness axis of Fig. 3b", default=[0.0, 200.0],
-                                    unit="um", length=2, low=0.0, check=_range(None)),
+                                    unit="um", length=2, low=0.0, check=_increasing),
         "loading_range_mg_cm2": Field(("list", float), "loading axis of Fig. 3c-f", default=[1.0, 50.0],
-                                      unit="mg/cm^2", length=2, low=0.0, low_open=True, check=_range(None)),
+                                      unit="mg/cm^2", length=2, low=0.0, low_open=True, check=_increasing),
         "points": Field(int, "points along each axis", default=199, low=2, high=100000),
         "fig3de_separator_um": Field(("list", float), "LLZO separator thicknesses of Fig. 3d-e",
                                      default=[5.0, 10.0, 20.0, 50.0, 100.0, 150.0], unit="um", low=0.0, min_length=1),
