@@ -164,3 +164,29 @@ def test_pnp_case_writes_hdf5_with_units(tmp_path):
     assert r["pnp/observables/differential_capacitance"].value > 0
     from sim.figures import render_all
     assert len(render_all(tmp_path / "o.h5", tmp_path / "f", ("png",))) >= 2
+
+
+def _coarse(name, **changes):
+    prm = copy.deepcopy(_case(name))
+    prm["mesh"].update(h_min_m=5e-12, h_max_m=2e-9, growth=1.2)
+    prm.update(changes)
+    return prm
+
+
+@pytest.mark.parametrize("name", ["lco_lps.toml", "lco_lno_lps.toml"])
+def test_fipy_agrees_with_native_on_layered_open_case(name):
+    prm = _coarse(name)
+    p, a0, a1, _ = solve(prm, 4.1, solver="native")
+    _, b0, b1, _ = solve(prm, 4.1, solver="fipy")
+    assert np.max(np.abs(a0 - b0)) <= 1e-8 * np.max(np.abs(a0))
+    assert np.max(np.abs(a1 - b1)) <= 1e-8 * np.max(np.abs(a1))
+    assert "e" in p.species and not p.present[p.species.index("e"), -1]   # electrons blocked at the SSE
+
+
+def test_closed_fipy_pseudo_transient_agrees_with_native_direct():
+    prm = _coarse("lco_lno_lps.toml", ensemble="closed")
+    p, a0, a1, _ = solve(prm, 3.9, solver="native")
+    _, b0, b1, _ = solve(prm, 3.9, solver="fipy")
+    assert np.max(np.abs(a0 - b0)) <= 1e-8 * np.max(np.abs(a0))
+    assert np.max(np.abs(a1 - b1)) <= 1e-8 * np.max(np.abs(a1))
+    assert np.all(np.abs(obs.inventory(p, b1) / obs.inventory(p, a1) - 1) < 1e-12)

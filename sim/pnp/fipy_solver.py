@@ -15,21 +15,40 @@ so no FiPy boundary condition adds anything the native operator does not have.
 The linear solves use FiPy's LinearLUSolver with an explicit tight tolerance (its default
 criterion lets iterations stall near 1e-3, see FiPy issue tracker); the nonlinear iteration is
 converged on the same update norm as the native solver, and a stalled iteration raises.
-Closed systems need the inventory constraint, which is not a local FiPy term; they are not
-supported by this backend yet (a clear error says to use the native solver).
+Closed systems need the inventory constraint, which is not a local FiPy term: they relax to
+equilibrium in pseudo-time (implicit Euler with growing steps), which conserves every inventory.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConvergenceError, SimError
+from ..errors import ConvergenceError
 from ..units import FARADAY
 from . import operator as op
-from .newton import SolverOptions, from_w, interleave, solve_equilibrium, to_w
+from .newton import SolverOptions, from_w, interleave, relax_closed, solve_equilibrium, to_w
 
 def _fipy():
     import fipy
     return fipy
+
+
+def _implicit_source_class():
+    """ImplicitSourceTerm that is implicit whatever the sign of its coefficient.
+
+    FiPy's ImplicitSourceTerm treats a coefficient whose sign would weaken the diagonal
+    *explicitly* (from the variable's current value).  For Newton corrections, whose current
+    value is zero, that silently drops couplings such as F z c for z = -1.
+    """
+    fp = _fipy()
+    from fipy.tools import numerix
+
+    class AlwaysImplicitSourceTerm(fp.ImplicitSourceTerm):
+        def _getWeight(self, var, transientGeomCoeff=None, diffusionGeomCoeff=None):
+            zero = numerix.zeros(var.shape, "d")
+            return {"diagonal": numerix.ones(var.shape, bool), "old value": zero,
+                    "b vector": zero, "new value": zero}
+
+    return AlwaysImplicitSourceTerm
 
 
 class FiPyLinearization:
@@ -43,6 +62,7 @@ class FiPyLinearization:
         self.dpsi = fp.CellVariable(mesh=self.mesh, name="dpsi", value=0.0)
         self.dc = [fp.CellVariable(mesh=self.mesh, name=f"d{s}", value=0.0) for s in p.species]
         self.solver = fp.LinearLUSolver(tolerance=1e-15, iterations=10, precon=None)
+        self.Source = _implicit_source_class()
 
     def _face(self, interior):
         v = np.zeros(self.p.n + 1)
@@ -57,11 +77,16 @@ class FiPyLinearization:
     def _cell(self, values):
         return self.fp.CellVariable(mesh=self.mesh, value=values)
 
-    def solve(self, g, psi, c, c_old=None, dt=None):
-        """Newton update (dpsi, dc) of the physical (unscaled) system at (psi, c)."""
+    def solve(self, g, psi, c, c_old=None, dt=None, boundary_flux_in=None):
+        """Newton update (dpsi, dc) of the physical (unscaled) system at (psi, c).
+
+        With no Dirichlet potential anywhere, Poisson alone is singular: psi in the last cell is
+        pinned by adding k (psi_N + dpsi_N) to its row, whose exact value is then zero because
+        the Poisson rows sum to the total charge, which the balances conserve."""
         fp, p = self.fp, self.p
         n, dx, V_T = p.n, g.dx, p.thermal_voltage
-        R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=False)
+        R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=False,
+                                 boundary_flux_in=boundary_flux_in, gauge=False)
         P = R_psi / g.row_psi                          # physical Poisson residual (C/m^2)
         Dv = np.where(p.present, R_c / g.row_c, 0.0)   # physical balances (mol m^-2 s^-1)
         # Poisson
@@ -69,10 +94,14 @@ class FiPyLinearization:
         for b, k in ((0, 0), (1, n - 1)):
             if np.isfinite(p.psi_bc[b]):
                 bsrc[k] -= g.eps_b[b] * V_T / (dx[k] / 2) / dx[k]
+        if not np.any(np.isfinite(p.psi_bc)):
+            pin = g.eps_b[1] * V_T / (dx[-1] / 2) / dx[-1]
+            bsrc[-1] += pin
+            P[-1] += pin * dx[-1] * psi[-1]
         eq_psi = fp.DiffusionTerm(coeff=self._face(g.eps_f * V_T), var=self.dpsi) \
-            + fp.ImplicitSourceTerm(coeff=self._cell(bsrc), var=self.dpsi)
+            + self.Source(coeff=self._cell(bsrc), var=self.dpsi)
         for s, var in enumerate(self.dc):
-            eq_psi += fp.ImplicitSourceTerm(coeff=self._cell(FARADAY * p.z[s] * np.ones(n)), var=var)
+            eq_psi += self.Source(coeff=self._cell(FARADAY * p.z[s] * np.ones(n)), var=var)
         eq_psi = (eq_psi == self._cell(-P / dx))
         eqs = eq_psi
         # Nernst-Planck
@@ -91,8 +120,8 @@ class FiPyLinearization:
             eq = fp.CentralDifferenceConvectionTerm(coeff=self._vface(dK[s] + dL[s]), var=var) \
                 - fp.DiffusionTerm(coeff=self._face(0.5 * (dK[s] - dL[s]) * g.h), var=var) \
                 + fp.DiffusionTerm(coeff=self._face(dpL[s] * g.h), var=self.dpsi) \
-                + fp.ImplicitSourceTerm(coeff=self._cell(src_c), var=var) \
-                + fp.ImplicitSourceTerm(coeff=self._cell(np.where(p.present[s], src_psi, 0.0)), var=self.dpsi)
+                + self.Source(coeff=self._cell(src_c), var=var) \
+                + self.Source(coeff=self._cell(np.where(p.present[s], src_psi, 0.0)), var=self.dpsi)
             eqs = eqs & (eq == self._cell(-Dv[s] / dx))
         self.dpsi.setValue(0.0)
         for var in self.dc:
@@ -120,14 +149,14 @@ def _logit_update(p, psi, c, dpsi, dc, max_step, damp=True):
 def make_fipy_newton(max_sweeps=200):
     cache = {}
 
-    def fipy_newton(p, g, psi, c, opts, stats, c_old=None, dt=None):
+    def fipy_newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None):
         lin = cache.get(id(p.mesh))
         if lin is None:
             lin = cache[id(p.mesh)] = FiPyLinearization(p)
         lin.p = p
         history = []
         for it in range(min(opts.max_iter, max_sweeps)):
-            dpsi, dc = lin.solve(g, psi, c, c_old=c_old, dt=dt)
+            dpsi, dc = lin.solve(g, psi, c, c_old=c_old, dt=dt, boundary_flux_in=boundary_flux_in)
             if not (np.all(np.isfinite(dpsi)) and np.all(np.isfinite(dc))):
                 raise ConvergenceError("FiPy sweep produced NaN or inf", history,
                                        hint="ramp the parameter or refine the mesh")
@@ -135,7 +164,8 @@ def make_fipy_newton(max_sweeps=200):
             history.append(step)
             stats.newton_iterations += 1
             if alpha == 1.0 and step < opts.tol:
-                R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=p.closed and dt is None)
+                R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=p.closed and dt is None,
+                                         boundary_flux_in=boundary_flux_in)
                 stats.final_residual = float(np.max(np.abs(interleave(R_psi, R_c))))
                 stats.residual_history += history
                 return psi, c
@@ -145,10 +175,13 @@ def make_fipy_newton(max_sweeps=200):
 
 
 def solve_equilibrium_fipy(problem, opts=None, max_sweeps=200):
-    """Equilibrium of an open system with the FiPy backend; same continuation as the native solver."""
+    """Equilibrium with the FiPy backend.
+
+    Open systems: Newton with the same continuation as the native solver.  Closed systems: the
+    inventory constraint is not a local FiPy term, so they relax to equilibrium in pseudo-time
+    (`newton.relax_closed`), which conserves every inventory exactly."""
     opts = opts or SolverOptions()
     fipy_newton = make_fipy_newton(max_sweeps)
     if problem.closed:
-        raise SimError("the FiPy backend solves open (bulk-fixed) equilibria; for ensemble = "
-                       "\"closed\" use solver = \"native\"")
+        return relax_closed(problem, opts, fipy_newton)
     return solve_equilibrium(problem, opts, newton_fn=fipy_newton)

@@ -172,3 +172,44 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
                                        "or check that the mu0 steps and concentrations are physical") from None
     stats.wall_time_s = time.perf_counter() - t0
     return psi, c, stats
+
+
+def relax_closed(problem, opts=None, newton_fn=None, max_steps=400):
+    """Equilibrium of a closed problem by pseudo-transient continuation.
+
+    Implicit Euler steps dx (c - c_old)/dt + div N = 0 conserve every inventory exactly; dt
+    starts below the fastest relaxation time (min dx^2 / D) and grows 10x per accepted step.  The
+    relaxation ends when a step with dt above the slowest diffusion time (L^2 / D) changes no
+    unknown by more than opts.tol.  Returns (psi, c, stats).
+    """
+    opts = opts or SolverOptions()
+    newton_fn = newton_fn or newton
+    stats = SolveStats()
+    t0 = time.perf_counter()
+    g = op.geometry(problem)
+    psi, c = problem.initial_state()
+    D = np.where(problem.present, problem.D, np.nan)
+    dt = 1e-3 * float(np.nanmin(g.dx[None, :] ** 2 / D))
+    t_slow = float(np.nanmax(problem.mesh.faces[-1] ** 2 / D))
+    for _ in range(max_steps):
+        try:
+            psi_new, c_new = newton_fn(problem, g, psi.copy(), c.copy(), opts, stats, c_old=c, dt=dt)
+        except ConvergenceError as e:
+            stats.rejected_lambda_steps += 1
+            dt /= 4.0
+            if dt < 1e-30:
+                raise ConvergenceError("pseudo-transient relaxation failed", e.residuals, last_step=dt,
+                                       hint="refine the mesh near the interfaces") from None
+            continue
+        change = max(float(np.max(np.abs(psi_new - psi))),
+                     float(np.max(np.abs(to_w(problem, c_new) - to_w(problem, c)))))
+        psi, c = psi_new, c_new
+        stats.lambda_steps += 1
+        if dt > t_slow and change < opts.tol:
+            R_psi, R_c = op.residual(problem, g, psi, c)
+            stats.final_residual = float(np.max(np.abs(interleave(R_psi, R_c))))
+            stats.wall_time_s = time.perf_counter() - t0
+            return psi, c, stats
+        dt *= 10.0
+    raise ConvergenceError(f"pseudo-transient relaxation did not reach equilibrium in {max_steps} steps",
+                           [], last_step=dt, hint="raise the step limit or check the problem")

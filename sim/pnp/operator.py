@@ -9,6 +9,10 @@ at a Dirichlet boundary).  Nernst-Planck, integrated over cell k (scaled by D_k 
 
     dx_k (c_k - c_k^old) / dt + N_{k+1/2} - N_{k-1/2} = 0
 
+Without any Dirichlet potential, the last Poisson row is replaced by the gauge psi_N = 0 (it is
+implied by the others, which sum to the conserved total charge).  A steady closed problem also
+replaces the last balance of each connected region by its inventory (a dense row).
+
 Face flux: the excess-chemical-potential (SEDAN) Scharfetter-Gummel scheme for the
 lattice gas.  With theta = c / c_max and the effective potential
 
@@ -160,13 +164,14 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False):
     return N
 
 
-def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None):
+def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True):
     """Scaled residuals (R_psi (N,), R_c (S, N)).
 
     c_old, dt: add the storage term dx (c - c_old)/dt.  steady_closed (default: p.closed and
     no time step) replaces the last balance of every connected region by its inventory
     constraint and pins psi in the last cell.  boundary_flux_in (2, S): prescribed fluxes
     into the domain at the outer faces (for galvanostatic problems), added to the balance.
+    gauge=False keeps the physical last Poisson row (the FiPy backend pins psi_N instead).
     """
     V_T = p.thermal_voltage
     dx = g.dx
@@ -195,16 +200,16 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     if c_old is not None:
         div += dx * (c - c_old) / dt
     R_c = np.where(p.present, div * g.row_c, 0.0)
+    if gauge and not np.any(np.isfinite(p.psi_bc)):
+        R_psi[-1] = psi[-1]      # gauge: the last Poisson row is implied by charge conservation
     if steady_closed is None:
         steady_closed = p.closed and c_old is None
     if steady_closed:
-        _closed_rows(p, g, psi, c, R_psi, R_c)
+        _closed_rows(p, g, c, R_c)
     return R_psi, R_c
 
 
-def _closed_rows(p, g, psi, c, R_psi, R_c):
-    if not np.any(np.isfinite(p.psi_bc)):
-        R_psi[-1] = psi[-1]
+def _closed_rows(p, g, c, R_c):
     for s, comps in enumerate(g.comps):
         for idx in comps:
             if np.any(np.isfinite(p.c_bc[:, s])) and (idx[0] == 0 or idx[-1] == p.n - 1):
@@ -271,14 +276,12 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None):
     # absent cells: rows of zeros; the solver replaces them by identity
     if steady_closed is None:
         steady_closed = p.closed and dt is None
-    dense = []
-    if steady_closed:
-        rows, cols, vals, dense = _closed_jacobian(p, g, psi, rows, cols, vals)
-    return rows, cols, vals, dense
+    return _replaced_rows(p, g, rows, cols, vals, steady_closed)
 
 
-def _closed_jacobian(p, g, psi, rows, cols, vals):
-    """Replace rows per `_closed_rows`: returns triplets and the list of dense row indices."""
+def _replaced_rows(p, g, rows, cols, vals, steady_closed):
+    """Replace the gauge row and, for a steady closed problem, one balance per region by its
+    inventory (see `residual`).  Returns triplets and the list of dense row indices."""
     m = 1 + p.n_species
     drop = []
     extra_r, extra_c, extra_v = [], [], []
@@ -287,7 +290,7 @@ def _closed_jacobian(p, g, psi, rows, cols, vals):
         drop.append(r)
         extra_r.append([r]); extra_c.append([r]); extra_v.append([1.0])
     dense = []
-    for s, comps in enumerate(g.comps):
+    for s, comps in enumerate(g.comps if steady_closed else []):
         for idx in comps:
             if np.any(np.isfinite(p.c_bc[:, s])) and (idx[0] == 0 or idx[-1] == p.n - 1):
                 continue
@@ -296,6 +299,8 @@ def _closed_jacobian(p, g, psi, rows, cols, vals):
             drop.append(r)
             dense.append(r)
             extra_r.append(np.full(idx.size, r)); extra_c.append(m * idx + 1 + s); extra_v.append(g.dx[idx] / target)
+    if not drop:
+        return rows, cols, vals, dense
     keep = ~np.isin(rows, drop)
     rows = np.concatenate([rows[keep]] + [np.asarray(x) for x in extra_r])
     cols = np.concatenate([cols[keep]] + [np.asarray(x) for x in extra_c])
