@@ -37,13 +37,18 @@ def _cmd_validate(args):
 
 
 def _cmd_figures(args):
-    from .figures import render_all
+    from .figures import render_all, render_comparison
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    paths = render_all(args.result, args.out, formats, args.style)
+    paths = []
+    for result in args.result:
+        out = Path(args.out) / Path(result).stem if (args.out and len(args.result) > 1) else args.out
+        paths += render_all(result, out, formats, args.style)
+    if len(args.result) > 1:
+        paths += render_comparison(args.result, Path(args.out or "results") / "comparison", formats, args.style)
     for p in paths:
         print(p)
     if not paths:
-        print(f"{args.result}: no figure applies to this file", file=sys.stderr)
+        print(f"{' '.join(args.result)}: no figure applies", file=sys.stderr)
     return 0
 
 
@@ -70,7 +75,7 @@ def _cmd_demo(args):
     if not cases:
         print(f"no case files in {args.cases}", file=sys.stderr)
         return 2
-    failed = []
+    failed, outputs = [], []
     for path in cases:
         t0 = time.perf_counter()
         try:
@@ -80,11 +85,22 @@ def _cmd_demo(args):
             failed.append(path)
             print(f"FAILED {path}: {e}", file=sys.stderr)
             continue
+        outputs.append(out)
         print(f"{path} -> {out} and {len(figs)} figure files ({time.perf_counter() - t0:.1f} s)")
+    from .figures import render_comparison
+    pnp_outputs = [o for o in outputs if read_kind(o) == "pnp"]
+    if len(pnp_outputs) > 1:
+        figs = render_comparison(pnp_outputs, Path(args.out) / "comparison")
+        print(f"comparison of {len(pnp_outputs)} pnp results -> {len(figs)} figure files")
     if failed:
         print(f"{len(failed)} case(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
         return 1
     return 0
+
+
+def read_kind(path):
+    from .io import read_result
+    return read_result(path).attrs.get("kind", "")
 
 
 def build_parser():
@@ -105,8 +121,9 @@ def build_parser():
     v.set_defaults(func=_cmd_validate)
 
     f = sub.add_parser("figures", help="draw every figure a result file supports",
-                       description="Draw figures from an HDF5 result file alone.")
-    f.add_argument("result", help="HDF5 result file")
+                       description="Draw figures from HDF5 result files alone; with several files, "
+                       "also overlays (e.g. SCL with and without a buffer) in OUT/comparison.")
+    f.add_argument("result", nargs="+", help="HDF5 result file(s); several also give comparison figures")
     f.add_argument("--format", default="pdf,png", help="comma-separated formats (default: pdf,png)")
     f.add_argument("--out", help="output folder (default: next to the file, named after it)")
     f.add_argument("--style", help="matplotlib style file to override the house style")

@@ -190,3 +190,16 @@ def test_closed_fipy_pseudo_transient_agrees_with_native_direct():
     assert np.max(np.abs(a0 - b0)) <= 1e-8 * np.max(np.abs(a0))
     assert np.max(np.abs(a1 - b1)) <= 1e-8 * np.max(np.abs(a1))
     assert np.all(np.abs(obs.inventory(p, b1) / obs.inventory(p, a1) - 1) < 1e-12)
+
+
+def test_cathode_potential_from_ocv_table_matches_direct_potential():
+    from sim.pnp.case_builder import build_problem, cathode_potential
+    prm = _coarse("lco_lps.toml")
+    prm["cathode"] = dict(prm["cathode"], potential_V=None, x_li=0.6, ocv_x=[0.4, 0.8, 1.0], ocv_V=[4.4, 4.0, 3.8])
+    assert cathode_potential(prm) == pytest.approx(4.2)
+    p_table = build_problem(prm)
+    p_direct = build_problem(prm, potential_V=4.2)
+    assert np.array_equal(p_table.mu0, p_direct.mu0)
+    li = p_table.species.index("Li")
+    # mu0 of Li+ in the cathode moved by -(4.2 - 3.9) eV relative to the reference
+    assert p_table.mu0[li, 0] * p_table.thermal_voltage == pytest.approx(-0.3 - 0.3, rel=1e-12)

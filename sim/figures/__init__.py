@@ -24,3 +24,13 @@ def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):
         for mod in MODULES:
             written += mod.render(result, out_dir, formats)
     return written
+
+
+def render_comparison(result_paths, out_dir, formats=("pdf", "png"), style=None):
+    """Figures that overlay several result files (e.g. SCL with and without a buffer)."""
+    from .style import use_style
+    results = [read_result(p) for p in result_paths]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with use_style(style):
+        return pnp.compare(results, out_dir, formats)

@@ -6,7 +6,8 @@ interface.  For side cells k:
 
     potential drop     dphi = phi(interface) - phi(bulk reference)                   (V)
     SCL charge         Q = F sum_k (sum_s z_s c_sk - c_bg,k) dx_k                     (C/m^2)
-    thickness (1 %)    farthest distance from the interface with |c - c_b| / c_b > 1 % (m)
+    thickness (1 %)    farthest distance from the interface where |c - c_b| / c_b = 1 % (m),
+                       log-interpolated between cell centres
     thickness (moment) sum |x_k - x_i| |rho_k| dx_k / sum |rho_k| dx_k               (m)
     R_SCL              sum_k (1/sigma_k - 1/sigma_b) dx_k,  sigma = F^2 D c (1 - theta) / (R T)
 
@@ -28,6 +29,20 @@ def conductivity(p, c, s):
     """sigma(x) = F^2 D c (1 - theta) / (R T) of species s (S/m), 0 where absent."""
     theta = np.where(p.present[s], c[s] / p.c_max[s], 0.0)
     return FARADAY ** 2 * p.D[s] * c[s] * (1 - theta) / (GAS_CONSTANT * p.temperature_K) * p.present[s]
+
+
+def _threshold_distance(dist, dev, level):
+    """Distance of the farthest crossing of dev = level, interpolating log(dev) between the
+    last cell above the level and the next one (cells ordered away from the interface)."""
+    over = np.flatnonzero(dev > level)
+    if over.size == 0:
+        return 0.0
+    j = over[-1]
+    if j + 1 >= dist.size:
+        return float(dist[j])
+    a, b = np.log(dev[j]), np.log(max(dev[j + 1], 1e-300))
+    f = (a - np.log(level)) / (a - b)
+    return float(dist[j] + f * (dist[j + 1] - dist[j]))
 
 
 def interface_sides(p):
@@ -70,8 +85,7 @@ def evaluate(p, psi, c):
             if p.present[s, cells[0]]:
                 cb = p.c_bulk[s, cells]
                 dev = np.abs(c[s, cells] - cb) / cb
-                over = np.flatnonzero(dev > 0.01)
-                t1 = float(dist[over[-1]] + dx[cells[over[-1]]] / 2) if over.size else 0.0
+                t1 = _threshold_distance(dist, dev, 0.01)
                 with np.errstate(divide="ignore"):
                     r = float(np.sum((1 / sigma[cells] - 1 / sigma_b[cells]) * dx[cells]))
             else:

@@ -51,8 +51,9 @@ def _observable_q(prefix, ev):
     return out
 
 
-def _sse_charge(ev):
-    return ev["interfaces"][-1]["right"]["charge"] if ev["interfaces"] else np.nan
+def _cathode_charge(ev):
+    """Space charge on the cathode side of the first interface (C/m^2)."""
+    return ev["interfaces"][0]["left"]["charge"] if ev["interfaces"] else np.nan
 
 
 def run(params):
@@ -92,10 +93,10 @@ def run(params):
     if has_ref and ev["interfaces"]:
         Ub = U0 if U0 is not None else _reference_potential(params)
         evs = [obs.evaluate(*solve(params, Ub + d, start=(psi, c))[:3]) for d in (-DCAP_STEP_V, DCAP_STEP_V)]
-        dq = _sse_charge(evs[1]) - _sse_charge(evs[0])
+        dq = _cathode_charge(evs[1]) - _cathode_charge(evs[0])
         dphi = evs[1]["contact_potential"] - evs[0]["contact_potential"]
         out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
-            "meaning": "|dQ/d(dphi)|: electrolyte-side SCL charge of the last interface vs the contact potential",
+            "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
             "step_V": 2 * DCAP_STEP_V})
     sw = params["sweep"]
     if sw.get("potential_V") is not None:
@@ -144,7 +145,7 @@ def _sweep(params, U, start):
     for key in flat[0]:
         vals = np.array([float(f[key].value) for f in flat])
         out["pnp/sweep/observables" + key[1:]] = Q(vals, flat[0][key].units, flat[0][key].attrs)
-    q = np.array([_sse_charge(r) for r in rows])
+    q = np.array([_cathode_charge(r) for r in rows])
     dphi = np.array([r["contact_potential"] for r in rows])
     out["pnp/sweep/observables/differential_capacitance"] = Q(np.abs(np.gradient(q, dphi)), "F/m^2",
                                                               {"meaning": "|dQ/d(dphi)| along the sweep"})
