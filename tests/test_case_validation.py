@@ -1,4 +1,5 @@
 """Case files: every kind of bad input gives one CaseError naming file, key, value and reason."""
+import numpy as np
 import pytest
 
 from sim.case import load_case, validate_document
@@ -113,3 +114,34 @@ def test_shipped_cases_validate():
     from pathlib import Path
     for p in sorted(Path(__file__).parents[1].joinpath("cases").glob("*.toml")):
         load_case(p)
+
+
+PNP = """
+kind = "pnp"
+[layers.cathode]
+material = "LCO"
+thickness_m = 20e-9
+[layers.sse]
+material = "LPS"
+thickness_m = 20e-9
+"""
+
+
+def test_pnp_bad_values(tmp_path):
+    expect(tmp_path, PNP + "[layers.sse.species.Li]\nc_bulk_mol_m3 = 4e4\n", "layers.sse.species.Li.c_bulk_mol_m3", "below c_max")
+    expect(tmp_path, PNP.replace("thickness_m = 20e-9\n[layers.sse]", "thickness_m = 0.0\n[layers.sse]"),
+           "layers.cathode.thickness_m", "> 0")
+    expect(tmp_path, PNP + "[mesh]\nh_max_m = 1e-15\nh_min_m = 1e-15\n", "layers.cathode.thickness_m", "cells")
+    expect(tmp_path, PNP.replace('material = "LPS"', 'material = "LSP"'), "layers.sse.material", "did you mean 'LPS'")
+    expect(tmp_path, PNP + '[cathode]\nlayer = "cathod"\n', "cathode.layer", "did you mean 'cathode'")
+    expect(tmp_path, PNP + "[layers.sse.species.Na]\nc_max_mol_m3 = 1e3\n", "species.Na.z", "charge number")
+
+
+def test_pnp_per_layer_mesh_controls(tmp_path):
+    from sim.pnp.case_builder import build_problem
+    coarse = load_case(write(tmp_path, PNP)).params
+    fine = load_case(write(tmp_path, PNP.replace('material = "LPS"', 'material = "LPS"\nh_min_m = 5e-13', 1), "f.toml")).params
+    a, b = build_problem(coarse).mesh, build_problem(fine).mesh
+    sse = lambda m: m.widths[m.layer_of_cell == 1]
+    assert sse(b).min() < 0.3 * sse(a).min()
+    assert np.array_equal(a.widths[a.layer_of_cell == 0], b.widths[b.layer_of_cell == 0])

@@ -125,8 +125,9 @@ def build_problem(params, file=None, potential_V=None):
     names, zs, layers = build_layers(params, file, potential_V)
     T = params["temperature_K"]
     V_T = thermal_voltage(T)
-    m = params["mesh"]
-    mesh = layered_mesh([L["thickness"] for L in layers], m["h_min_m"], m["h_max_m"], m["growth"])
+    from ..schemas.pnp import layer_mesh_controls
+    h_min, h_max, growth = zip(*(layer_mesh_controls(params, L["name"]) for L in layers))
+    mesh = layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
     n, S = mesh.n, len(names)
     lay = mesh.layer_of_cell
     present = np.zeros((S, n), bool)

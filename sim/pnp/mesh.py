@@ -69,9 +69,11 @@ class Mesh:
 def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
     """Mesh of layers with the given thicknesses (m), graded toward internal interfaces.
 
+    h_min, h_max, growth: one value for all layers or one per layer.
     grade_outer: also grade toward the outer (left, right) ends, e.g. for a blocking electrode.
     """
     K = len(thicknesses)
+    h_min, h_max, growth = (np.broadcast_to(np.asarray(v, float), (K,)) for v in (h_min, h_max, growth))
     edges = [0.0]
     cells = []
     layer_faces = [0]
@@ -79,14 +81,14 @@ def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
         left_graded = k > 0 or grade_outer[0]
         right_graded = k < K - 1 or grade_outer[1]
         if left_graded and right_graded:
-            half = graded_segment(L / 2, h_min, h_max, growth)
+            half = graded_segment(L / 2, h_min[k], h_max[k], growth[k])
             sizes = np.concatenate([half, half[::-1]])
         elif left_graded:
-            sizes = graded_segment(L, h_min, h_max, growth)
+            sizes = graded_segment(L, h_min[k], h_max[k], growth[k])
         elif right_graded:
-            sizes = graded_segment(L, h_min, h_max, growth)[::-1]
+            sizes = graded_segment(L, h_min[k], h_max[k], growth[k])[::-1]
         else:
-            n = max(1, int(np.ceil(L / h_max)))
+            n = max(1, int(np.ceil(L / h_max[k])))
             sizes = np.full(n, L / n)
         cells.append(sizes)
         layer_faces.append(layer_faces[-1] + len(sizes))

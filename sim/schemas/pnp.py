@@ -1,4 +1,6 @@
 """Schema of `kind = "pnp"` cases: layered Poisson-Nernst-Planck equilibrium and potential sweeps."""
+import numpy as np
+
 from ..case import materials_schema
 from ..errors import CaseError
 from ..schema import Field, Table, TableMap, suggest
@@ -23,6 +25,11 @@ LAYER = Table({
     "eps_r": Field(float, "relative permittivity (default: material eps_r)", default=None, low=1.0, high=1e5),
     "background_mol_m3": Field(float, "immobile background concentration c_bg, charge -F c_bg "
                                "(default: sum z c_bulk, a neutral bulk)", default=None, unit="mol/m^3"),
+    "h_min_m": Field(float, "smallest cell of this layer (default: mesh.h_min_m)", default=None, unit="m",
+                     low=1e-15, high=1e-3),
+    "h_max_m": Field(float, "largest cell of this layer (default: mesh.h_max_m)", default=None, unit="m",
+                     low=1e-15, high=1e-2),
+    "growth": Field(float, "growth ratio in this layer (default: mesh.growth)", default=None, low=1.0, high=2.0),
     "species": TableMap(SPECIES_IN_LAYER, "per-species values in this layer: `[layers.<name>.species.<species>]`"),
 }, "one layer; layers are listed from the cathode side (x = 0) to the electrolyte side")
 
@@ -72,6 +79,12 @@ SCHEMA = Table({
 })
 
 
+def layer_mesh_controls(params, name):
+    """(h_min, h_max, growth) of one layer: its own values, else the [mesh] defaults."""
+    layer, mesh = params["layers"][name], params["mesh"]
+    return tuple(layer.get(k) if layer.get(k) is not None else mesh[k] for k in ("h_min_m", "h_max_m", "growth"))
+
+
 def check(params, file):
     layers = params["layers"]
     cat = params["cathode"]
@@ -90,11 +103,14 @@ def check(params, file):
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
     for name, layer in layers.items():
+        h_min, h_max, growth = layer_mesh_controls(params, name)
+        if h_min > h_max:
+            raise CaseError(file, f"layers.{name}.h_min_m", h_min, f"must not exceed the layer's h_max_m = {h_max:g} m")
         # guard against absurd meshes before anything is allocated
-        n_est = layer["thickness_m"] / mesh["h_max_m"]
+        n_est = layer["thickness_m"] / h_max + (np.log(h_max / h_min) / np.log(growth) if growth > 1 else layer["thickness_m"] / h_min)
         if n_est > 2e6:
             raise CaseError(file, f"layers.{name}.thickness_m", layer["thickness_m"],
-                            f"needs about {n_est:.3g} cells of mesh.h_max_m; raise h_max_m")
+                            f"needs about {n_est:.3g} cells; raise h_max_m / h_min_m or growth")
     # the full species/material resolution is checked by the builder (needs the database)
     from ..pnp.case_builder import build_layers
     build_layers(params, file)
