@@ -24,3 +24,20 @@ def one_sided_layer(psi0, eps_r=9.0, c0=3.1e3, c_sites=None, T=298.15, D=1e-13,
         c_max=cmax * ones, c_bulk=c0 * ones, mu0=np.zeros((1, n)), D=D * ones,
         psi_bc=np.array([psi0, 0.0]), c_bc=np.array([[np.nan], [c0]]), closed=False,
         layer_names=["layer"])
+
+
+def neutral_slab(length_m=50e-9, eps_r=9.0, c0=3.1e3, c_sites=3.1e4, T=298.15, D=1e-13, h_m=0.5e-9):
+    """A uniform single-carrier slab for transport tests: Li+ (z = +1) on a background c0.
+
+    x = 0: Li+ enters at a prescribed flux (galvanostatic end), zero field.
+    x = L: reservoir at c0 and psi = 0.
+    """
+    mesh = layered_mesh([length_m], h_m, h_m, 1.0)
+    n = mesh.n
+    ones = np.ones((1, n))
+    return Problem(
+        mesh=mesh, temperature_K=T, eps_r=np.full(n, eps_r), c_bg=np.full(n, c0),
+        species=["Li"], z=np.array([1.0]), present=np.ones((1, n), bool),
+        c_max=c_sites * ones, c_bulk=c0 * ones, mu0=np.zeros((1, n)), D=D * ones,
+        psi_bc=np.array([np.nan, 0.0]), c_bc=np.array([[np.nan], [c0]]), closed=False,
+        layer_names=["slab"])

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import ConvergenceError
 from ..units import FARADAY
 from . import operator as op
-from .newton import SolverOptions, from_w, interleave, relax_closed, solve_equilibrium, to_w
+from .newton import SolverOptions, damping, from_w, update_norm, interleave, relax_closed, solve_equilibrium, to_w
 
 def _fipy():
     import fipy
@@ -132,16 +132,16 @@ class FiPyLinearization:
         return dpsi, dc
 
 
-def _logit_update(p, psi, c, dpsi, dc, max_step, damp=True):
+def _logit_update(p, psi, c, dpsi, dc, opts):
     """Apply a Newton update as the native solver does: in psi and w = logit(theta).
 
     The linear Newton direction in c maps to w by dw = dc / (c (1 - theta)); stepping in w keeps
-    0 < c < c_max.  The whole update is scaled so that no component exceeds max_step.
+    0 < c < c_max.  The update is scaled as the native solver's (`newton.damping`).
     Returns (psi, c, update norm)."""
     cmax = np.where(p.present, p.c_max, 1.0)
     dw = np.where(p.present, dc / np.maximum(c * (1.0 - c / cmax), 1e-300), 0.0)
-    step = max(float(np.max(np.abs(dpsi))), float(np.max(np.abs(dw))))
-    alpha = min(1.0, max_step / step) if (damp and step > 0) else 1.0
+    step = update_norm(psi, dpsi, dw)
+    alpha = damping(opts, psi, dpsi, dw)
     w = to_w(p, c) + alpha * dw
     return psi + alpha * dpsi, from_w(p, w), step, alpha
 
@@ -160,7 +160,11 @@ def make_fipy_newton(max_sweeps=200):
             if not (np.all(np.isfinite(dpsi)) and np.all(np.isfinite(dc))):
                 raise ConvergenceError("FiPy sweep produced NaN or inf", history,
                                        hint="ramp the parameter or refine the mesh")
-            psi, c, step, alpha = _logit_update(p, psi, c, dpsi, dc, opts.max_step)
+            psi_try, c_try, step, alpha = _logit_update(p, psi, c, dpsi, dc, opts)
+            if step > opts.divergence_step:
+                raise ConvergenceError(f"FiPy Newton diverging (update {step:.3g})", history, last_step=step,
+                                       hint="ramp the parameter (continuation) or reduce the time step")
+            psi, c = psi_try, c_try
             history.append(step)
             stats.newton_iterations += 1
             if alpha == 1.0 and step < opts.tol:

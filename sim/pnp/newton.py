@@ -22,9 +22,10 @@ from . import operator as op
 
 @dataclass
 class SolverOptions:
-    tol: float = 1e-10            # max |Newton update| in psi and w (units of kT / logit)
+    tol: float = 1e-10            # Newton update: logit(theta), and psi relative to max(1, psi range)
     max_iter: int = 60
     max_step: float = 8.0         # largest update per iteration (damping)
+    divergence_step: float = 1e4  # an update this large means divergence: give up at once
     continuation: bool = True
     min_dlam: float = 1e-4
     max_lambda_steps: int = 400
@@ -88,6 +89,27 @@ def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None):
     return rows, cols, vals, dense, m
 
 
+def update_norm(psi, dpsi, dw):
+    """Size of a Newton update: max |d logit(theta)| and max |d psi| relative to the psi range
+    (at least 1 kT/e), so that rounding in very large potentials does not stall convergence."""
+    scale = max(1.0, float(np.ptp(psi)))
+    return max(float(np.max(np.abs(dpsi))) / scale, float(np.max(np.abs(dw))) if dw.size else 0.0)
+
+
+def damping(opts, psi, dpsi, dw):
+    """Step fraction: no logit(theta) change above max_step, and no psi change above
+    max(max_step, psi range / 2), so that large overpotentials are reached in a few steps."""
+    big_w = float(np.max(np.abs(dw))) if dw.size else 0.0
+    big_psi = float(np.max(np.abs(dpsi)))
+    lim_psi = max(opts.max_step, 0.5 * float(np.ptp(psi)))
+    alpha = 1.0
+    if big_w > opts.max_step:
+        alpha = opts.max_step / big_w
+    if big_psi > lim_psi:
+        alpha = min(alpha, lim_psi / big_psi)
+    return alpha
+
+
 def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None):
     """Damped Newton on the residual at fixed parameters.  Returns (psi, c) or raises."""
     S = p.n_species
@@ -113,9 +135,13 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
         if not np.all(np.isfinite(delta)):
             raise ConvergenceError("Newton: singular or non-finite linear solve", history,
                                    hint="check boundary conditions; refine the mesh")
-        step = float(np.max(np.abs(delta)))
-        alpha = min(1.0, opts.max_step / step) if step > 0 else 1.0
-        dpsi, dw = split(alpha * delta, S)
+        dpsi, dw = split(delta, S)
+        step = update_norm(psi, dpsi, np.where(p.present, dw, 0.0))
+        if step > opts.divergence_step:
+            raise ConvergenceError(f"Newton diverging (update {step:.3g})", history, last_step=step,
+                                   hint="ramp the parameter (continuation) or reduce the time step")
+        alpha = damping(opts, psi, dpsi, dw)
+        dpsi, dw = alpha * dpsi, alpha * dw
         psi = psi + dpsi
         w = w + np.where(p.present, dw, 0.0)
         c = from_w(p, w)

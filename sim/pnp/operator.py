@@ -109,20 +109,47 @@ def face_fluxes(p, g, psi, c, with_derivatives=False):
     A = g.D_f * (1.0 - th_f) / g.h
     S = B1 * cK - B2 * cL
     N = A * S
-    if not with_derivatives:
-        return N
     G = dB1 * cK + dB2 * cL                     # dS / d dPhi
     dA_dcK = -g.D_f / (2 * g.h * cmax[:, :-1])
     dA_dcL = -g.D_f / (2 * g.h * cmax[:, 1:])
     dN_dcK = A * B1 - A * G * dPhi_dc[:, :-1] + dA_dcK * S
     dN_dcL = -A * B2 + A * G * dPhi_dc[:, 1:] + dA_dcL * S
     dN_dpsiL = A * G * p.z[:, None]
+    if p.kinetics:
+        _butler_volmer(p, Phi, theta, c, N, dN_dcK, dN_dcL, dN_dpsiL)
+    if not with_derivatives:
+        return N
     return N, dN_dcK, dN_dcL, dN_dpsiL
+
+
+def _butler_volmer(p, Phi, theta, c, N, dK, dL, dpL):
+    """Replace the flux of one species on one interface face by Butler-Volmer kinetics:
+
+        N = i0 / (|z| F) [exp(alpha d) - exp(-(1 - alpha) d)],  d = (eta_K - eta_L) / kT
+
+    with eta / kT = ln c + Phi.  d = 0 (continuous eta) gives zero flux, so equilibria are
+    the same as with ideal interfaces; large i0 recovers the ideal (continuous-eta) limit."""
+    kin = p.kinetics
+    j, s, a = kin["face"], kin["species"], kin["alpha"]
+    K, L = j, j + 1
+    d = (np.log(c[s, K]) + Phi[s, K]) - (np.log(c[s, L]) + Phi[s, L])
+    r = kin["i0"] / (abs(p.z[s]) * FARADAY)
+    ea, eb = np.exp(a * d), np.exp(-(1 - a) * d)
+    G = r * (a * ea + (1 - a) * eb)
+    N[s, j] = r * (ea - eb)
+    dK[s, j] = G / (c[s, K] * (1 - theta[s, K]))
+    dL[s, j] = -G / (c[s, L] * (1 - theta[s, L]))
+    dpL[s, j] = -G * p.z[s]
 
 
 def boundary_fluxes(p, g, psi, c, with_derivatives=False):
     """Fluxes through the outer faces (2, S), positive to the right, and their derivatives
-    with respect to c and psi of the adjacent cell (each (2, S))."""
+    with respect to c and psi of the adjacent cell (each (2, S)).
+
+    Boundary states, over half a cell: a Dirichlet concentration c_bc (at psi_bc, or at the
+    cell's psi under zero field), or a reservoir at electrochemical potential eta_bc (kT), whose
+    occupancy at the cell's potential is theta_b = 1 / (1 + exp(-(eta_bc - m - z psi_k))).
+    """
     S_ = p.n_species
     N = np.zeros((2, S_))
     dNdc = np.zeros((2, S_))
@@ -130,35 +157,45 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False):
     Phi, dPhi_dc, theta, cmax = _phi(p, psi, c)
     for b, k in ((0, 0), (1, -1)):
         for s in range(S_):
-            cb = p.c_bc[b, s]
-            if np.isnan(cb) or not p.present[s, k]:
+            cb, eta = p.c_bc[b, s], p.eta_bc[b, s]
+            if not p.present[s, k] or (np.isnan(cb) and np.isnan(eta)):
                 continue
-            psib = p.psi_bc[b] if np.isfinite(p.psi_bc[b]) else psi[k]
-            thb = cb / cmax[s, k]
-            Phib = p.z[s] * psib + p.mu0[s, k] - np.log(cmax[s, k]) - np.log(1.0 - thb)
+            z, cm = p.z[s], cmax[s, k]
+            if np.isfinite(eta):                   # reservoir at fixed eta, at the cell potential
+                thb = 1.0 / (1.0 + np.exp(-(eta - p.mu0[s, k] - z * psi[k])))
+                dthb = -z * thb * (1.0 - thb)
+                psib, dpsib = psi[k], 1.0
+            else:
+                thb, dthb = cb / cm, 0.0
+                follows = not np.isfinite(p.psi_bc[b])
+                psib, dpsib = (psi[k], 1.0) if follows else (p.psi_bc[b], 0.0)
+            cbv, dcb = cm * thb, cm * dthb
+            Phib = z * psib + p.mu0[s, k] - np.log(cm) - np.log(1.0 - thb)
+            dPhib = z * dpsib + dthb / (1.0 - thb)
             h = g.dx[k] / 2
             A = p.D[s, k] * (1.0 - 0.5 * (thb + theta[s, k])) / h
-            dA = -p.D[s, k] / (2 * h * cmax[s, k])
-            if b == 0:      # boundary value on the left (K), cell on the right (L)
+            dA_dc = -p.D[s, k] / (2 * h * cm)
+            dA_dpsi = -p.D[s, k] * dthb / (2 * h)
+            if b == 0:      # boundary state on the left (K), cell on the right (L)
                 d = Phi[s, k] - Phib
+                dd_dpsi = z - dPhib
                 B1, dB1 = bernoulli(d)
                 B2, dB2 = bernoulli(-d)
-                Sv = B1 * cb - B2 * c[s, k]
-                G = dB1 * cb + dB2 * c[s, k]
-                N[b, s] = A * Sv
-                dNdc[b, s] = -A * B2 + A * G * dPhi_dc[s, k] + dA * Sv
-                dNdpsi[b, s] = A * G * p.z[s]
-            else:           # cell on the left (K), boundary value on the right (L)
+                Sv = B1 * cbv - B2 * c[s, k]
+                G = dB1 * cbv + dB2 * c[s, k]
+                dNdc[b, s] = -A * B2 + A * G * dPhi_dc[s, k] + dA_dc * Sv
+                dS_dpsi = G * dd_dpsi + B1 * dcb
+            else:           # cell on the left (K), boundary state on the right (L)
                 d = Phib - Phi[s, k]
+                dd_dpsi = dPhib - z
                 B1, dB1 = bernoulli(d)
                 B2, dB2 = bernoulli(-d)
-                Sv = B1 * c[s, k] - B2 * cb
-                G = dB1 * c[s, k] + dB2 * cb
-                N[b, s] = A * Sv
-                dNdc[b, s] = A * B1 - A * G * dPhi_dc[s, k] + dA * Sv
-                dNdpsi[b, s] = -A * G * p.z[s]
-            if not np.isfinite(p.psi_bc[b]):
-                dNdpsi[b, s] = 0.0        # boundary potential follows the cell: no psi coupling
+                Sv = B1 * c[s, k] - B2 * cbv
+                G = dB1 * c[s, k] + dB2 * cbv
+                dNdc[b, s] = A * B1 - A * G * dPhi_dc[s, k] + dA_dc * Sv
+                dS_dpsi = G * dd_dpsi - B2 * dcb
+            N[b, s] = A * Sv
+            dNdpsi[b, s] = dA_dpsi * Sv + A * dS_dpsi
     if with_derivatives:
         return N, dNdc, dNdpsi
     return N

@@ -23,6 +23,7 @@ class Problem:
     Boundary conditions at the two outer faces (index 0 = left, 1 = right):
       psi_bc[b]    Dirichlet value of psi, or NaN for zero field
       c_bc[b, s]   Dirichlet concentration (mol/m^3), or NaN for zero flux
+      eta_bc[b, s] exchange with a reservoir at this electrochemical potential (kT), or NaN
     `closed`: the steady problem conserves the inventory of each species (replaces one balance
     per connected region by an inventory constraint) and pins psi = 0 in the last cell when
     no Dirichlet potential is given.
@@ -42,6 +43,8 @@ class Problem:
     D: np.ndarray                # (S, N) m^2/s
     psi_bc: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     c_bc: np.ndarray = None      # (2, S)
+    eta_bc: np.ndarray = None    # (2, S) reservoir electrochemical potential (kT), NaN: none
+    kinetics: dict = None        # Butler-Volmer at one interface: face, species, i0 (A/m^2), alpha
     closed: bool = False
     mu0_start: np.ndarray = None
     layer_names: list = field(default_factory=list)
@@ -50,6 +53,8 @@ class Problem:
         S = len(self.species)
         if self.c_bc is None:
             self.c_bc = np.full((2, S), np.nan)
+        if self.eta_bc is None:
+            self.eta_bc = np.full((2, S), np.nan)
         if self.mu0_start is None:
             self.mu0_start = self.mu0.copy()
 
