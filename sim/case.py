@@ -20,6 +20,7 @@ from .schema import Field, Table, TableMap, suggest
 _PROPERTY_BOUNDS = {
     "density": dict(low=0.0, low_open=True),
     "specific_capacity": dict(low=0.0, low_open=True),
+    "theoretical_capacity": dict(low=0.0, low_open=True),
     "average_voltage": dict(low=0.0, low_open=True),
     "eps_r": dict(low=1.0),
     "li_concentration": dict(low=0.0, low_open=True),
@@ -49,7 +50,7 @@ def _override_table():
     fields = {}
     for props in _materials_raw().values():
         for prop, rec in props.items():
-            if isinstance(rec, dict):
+            if isinstance(rec, dict) and "value" in rec:
                 key = override_key(prop, rec["unit"])
                 fields[key] = Field(float, f"overrides `{prop}` of the database", default=None,
                                     unit=rec["unit"], **_PROPERTY_BOUNDS.get(prop, {}))
@@ -65,13 +66,13 @@ def material_overrides_si(overrides):
         out[name] = {}
         for key, value in props.items():
             for prop, rec in raw[name].items() if name in raw else ():
-                if isinstance(rec, dict) and override_key(prop, rec["unit"]) == key:
+                if isinstance(rec, dict) and "value" in rec and override_key(prop, rec["unit"]) == key:
                     out[name][prop] = to_si(value, rec["unit"])[0]
                     break
             else:  # property the material does not list: unit from any material that has it
                 for props2 in raw.values():
                     for prop, rec in props2.items():
-                        if isinstance(rec, dict) and override_key(prop, rec["unit"]) == key:
+                        if isinstance(rec, dict) and "value" in rec and override_key(prop, rec["unit"]) == key:
                             out[name][prop] = to_si(value, rec["unit"])[0]
     return out
 

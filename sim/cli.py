@@ -64,7 +64,10 @@ def _cmd_materials(args):
             print(f"\n{name}")
             current = name
         extra = f"  [uncertainty: {unc}]" if unc else ""
-        print(f"  {prop:28s} {value:<10g} {unit:9s} ({si:.4g} {si_unit})  {source}{extra}")
+        if value == "table":
+            print(f"  {prop:28s} table of {si} {si_unit} ({unit})  {source}{extra}")
+        else:
+            print(f"  {prop:28s} {value:<10g} {unit:9s} ({si:.4g} {si_unit})  {source}{extra}")
     return 0
 
 

@@ -46,11 +46,17 @@ def load_material(name, overrides=None, file=None, key_prefix="materials"):
                         f"unknown material{suggest(name, raw)}; see `python -m sim materials`")
     out = {}
     for prop, rec in raw[name].items():
-        if isinstance(rec, dict):
+        if isinstance(rec, dict) and "value" in rec:
             out[prop] = to_si(rec["value"], rec["unit"])[0]
     for prop, value in (overrides or {}).items():
         out[prop] = value
     return out
+
+
+def material_table(name, prop):
+    """A tabulated property (e.g. `ocv` with arrays x and V), or None."""
+    rec = _raw().get(name, {}).get(prop)
+    return dict(rec) if isinstance(rec, dict) and "value" not in rec else None
 
 
 def material_sources():
@@ -59,6 +65,10 @@ def material_sources():
     for name, props in sorted(_raw().items()):
         for prop, rec in props.items():
             if not isinstance(rec, dict):
+                continue
+            if "value" not in rec:          # a table, e.g. an OCV curve
+                rows.append((name, prop, "table", rec.get("unit", ""), len(next(iter(rec.values()))), "points",
+                             rec.get("source", ""), rec.get("uncertainty", "")))
                 continue
             si, si_unit = to_si(rec["value"], rec["unit"])
             rows.append((name, prop, rec["value"], rec["unit"], si, si_unit,

@@ -56,6 +56,10 @@ def render(result, out_dir, formats):
         paths += profiles(result, out_dir, formats)
     if "pnp/sweep/cathode_potential" in result:
         paths += sweep(result, out_dir, formats)
+    if "pnp/transient/voltage" in result:
+        paths += transient_voltage(result, out_dir, formats)
+        paths += transient_profiles(result, out_dir, formats)
+        paths += transient_rscl([result], out_dir, formats)
     return paths
 
 
@@ -101,4 +105,87 @@ def compare(results, out_dir, formats):
             ax.set_xlabel(label("cathode potential vs Li/Li+", "V"))
             ax.legend(fontsize=6)
         paths += save(fig, out_dir, "compare_rscl_vs_potential", formats)
+    transients = [r for r in pnp if "pnp/transient/voltage" in r]
+    if len(transients) >= 2:
+        paths += transient_rscl(transients, out_dir, formats)
     return paths
+
+
+def _last_interface(result, prefix):
+    return len([g for g in result.groups(prefix) if g.startswith("interface_")])
+
+
+def transient_voltage(result, out_dir, formats):
+    """Cell voltage against time for each run, with the overpotential stacked by origin."""
+    labels = result.value("pnp/transient/run_label")
+    n_if = _last_interface(result, "pnp/transient/breakdown")
+    fig, axes = plt.subplots(1, len(labels), figsize=(TWO_COLUMN_IN, 2.6), squeeze=False)
+    for i, (ax, lab) in enumerate(zip(axes[0], labels)):
+        t = result.value("pnp/transient/time")[i]
+        ok = np.isfinite(t) & (t > 0)
+        ocv = result.value("pnp/transient/ocv")[i]
+        base = np.where(np.isfinite(ocv), ocv, 0.0)[ok]
+        parts = [("bulk ohmic", result.value("pnp/transient/breakdown/bulk_ohmic")[i])]
+        for k in range(n_if):
+            g = f"pnp/transient/breakdown/interface_{k}"
+            name = result[f"pnp/transient/observables/interface_{k}/right/r_scl"].attrs.get("interface", f"if {k}")
+            parts += [(f"SCL {name} (left)", result.value(f"{g}/left/scl")[i]),
+                      (f"SCL {name} (right)", result.value(f"{g}/right/scl")[i]),
+                      (f"kinetic {name}", result.value(f"{g}/kinetic")[i])]
+        lower = base.copy()
+        ax.plot(t[ok], base, color="0.3", lw=0.8, label="OCV")
+        for j, (name, v) in enumerate(parts):
+            upper = lower + v[ok]
+            ax.fill_between(t[ok], lower, upper, color=PALETTE[j % len(PALETTE)], alpha=0.6, lw=0, label=name)
+            lower = upper
+        ax.plot(t[ok], result.value("pnp/transient/voltage")[i][ok], "k", lw=1.0, label="cell voltage")
+        ax.set_xscale("log")
+        ax.set_title(str(lab))
+        ax.set_xlabel(label("time", "s"))
+    axes[0][0].set_ylabel(label("voltage vs Li/Li+", "V"))
+    axes[0][-1].legend(fontsize=5)
+    return save(fig, out_dir, "transient_voltage_breakdown", formats)
+
+
+def transient_profiles(result, out_dir, formats):
+    """Li+ near the electrolyte interface at several times, for the highest-current run."""
+    x = result.value("pnp/x")
+    x0 = np.atleast_1d(result.value("pnp/interfaces"))[-1]
+    cb = result.value("pnp/c_bulk/Li")
+    c = result.value("pnp/transient/c/Li")
+    t = result.value("pnp/transient/time")
+    i = len(c) - 1
+    fig, ax = plt.subplots()
+    idx = [k for k in np.linspace(0, np.count_nonzero(np.isfinite(t[i])) - 1, 6).astype(int)]
+    for j, k in enumerate(idx):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ax.semilogy((x - x0) * 1e9, np.where(cb > 0, c[i, k] / cb, np.nan), color=PALETTE[j % len(PALETTE)],
+                        label=f"t = {t[i, k]:.3g} s")
+    ax.set_xlim(-3, 3)
+    ax.set_xlabel(label("distance from the electrolyte interface", "nm"))
+    ax.set_ylabel("Li+ concentration / bulk")
+    ax.set_title(f"{result.value('pnp/transient/run_label')[i]}")
+    ax.legend(fontsize=6)
+    return save(fig, out_dir, "transient_li_profiles", formats)
+
+
+def transient_rscl(results, out_dir, formats):
+    """Electrolyte-side R_SCL and total interfacial ASR against time, for one or more files."""
+    fig, ax = plt.subplots()
+    for f, r in enumerate(results):
+        n_if = _last_interface(r, "pnp/transient/observables")
+        R = r.value(f"pnp/transient/observables/interface_{n_if - 1}/right/r_scl")
+        tot = r.value("pnp/transient/observables/total_interfacial_asr")
+        t = r.value("pnp/transient/time")
+        name = r.parameters.get("title") or Path(str(r.path)).stem
+        for i, lab in enumerate(r.value("pnp/transient/run_label")):
+            ok = np.isfinite(t[i]) & (t[i] > 0)
+            ls = ["-", "--", ":", "-."][i % 4]
+            ax.plot(t[i][ok], R[i][ok], color=PALETTE[f], ls=ls, label=f"{name}, {lab}: electrolyte side")
+            ax.plot(t[i][ok], tot[i][ok], color=PALETTE[f + 2], ls=ls, lw=0.8, label=f"{name}, {lab}: total")
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel(label("time", "s"))
+    ax.set_ylabel(label("R_SCL", "ohm cm^2"))
+    ax.legend(fontsize=4.5)
+    return save(fig, out_dir, "transient_rscl_vs_time" if len(results) == 1 else "compare_transient_rscl", formats)

@@ -53,11 +53,26 @@ def cathode_layer(params):
     return params["cathode"].get("layer") or next(iter(params["layers"]))
 
 
+def ocv_table(params, file=None):
+    """(x_Li, U) of the cathode: the case's ocv_x / ocv_V, else the material's `ocv` table."""
+    cat = params["cathode"]
+    if cat.get("ocv_x") is not None and cat.get("ocv_V") is not None:
+        return np.array(cat["ocv_x"]), np.array(cat["ocv_V"])
+    from ..materials import material_table
+    name = cathode_layer(params)
+    table = material_table(params["layers"][name].get("material"), "ocv")
+    if table is None:
+        raise CaseError(file, "cathode.ocv_x", None, f"x_li needs an OCV table: give cathode.ocv_x and "
+                        f"cathode.ocv_V, or use a cathode material that has one")
+    return np.array(table["x"], float), np.array(table["V"], float)
+
+
 def cathode_potential(params, file=None):
     """U (V) of the case, or None when it is the material's reference (no shift)."""
     cat = params["cathode"]
     if cat.get("x_li") is not None:
-        return float(np.interp(cat["x_li"], cat["ocv_x"], cat["ocv_V"]))
+        x, V = ocv_table(params, file)
+        return float(np.interp(cat["x_li"], x, V))
     return cat.get("potential_V")
 
 
@@ -164,8 +179,32 @@ def build_problem(params, file=None, potential_V=None):
             c_bc[b] = np.where(present[:, k], c_bulk[:, k], np.nan)
     p = Problem(mesh=mesh, temperature_K=T, eps_r=eps_r, c_bg=c_bg, species=names, z=z, present=present,
                 c_max=c_max, c_bulk=c_bulk, mu0=mu0, D=D, psi_bc=psi_bc, c_bc=c_bc, closed=closed,
-                mu0_start=mu0_start, layer_names=[L["name"] for L in layers])
+                mu0_start=mu0_start, layer_names=[L["name"] for L in layers],
+                kinetics=_kinetics(params, mesh, present, names, file))
     return p
+
+
+def _kinetics(params, mesh, present, names, file):
+    """Butler-Volmer settings of the Problem, or None (ideal interfaces)."""
+    kin = params["kinetics"]
+    if kin.get("exchange_current_density_mA_cm2") is None:
+        return None
+    j = mesh.layer_faces[kin["interface"] + 1] - 1        # interior face between cells j and j + 1
+    s = names.index("Li")
+    if not (present[s, j] and present[s, j + 1]):
+        raise CaseError(file, "kinetics.interface", kin["interface"], "Li+ must exist on both sides")
+    return dict(face=int(j), species=s, i0=kin["exchange_current_density_mA_cm2"] * 10.0, alpha=kin["alpha"])
+
+
+def galvanostatic_problem(p):
+    """The problem's boundary conditions for transients under current: at x = 0 Li+ enters at a
+    prescribed flux (or from a potentiostatic reservoir), every other species is blocked and the
+    field is zero; at x = L a reservoir holds the bulk concentrations and psi = 0.  Regions not
+    connected to the reservoir (the cathode's electrons) keep their inventory at equilibrium."""
+    from dataclasses import replace
+    c_bc = np.full_like(p.c_bc, np.nan)
+    c_bc[1] = np.where(p.present[:, -1], p.c_bulk[:, -1], np.nan)
+    return replace(p, psi_bc=np.array([np.nan, 0.0]), c_bc=c_bc, closed=True)
 
 
 def contact_potential(present, z, mu0, odds, names):

@@ -127,3 +127,56 @@ def mesh_report(p):
             warnings.append(f"layer '{name}': smallest cell {row['h_min']:.3g} m does not resolve the "
                             f"screening length {lk:.3g} m (want h_min <= lambda/5)")
     return rows, warnings
+
+
+def eta_li(p, psi, c, s):
+    """eta / kT of species s in every cell (NaN where absent)."""
+    cm = np.where(p.present[s], p.c_max[s], 1.0)
+    th = np.clip(np.where(p.present[s], c[s] / cm, 0.5), 1e-300, 1 - 1e-16)
+    return np.where(p.present[s], p.mu0[s] + np.log(th) - np.log1p(-th) + p.z[s] * psi, np.nan)
+
+
+def overpotential(p, psi, c):
+    """(eta_Li(cell 0) - eta_Li(reservoir at x = L)) / e  (V); zero at equilibrium."""
+    s = _ion(p)
+    th0 = c[s, 0] / p.c_max[s, 0]
+    eta0 = p.mu0[s, 0] + np.log(th0) - np.log1p(-th0) + p.z[s] * psi[0]
+    th_r = p.c_bc[1, s] / p.c_max[s, -1]
+    eta_res = p.mu0[s, -1] + np.log(th_r) - np.log1p(-th_r) + p.z[s] * p.psi_bc[1]
+    return float((eta0 - eta_res) * p.thermal_voltage)
+
+
+def voltage_breakdown(p, psi, c, current_A_m2):
+    """Split the Li+ electrochemical-potential drop across the stack (V) into parts.
+
+    total    = (eta(cell 0) - eta(reservoir at x = L)) / e
+    side     = eta drop across each SCL side region (the half-layers of `interface_sides`)
+    kinetic  = eta jump across each interface face (Butler-Volmer, or the ideal scheme's
+               tiny face resistance)
+    scl      = side - J L_side / sigma_bulk   (the part above the bulk ohmic drop)
+    bulk     = sum J L_side / sigma_bulk + what lies outside the side regions
+    so that total = bulk + sum(scl) + sum(kinetic) exactly.
+    """
+    s = _ion(p)
+    V_T = p.thermal_voltage
+    eta = eta_li(p, psi, c, s)
+    total = overpotential(p, psi, c)
+    sigma_b = conductivity(p, np.where(p.present, p.c_bulk, 0.0), s)
+    x = p.mesh.centers
+    out = {"total": float(total), "interfaces": []}
+    accounted, ohmic = 0.0, 0.0
+    for i, f, left, right in interface_sides(p):
+        entry = {"kinetic": float((eta[f - 1] - eta[f]) * V_T)}
+        accounted += entry["kinetic"]
+        for side, cells in (("left", left), ("right", right)):
+            near, far = cells[0], cells[-1]
+            drop = (eta[far] - eta[near]) if side == "left" else (eta[near] - eta[far])
+            drop *= V_T
+            length = abs(x[near] - x[far])
+            bulk = current_A_m2 * length / sigma_b[near] if sigma_b[near] > 0 else 0.0
+            entry[side] = float(drop - bulk)
+            accounted += drop
+            ohmic += bulk
+        out["interfaces"].append(entry)
+    out["bulk_ohmic"] = float(ohmic + (total - accounted))
+    return out

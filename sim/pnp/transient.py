@@ -41,7 +41,7 @@ class TimeOptions:
     atol_psi: float = 1e-3        # kT/e
     atol_c: float = 1e-6          # fraction of the species' site density
     dt_initial: float = 1e-9      # s
-    dt_min: float = 1e-18         # s
+    dt_min: float = 1e-18         # s (also never below 1e-12 t)
     dt_max: float = np.inf        # s
     max_steps: int = 200000
     adaptive: bool = True         # False: fixed steps of dt_initial (for convergence studies)
@@ -56,6 +56,7 @@ class TimeStats:
     wall_time_s: float = 0.0
     smallest_step_s: float = np.inf
     largest_step_s: float = 0.0
+    stopped_at: float = np.nan        # s, when a stop condition ended the run
 
 
 class Galvanostatic:
@@ -164,10 +165,12 @@ def _extrapolate(ts, ys, t):
 
 
 def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, soc=None,
-              newton_fn=None, record=None):
+              newton_fn=None, record=None, stop=None):
     """Integrate from (psi0, c0) at t = 0 to t_end under `protocol`.
 
     record(t, problem_t, psi, c) is called at t = 0, at every output time and at t_end.
+    stop(t, problem_t, psi, c) -> bool ends the run after an accepted step (e.g. a voltage
+    cutoff); the final state is recorded and TimeStats.stopped_at is set.
     Returns (psi, c, TimeStats).  Raises ConvergenceError when the step falls below dt_min.
     """
     opts = opts or TimeOptions()
@@ -176,7 +179,8 @@ def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, so
     t0 = time.perf_counter()
     g = op.geometry(problem)
     base_mu0 = problem.mu0.copy()
-    outs = sorted({float(t) for t in output_times if 0.0 < t < t_end} | {float(t_end)})
+    outs = [float(t) for t in sorted(output_times) if 0.0 < t < t_end * (1 - 1e-9)]
+    outs = [t for i, t in enumerate(outs) if i == 0 or t > outs[i - 1] * (1 + 1e-9)] + [float(t_end)]
     hist_t, hist_psi, hist_c = [0.0], [psi0.copy()], [c0.copy()]
     psi, c = psi0.copy(), c0.copy()
     if record:
@@ -184,12 +188,14 @@ def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, so
     t, dt = 0.0, opts.dt_initial
     charge_lagged = 0.0
     k_out = 0
-    while t < t_end * (1 - 1e-14):
+    while True:
         if stats.accepted_steps + stats.rejected_steps >= opts.max_steps:
             raise ConvergenceError(f"time stepping stopped after {opts.max_steps} steps at t = {t:.4g} s",
                                    last_step=dt, hint="raise max_steps or loosen rtol")
-        dt = min(dt, opts.dt_max, outs[k_out] - t)
-        t_new = t + dt
+        to_output = outs[k_out] - t
+        hit = dt >= to_output and opts.dt_max >= to_output
+        dt = min(dt, opts.dt_max, to_output)
+        t_new = outs[k_out] if hit else t + dt
         q = protocol.charge(t_new)
         p_t = problem if soc is None else soc.apply(problem, base_mu0, charge_lagged if q is None else q)
         p_t, flux = protocol.boundary(p_t, t_new)
@@ -215,7 +221,7 @@ def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, so
         except ConvergenceError:
             stats.rejected_steps += 1
             dt /= 4.0
-            if dt < opts.dt_min:
+            if dt < max(opts.dt_min, 1e-12 * t):
                 raise ConvergenceError(f"time step fell below {opts.dt_min:g} s at t = {t:.4g} s",
                                        last_step=dt, hint="reduce the time step or refine the mesh") from None
             continue
@@ -231,7 +237,7 @@ def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, so
             if err > 1.0:
                 stats.rejected_steps += 1
                 dt *= max(0.2, 0.9 * err ** (-1.0 / (order + 1)))
-                if dt < opts.dt_min:
+                if dt < max(opts.dt_min, 1e-12 * t):
                     raise ConvergenceError(f"time step fell below {opts.dt_min:g} s at t = {t:.4g} s",
                                            last_step=dt, hint="loosen rtol or refine the mesh")
                 continue
@@ -245,10 +251,17 @@ def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, so
         t = t_new
         psi, c = psi_new, c_new
         hist_t, hist_psi, hist_c = (hist_t + [t])[-3:], (hist_psi + [psi])[-3:], (hist_c + [c])[-3:]
-        if abs(t - outs[k_out]) <= 1e-12 * max(1.0, t):
+        if stop is not None and stop(t, p_t, psi, c):
+            stats.stopped_at = t
             if record:
                 record(t, p_t, psi, c)
-            k_out = min(k_out + 1, len(outs) - 1)
+            break
+        if hit:
+            if record:
+                record(t, p_t, psi, c)
+            if k_out == len(outs) - 1:
+                break
+            k_out += 1
         if opts.adaptive:
             grow = 4.0 if err == 0.0 else min(4.0, max(0.2, 0.9 * err ** (-1.0 / (order + 1))))
             dt *= grow

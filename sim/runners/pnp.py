@@ -104,6 +104,9 @@ def run(params):
             from ..errors import CaseError
             raise CaseError(None, "sweep.potential_V", sw["potential_V"], "the cathode material has no reference_potential")
         out.update(_sweep(params, np.linspace(*sw["potential_V"], sw["points"]), (psi, c)))
+    if params["transient"].get("protocol"):
+        from .pnp_transient import run as run_transient
+        out.update(run_transient(params))
     return out
 
 

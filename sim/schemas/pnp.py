@@ -45,12 +45,54 @@ SCHEMA = Table({
         "layer": Field(str, "name of the cathode layer (default: the first layer)", default=None),
         "potential_V": Field(float, "cathode potential vs Li/Li+ (default: the material's "
                              "reference_potential, i.e. no shift)", default=None, unit="V", low=0.0, high=10.0),
-        "x_li": Field(float, "Li fraction of the cathode; with ocv_x/ocv_V gives the potential",
+        "x_li": Field(float, "Li fraction of the cathode; gives U through the OCV table (ocv_x/ocv_V, "
+                      "else the material's `ocv` table)",
                       default=None, low=0.0, high=1.0),
         "ocv_x": Field(("list", float), "OCV table: Li fraction (increasing)", default=None, min_length=2,
                        low=0.0, high=1.0),
         "ocv_V": Field(("list", float), "OCV table: potential vs Li/Li+", default=None, unit="V", min_length=2),
+        "areal_capacity_mAh_cm2": Field(float, "cathode capacity for a change of x_li by 1; with x_li, "
+                                        "transients move x_li by the charge passed and U along the OCV table", default=None,
+                                        unit="mAh/cm^2", low=0.0, low_open=True),
     }, "cathode state of charge: shifts mu0 of Li+ in the cathode by -e (U - U_ref)", optional=True),
+    "transient": Table({
+        "protocol": Field(str, "run transients under this protocol (default: none)", default=None,
+                          choices=("galvanostatic", "potentiostatic", "current_table")),
+        "current_densities_mA_cm2": Field(("list", float), "galvanostatic: one run per current density "
+                                          "(> 0 charges the cathode)", default=None, unit="mA/cm^2",
+                                          min_length=1, low=-1e3, high=1e3),
+        "overpotentials_V": Field(("list", float), "potentiostatic: one run per overpotential step of the "
+                                  "cathode reservoir's Li electrochemical potential", default=None, unit="V",
+                                  min_length=1, low=-5.0, high=5.0),
+        "table_time_s": Field(("list", float), "current_table: times (increasing)", default=None, unit="s",
+                              min_length=2, low=0.0),
+        "table_current_density_mA_cm2": Field(("list", float), "current_table: current densities, linear "
+                                              "in between, held after the end", default=None, unit="mA/cm^2",
+                                              min_length=2, low=-1e3, high=1e3),
+        "cutoff_voltage_V": Field(float, "end a run when the cell voltage (OCV + overpotential; the "
+                                  "overpotential alone without an OCV) exceeds this", default=None, unit="V",
+                                  low=-10.0, high=100.0),
+        "duration_s": Field(float, "simulated time", default=3600.0, unit="s", low=0.0, low_open=True, high=1e9),
+        "output_points": Field(int, "stored states, log-spaced from first_output_s to duration_s",
+                               default=41, low=2, high=2000),
+        "first_output_s": Field(float, "first stored time after t = 0", default=1e-6, unit="s",
+                                low=0.0, low_open=True),
+        "method": Field(str, "time integrator", default="bdf2", choices=("bdf1", "bdf2")),
+        "rtol": Field(float, "relative local-error tolerance", default=1e-3, low=1e-10, high=0.5),
+        "atol_psi": Field(float, "absolute tolerance on psi", default=1e-3, unit="kT/e", low=1e-12, high=10.0),
+        "atol_c": Field(float, "absolute tolerance on c, as a fraction of c_max", default=1e-6, low=1e-15, high=0.1),
+        "dt_initial_s": Field(float, "first time step", default=1e-9, unit="s", low=1e-18, high=1e6),
+        "max_steps": Field(int, "step limit per run", default=200000, low=1, high=10**8),
+    }, "transients under current from the equilibrium state (see docs/theory.md for the boundary "
+       "conditions: Li+ enters at x = 0, electrons are blocked there, reservoir at x = L)", optional=True),
+    "kinetics": Table({
+        "exchange_current_density_mA_cm2": Field(float, "Butler-Volmer exchange current density of Li+ at "
+                                                 "the chosen interface (default: off, ideal interface)",
+                                                 default=None, unit="mA/cm^2", low=0.0, low_open=True),
+        "alpha": Field(float, "anodic transfer coefficient", default=0.5, low=0.0, high=1.0, low_open=True,
+                       high_open=True),
+        "interface": Field(int, "index of the interface (0 = the first, from x = 0)", default=0, low=0, high=49),
+    }, "optional interfacial charge-transfer kinetics", optional=True),
     "sweep": Table({
         "potential_V": Field(("list", float), "cathode potentials of a quasi-static sweep (start, stop)",
                              default=None, unit="V", length=2, low=0.0, high=10.0),
@@ -90,15 +132,41 @@ def check(params, file):
     cat = params["cathode"]
     if cat.get("layer") is not None and cat["layer"] not in layers:
         raise CaseError(file, "cathode.layer", cat["layer"], "not a layer name" + suggest(cat["layer"], layers))
+    if (cat.get("ocv_x") is None) != (cat.get("ocv_V") is None):
+        raise CaseError(file, "cathode.ocv_V" if cat.get("ocv_V") is None else "cathode.ocv_x", None,
+                        "ocv_x and ocv_V go together")
     if cat.get("x_li") is not None:
-        if cat.get("ocv_x") is None or cat.get("ocv_V") is None:
-            raise CaseError(file, "cathode.x_li", cat["x_li"], "needs cathode.ocv_x and cathode.ocv_V")
+        from ..pnp.case_builder import ocv_table
+        ocv_table(params, file)
+    if cat.get("ocv_x") is not None:
         if len(cat["ocv_x"]) != len(cat["ocv_V"]):
             raise CaseError(file, "cathode.ocv_V", cat["ocv_V"], "must have as many values as ocv_x")
         if any(b <= a for a, b in zip(cat["ocv_x"], cat["ocv_x"][1:])):
             raise CaseError(file, "cathode.ocv_x", cat["ocv_x"], "must be strictly increasing")
-        if cat.get("potential_V") is not None:
-            raise CaseError(file, "cathode.potential_V", cat["potential_V"], "give potential_V or x_li, not both")
+    if cat.get("x_li") is not None and cat.get("potential_V") is not None:
+        raise CaseError(file, "cathode.potential_V", cat["potential_V"], "give potential_V or x_li, not both")
+    tr = params["transient"]
+    proto = tr.get("protocol")
+    needs = {"galvanostatic": ("current_densities_mA_cm2",), "potentiostatic": ("overpotentials_V",),
+             "current_table": ("table_time_s", "table_current_density_mA_cm2")}
+    for key in needs.get(proto, ()):
+        if tr.get(key) is None:
+            raise CaseError(file, f"transient.{key}", None, f"required with protocol = {proto!r}")
+    if proto == "current_table":
+        t = tr["table_time_s"]
+        if len(t) != len(tr["table_current_density_mA_cm2"]):
+            raise CaseError(file, "transient.table_current_density_mA_cm2", tr["table_current_density_mA_cm2"],
+                            "must have as many values as table_time_s")
+        if any(b < a for a, b in zip(t, t[1:])):
+            raise CaseError(file, "transient.table_time_s", t, "must not decrease")
+    if tr["first_output_s"] >= tr["duration_s"]:
+        raise CaseError(file, "transient.first_output_s", tr["first_output_s"], "must be below duration_s")
+    kin = params["kinetics"]
+    if kin.get("exchange_current_density_mA_cm2") is not None and kin["interface"] >= len(layers) - 1:
+        raise CaseError(file, "kinetics.interface", kin["interface"], f"the stack has {len(layers) - 1} interface(s)")
+    if cat.get("areal_capacity_mAh_cm2") is not None and cat.get("x_li") is None:
+        raise CaseError(file, "cathode.areal_capacity_mAh_cm2", cat["areal_capacity_mAh_cm2"],
+                        "needs cathode.x_li and the OCV table")
     mesh = params["mesh"]
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
