@@ -193,7 +193,7 @@ def integrate(problem, psi0, c0, protocol, t_end, output_times=(), opts=None, so
             raise ConvergenceError(f"time stepping stopped after {opts.max_steps} steps at t = {t:.4g} s",
                                    last_step=dt, hint="raise max_steps or loosen rtol")
         to_output = outs[k_out] - t
-        hit = dt >= to_output and opts.dt_max >= to_output
+        hit = dt >= to_output * (1 - 1e-9) and opts.dt_max >= to_output
         dt = min(dt, opts.dt_max, to_output)
         t_new = outs[k_out] if hit else t + dt
         q = protocol.charge(t_new)
