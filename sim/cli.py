@@ -71,6 +71,17 @@ def _cmd_materials(args):
     return 0
 
 
+def _cmd_sweep(args):
+    from .studies import run_sweep
+    out = args.output or str(Path("results") / (Path(args.sweep).stem + ".h5"))
+    t0 = time.perf_counter()
+    table = run_sweep(args.sweep, out, executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
+                      resume=args.resume)
+    ok = int((table["status"] == "ok").sum())
+    print(f"wrote {out}: {ok}/{len(table)} cases ok ({time.perf_counter() - t0:.1f} s)")
+    return 0 if ok == len(table) else 1
+
+
 def _cmd_demo(args):
     from .figures import render_all
     from .run import run_case
@@ -136,6 +147,18 @@ def build_parser():
                        description="Every property: value, unit, SI value, source and uncertainty.")
     m.add_argument("--name", help="only this material")
     m.set_defaults(func=_cmd_materials)
+
+    w = sub.add_parser("sweep", help="run a parameter study from a sweep file",
+                       description="Run every case of a sweep file and stream the results into one HDF5 file "
+                       "(a group per case and a summary table). See docs/studies.md.")
+    w.add_argument("sweep", help="sweep file (TOML)")
+    w.add_argument("-o", "--output", help="output HDF5 (default: results/<sweep-stem>.h5)")
+    w.add_argument("--executor", default="processes", choices=("serial", "processes", "dask"),
+                   help="where cases run (default: local processes on all cores)")
+    w.add_argument("-j", "--jobs", type=int, help="workers (default: all cores)")
+    w.add_argument("--scheduler", help="address of a running dask scheduler (with --executor dask)")
+    w.add_argument("--resume", action="store_true", help="skip cases already completed in the output")
+    w.set_defaults(func=_cmd_sweep)
 
     d = sub.add_parser("demo", help="run every case in a folder and draw the figures",
                        description="Run all *.toml cases in --cases, write HDF5 and figures to --out.")

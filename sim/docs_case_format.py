@@ -15,6 +15,8 @@ def render():
     out = [HEADER]
     for kind, (schema, _) in KINDS.items():
         out += [f"## kind = \"{kind}\"", ""] + render_markdown(schema, "", 3) + [""]
+    from .studies.spec import SWEEP_SCHEMA
+    out += ["## Sweep files (`python -m sim sweep`)", "", "See docs/studies.md.", ""] + render_markdown(SWEEP_SCHEMA, "", 3) + [""]
     return "\n".join(out)
 
 

@@ -12,6 +12,7 @@ RUNNERS = {
     "energy_density": "sim.runners.energy_density",
     "polarization": "sim.runners.polarization",
     "pnp": "sim.runners.pnp",
+    "design_map": "sim.runners.design_map",
 }
 
 

@@ -205,3 +205,22 @@ def render_markdown(schema, prefix="", level=3):
             lines += [f"{'#' * level} `[{path}]`{opt}", "", spec.doc, ""]
             lines += render_markdown(spec, path, level + 1)
     return lines
+
+
+def field_of(schema, dotted):
+    """The Field at a dotted key path, or None."""
+    node = schema
+    for part in dotted.split("."):
+        if isinstance(node, TableMap):      # this part is a user-chosen name
+            node = node.item
+            continue
+        if not isinstance(node, Table) or part not in node.fields:
+            return None
+        node = node.fields[part]
+    return node if isinstance(node, Field) else None
+
+
+def unit_of(schema, dotted):
+    """Unit of the field at a dotted key path ('' when unknown or dimensionless)."""
+    f = field_of(schema, dotted)
+    return f.unit if f else ""

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import read_result
-from . import energy, pnp, polarization
+from . import design_map, energy, pnp, polarization, sweep
 
 #: modules with figures(result) -> iterable of (name, draw(fig_dir, formats) -> [paths])
-MODULES = [energy, polarization, pnp]
+MODULES = [energy, polarization, pnp, design_map, sweep]
 
 
 def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):

@@ -1,0 +1,79 @@
+"""Runner of `design_map` cases: where a solid electrolyte is thin and conductive enough.
+
+For a current density J and a polarization budget dE_max, an SSE separator of conductivity
+sigma can be at most L_max(sigma) = (dE_max / J - R_int) sigma thick, where R_int is the total
+interfacial ASR computed by the PNP model (with and without a LiNbO3 buffer).  The ASSLIB beats
+the reference LIB when L is below its break-even thickness.  The feasible region is
+L <= min(L_max(sigma), BET).
+"""
+import numpy as np
+
+from ..case import load_case, material_overrides_si
+from ..io import Q
+from ..materials import load_material
+from ..stack import energy as en
+from ..stack import polarization as pol
+
+UM, S_CM, MA_CM2, OHM_CM2 = 1e-6, 100.0, 10.0, 1e-4
+
+
+def interfacial_asr(case_path, potential_V):
+    """Total interfacial ASR (ohm m^2) of a pnp case at a cathode potential."""
+    from ..pnp import observables as obs
+    from ..runners.pnp import solve
+    params = load_case(case_path).params
+    p, psi, c, _ = solve(params, potential_V)
+    return obs.evaluate(p, psi, c)["total_interfacial_asr"], params.get("title") or str(case_path)
+
+
+def run(params):
+    overrides = material_overrides_si(params["materials"])
+    cell = params["cell"]
+    design = en.preset_design("ASSLIB", sse=cell["sse"], loading_mg_cm2=cell["loading_mg_cm2"],
+                              collectors=cell["collectors"], material_overrides=overrides)
+    cur = params["current"]
+    if cur.get("current_density_mA_cm2") is not None:
+        J = cur["current_density_mA_cm2"] * MA_CM2
+    else:
+        cap = float(en.breakdown(design)["areal_capacity"])
+        J = float(pol.current_density_from_c_rate(cur["c_rate_per_h"], cap))
+    budget = params["budget"]["max_polarization_V"]
+    g = params["grid"]
+    sigma = np.geomspace(*g["conductivity_range_S_cm"], g["points"]) * S_CM
+    L = np.linspace(*g["thickness_range_um"], g["points"]) * UM
+    es_ref, ev_ref = (float(x) for x in en.energy(en.preset_design("LIB", material_overrides=overrides)))
+    es, ev = en.energy(design, separator_thickness_m=L)
+    bet_g = float(en.break_even_thickness(design, es_ref))
+    bet_v = float(en.break_even_thickness(design, ev_ref, "volumetric"))
+    out = {
+        "design_map/current_density": Q(J / MA_CM2, "mA/cm^2"),
+        "design_map/budget": Q(budget, "V"),
+        "design_map/conductivity": Q(sigma / S_CM, "S/cm"),
+        "design_map/separator_thickness": Q(L / UM, "um"),
+        "design_map/specific_energy": Q(np.broadcast_to(es[None, :], (len(sigma), len(L))).copy(), "Wh/kg",
+                                        {"dims": "(conductivity, thickness)"}),
+        "design_map/energy_density": Q(np.broadcast_to(ev[None, :], (len(sigma), len(L))).copy(), "Wh/L",
+                                       {"dims": "(conductivity, thickness)"}),
+        "design_map/reference_specific_energy": Q(es_ref, "Wh/kg"),
+        "design_map/reference_energy_density": Q(ev_ref, "Wh/L"),
+        "design_map/bet_gravimetric": Q(bet_g / UM, "um", {"note": "NaN: none"}),
+        "design_map/bet_volumetric": Q(bet_v / UM, "um", {"note": "NaN: none"}),
+        "design_map/sse": Q(cell["sse"], ""),
+    }
+    names = []
+    for k, path in enumerate(params["interfaces"]["_resolved"]):
+        R, name = interfacial_asr(path, params["interfaces"]["cathode_potential_V"])
+        names.append(name)
+        Lmax = pol.max_separator_thickness(budget, J, sigma, R)
+        feasible = (L[None, :] <= np.nan_to_num(Lmax, nan=-1.0)[:, None]) & (L[None, :] <= (bet_g if np.isfinite(bet_g) else -1.0))
+        gk = f"design_map/variant_{k}"
+        out[f"{gk}/name"] = Q(name, "")
+        out[f"{gk}/interfacial_asr"] = Q(R / OHM_CM2, "ohm cm^2", {"cathode_potential_V": params["interfaces"]["cathode_potential_V"]})
+        out[f"{gk}/max_thickness"] = Q(Lmax / UM, "um", {"meaning": "L_max(sigma); NaN: no thickness fits"})
+        out[f"{gk}/feasible"] = Q(feasible.astype(np.int8), "1", {"dims": "(conductivity, thickness)",
+                                                                    "meaning": "1: within the budget and beats the LIB"})
+    marks = params["markers"]
+    out["design_map/markers/name"] = Q(np.array(marks), "")
+    out["design_map/markers/conductivity"] = Q(np.array([
+        load_material(m, overrides.get(m))["conductivity"] / S_CM for m in marks]), "S/cm", {"source": "materials database"})
+    return out

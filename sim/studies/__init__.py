@@ -1,0 +1,17 @@
+"""Parameter studies: sweep files, executors (serial, processes, Dask) and one resumable HDF5 file.
+
+    from sim.studies import run_sweep, load_summary
+    table = run_sweep("cases/sweeps/lps_eps.toml", "results/lps_eps.h5", executor="processes")
+    table["param:materials.LPS.eps_r"], table["pnp/observables/total_interfacial_asr"]
+"""
+from .runner import EXECUTORS, run_sweep
+from .spec import load_sweep
+from .store import read_summary as _read_summary
+
+
+def load_summary(path):
+    """The summary table of a sweep result file (structured numpy array)."""
+    return _read_summary(path)[0]
+
+
+__all__ = ["EXECUTORS", "load_summary", "load_sweep", "run_sweep"]

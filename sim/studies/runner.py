@@ -1,0 +1,147 @@
+"""Run the cases of a sweep on an executor and stream their results into one HDF5 file."""
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..case import validate_document
+from ..errors import SimError
+from ..io import Q, provenance
+from ..schema import unit_of
+from . import store
+from .spec import Sweep, load_sweep
+
+EXECUTORS = ("serial", "processes", "dask")
+
+
+def run_one(doc, name):
+    """Validate and compute one case.  Returns (status, wall time s, error, {path: Q})."""
+    from ..run import compute
+    from ..case import Case
+    t0 = time.perf_counter()
+    try:
+        kind, params = validate_document(doc, name)
+        data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
+        return store.STATUS_OK, time.perf_counter() - t0, "", data
+    except SimError as e:
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}", {}
+    except Exception as e:   # a bug in a case must not stop the sweep; keep the traceback
+        tb = traceback.format_exc(limit=3)
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}
+
+
+def _scalars(data):
+    """Scalar numeric observables of a case, for the summary table."""
+    out = {}
+    for path, q in data.items():
+        v = np.asarray(q.value)
+        if v.ndim == 0 and v.dtype.kind in "fiu" and path.count("/") >= 1:
+            out[path.replace("/", ".")] = q      # HDF5 column names cannot hold "/"
+    return out
+
+
+def _submit_all(executor, todo, sweep, jobs, scheduler):
+    """Yield (case id, result) as results arrive."""
+    if executor == "serial":
+        for i in todo:
+            yield i, run_one(sweep.case_doc(i), f"{sweep.path}#case{i}")
+        return
+    if executor == "processes":
+        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
+            futs = {pool.submit(run_one, sweep.case_doc(i), f"{sweep.path}#case{i}"): i for i in todo}
+            for f in as_completed(futs):
+                yield futs[f], f.result()
+        return
+    if executor == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed as d_as_completed
+        except ImportError:
+            raise SimError("the dask executor needs dask.distributed: pip install 'sim[dask]'") from None
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+        try:
+            futs = {client.submit(run_one, sweep.case_doc(i), f"{sweep.path}#case{i}", pure=False): i for i in todo}
+            for f in d_as_completed(list(futs)):
+                yield futs[f], f.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    raise SimError(f"unknown executor {executor!r}; one of {EXECUTORS}")
+
+
+def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resume=False, progress=True):
+    """Run a sweep (path or Sweep); returns the summary as a structured numpy array.
+
+    Completed cases are appended to `out` as they arrive; with resume=True the cases already
+    completed in `out` are skipped and failed or missing ones are computed again.
+    """
+    if not isinstance(sweep, Sweep):
+        sweep = load_sweep(sweep)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    digest = sweep.digest()
+    ids = list(range(sweep.n))
+    kind = sweep.base_doc.get("kind")
+    from ..schemas import KINDS
+    key_units = {k: unit_of(KINDS[kind][0], k) for k in sweep.keys}
+    with store.Lock(out):
+        done = {}
+        fresh = True
+        if resume and out.exists():
+            state = store.read_state(out, digest)
+            done = {i: s for i, s in state.items() if s == store.STATUS_OK}
+            fresh = False
+        rows = {}
+        if done:
+            rows = _rows_from_file(out, done)
+        todo = [i for i in ids if i not in done]
+        attrs = provenance(sweep.base_path.read_text(encoding="utf-8"), sweep.base_path, kind, sweep.spec)
+        attrs.update(sweep_text=sweep.text, sweep_path=str(sweep.path), sweep_digest=digest,
+                     varied_keys=json.dumps(sweep.keys), study="sweep")
+        if fresh:       # a new, empty but valid file straight away
+            store.flush(out, attrs, {}, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units), fresh=True)
+        failures = []
+        bar = tqdm(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
+        for i, (status, wall, err, data) in _submit_all(executor, todo, sweep, jobs, scheduler):
+            rows[i] = (status, wall, err, _scalars(data))
+            case_attrs = {"status": status, "wall_time_s": wall, "error": err,
+                          "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
+            store.flush(out, attrs, {i: (case_attrs, data)},
+                        store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units))
+            if status != store.STATUS_OK:
+                failures.append((i, err.splitlines()[0] if err else ""))
+            bar.update(1)
+        bar.close()
+    if failures:
+        print(f"{len(failures)} of {len(todo)} case(s) failed:")
+        for i, err in failures[:20]:
+            print(f"  case {i}: {err}")
+    return store.read_summary(out)[0]
+
+
+def _rows_from_file(out, done):
+    """Summary rows of the completed cases of an existing file."""
+    table, units = store.read_summary(out)
+    rows = {}
+    obs_cols = [c for c in table.dtype.names if c not in ("case_id", "status", "wall_time", "error")
+                and not c.startswith("param:")]
+    for r in table:
+        i = int(r["case_id"])
+        if i in done:
+            rows[i] = (str(r["status"]), float(r["wall_time"]), str(r["error"]),
+                       {c: Q(float(r[c]), units[c]) for c in obs_cols if np.isfinite(r[c])})
+    return rows

@@ -1,0 +1,168 @@
+"""Sweeps: executors agree, resume after SIGKILL, failures recorded, bad keys refused up front."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from sim.errors import CaseError
+from sim.studies import load_summary, load_sweep, run_sweep
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+BASE = """
+kind = "pnp"
+[cathode]
+potential_V = 4.0
+[mesh]
+h_min_m = 5e-12
+h_max_m = 2e-9
+growth = 1.2
+[layers.cathode]
+material = "LCO"
+thickness_m = 20e-9
+[layers.sse]
+material = "LPS"
+thickness_m = 20e-9
+"""
+
+
+def write_sweep(tmp_path, params, design='kind = "grid"', base=BASE, name="s.toml"):
+    (tmp_path / "base.toml").write_text(base)
+    p = tmp_path / name
+    p.write_text(f'base = "base.toml"\n[design]\n{design}\n{params}')
+    return p
+
+
+GRID = """
+[parameters."materials.LPS.eps_r"]
+values = [7.0, 9.0, 11.0]
+[parameters."layers.sse.thickness_m"]
+values = [15e-9, 30e-9]
+"""
+
+
+def _compare(a, b):
+    assert list(a["case_id"]) == list(b["case_id"])
+    assert list(a["status"]) == list(b["status"])
+    for col in a.dtype.names:
+        if a[col].dtype.kind == "f" and "wall_time" not in col:     # timings differ run to run
+            np.testing.assert_array_equal(a[col], b[col], err_msg=col)
+
+
+def test_serial_processes_dask_identical(tmp_path):
+    sweep = write_sweep(tmp_path, GRID)
+    serial = run_sweep(sweep, tmp_path / "serial.h5", executor="serial", progress=False)
+    procs = run_sweep(sweep, tmp_path / "procs.h5", executor="processes", jobs=2, progress=False)
+    pytest.importorskip("dask.distributed")
+    dask = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", jobs=2, progress=False)
+    assert len(serial) == 6 and np.all(serial["status"] == "ok")
+    _compare(serial, procs)
+    _compare(serial, dask)
+    # the observables respond to the varied parameters (not a constant table)
+    asr = serial["pnp.observables.total_interfacial_asr"]
+    assert len(np.unique(np.round(asr, 12))) == 6
+    with h5py.File(tmp_path / "serial.h5") as f:
+        assert len(f["cases"]) == 6
+        assert f["summary/param:layers.sse.thickness_m"].attrs["units"] == "m"
+        assert "pnp/phi" in f["cases/000003"]
+
+
+def test_designs_zip_lhs_and_log_ranges(tmp_path):
+    zipped = load_sweep(write_sweep(tmp_path, GRID.replace("[15e-9, 30e-9]", "[15e-9, 20e-9, 30e-9]"),
+                                    'kind = "zip"'))
+    assert zipped.n == 3
+    lhs = load_sweep(write_sweep(tmp_path, """
+[parameters."materials.LPS.eps_r"]
+range = [6.0, 12.0]
+[parameters."layers.sse.thickness_m"]
+range = [1e-8, 1e-7]
+scale = "log"
+""", 'kind = "lhs"\nsamples = 8\nseed = 4'))
+    assert lhs.n == 8
+    # one sample per stratum in each dimension
+    u = (lhs.values[:, 0] - 6.0) / 6.0
+    assert sorted(np.floor(u * 8).astype(int)) == list(range(8))
+    v = np.log(lhs.values[:, 1] / 1e-8) / np.log(10.0)
+    assert sorted(np.floor(v * 8).astype(int)) == list(range(8))
+    again = load_sweep(write_sweep(tmp_path, """
+[parameters."materials.LPS.eps_r"]
+range = [6.0, 12.0]
+[parameters."layers.sse.thickness_m"]
+range = [1e-8, 1e-7]
+scale = "log"
+""", 'kind = "lhs"\nsamples = 8\nseed = 4', name="t.toml"))
+    np.testing.assert_array_equal(lhs.values, again.values)
+    grid = load_sweep(write_sweep(tmp_path, """
+[parameters."layers.sse.thickness_m"]
+range = [1e-9, 1e-7]
+points = 3
+scale = "log"
+"""))
+    np.testing.assert_allclose(grid.values[:, 0], [1e-9, 1e-8, 1e-7])
+
+
+def test_bad_key_fails_the_whole_sweep_up_front(tmp_path):
+    sweep = write_sweep(tmp_path, '[parameters."materials.LPS.eps_rr"]\nvalues = [7.0]\n')
+    with pytest.raises(CaseError, match="eps_rr"):
+        run_sweep(sweep, tmp_path / "o.h5", executor="serial", progress=False)
+    assert not (tmp_path / "o.h5").exists()
+    sweep = write_sweep(tmp_path, '[parameters."layers.sse.thickness_m"]\nvalues = [-1.0]\n')
+    with pytest.raises(CaseError, match="thickness_m"):
+        load_sweep(sweep)
+
+
+def test_failing_case_is_recorded_and_the_sweep_goes_on(tmp_path):
+    base = BASE + "[solver_options]\ncontinuation = false\n"
+    sweep = write_sweep(tmp_path, '[parameters."solver_options.max_iter"]\nvalues = [1, 60]\n', base=base)
+    table = run_sweep(sweep, tmp_path / "o.h5", executor="serial", progress=False)
+    assert list(table["status"]) == ["failed", "ok"]
+    assert "ConvergenceError" in table["error"][0]
+    assert np.isnan(table["pnp.observables.total_interfacial_asr"][0])
+    assert np.isfinite(table["pnp.observables.total_interfacial_asr"][1])
+
+
+def test_resume_after_sigkill_loses_nothing(tmp_path):
+    params = GRID.replace("[7.0, 9.0, 11.0]", "[6.0, 7.0, 8.0, 9.0, 10.0, 11.0]")
+    sweep = write_sweep(tmp_path, params)
+    out = tmp_path / "killed.h5"
+    code = (f"from sim.studies import run_sweep\n"
+            f"run_sweep({str(sweep)!r}, {str(out)!r}, executor='serial', progress=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline:
+        try:
+            done = int((load_summary(out)["status"] == "ok").sum())
+        except Exception:
+            done = 0
+        if done >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = load_summary(out)                      # readable after the kill
+    kept = int((partial["status"] == "ok").sum())
+    assert 3 <= kept < 12
+    resumed = run_sweep(sweep, out, executor="serial", resume=True, progress=False)
+    full = run_sweep(sweep, tmp_path / "full.h5", executor="serial", progress=False)
+    _compare(resumed, full)
+    with h5py.File(out) as f:
+        assert len(f["cases"]) == 12
+
+
+def test_second_writer_is_refused(tmp_path):
+    from sim.studies.store import Lock, OutputLocked
+    out = tmp_path / "o.h5"
+    with Lock(out):
+        with pytest.raises(OutputLocked, match="another sweep"):
+            with Lock(out):
+                pass
+    # a stale lock (dead pid) is taken over
+    (tmp_path / "o.h5.lock").write_text("999999999")
+    with Lock(out):
+        pass
