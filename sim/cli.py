@@ -106,6 +106,19 @@ def _cmd_demo(args):
     if len(pnp_outputs) > 1:
         figs = render_comparison(pnp_outputs, Path(args.out) / "comparison")
         print(f"comparison of {len(pnp_outputs)} pnp results -> {len(figs)} figure files")
+    from .studies import run_sweep
+    for path in sorted(Path(args.cases).glob("sweeps/*.toml")):
+        t0 = time.perf_counter()
+        out = Path(args.out) / "sweeps" / (path.stem + ".h5")
+        try:
+            table = run_sweep(path, out, executor="processes")
+            figs = render_all(out, Path(args.out) / "sweeps" / path.stem)
+        except SimError as e:
+            failed.append(path)
+            print(f"FAILED {path}: {e}", file=sys.stderr)
+            continue
+        print(f"{path} -> {out}: {int((table['status'] == 'ok').sum())}/{len(table)} cases ok, "
+              f"{len(figs)} figure files ({time.perf_counter() - t0:.1f} s)")
     if failed:
         print(f"{len(failed)} case(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
         return 1
