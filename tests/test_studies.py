@@ -131,7 +131,7 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
     sweep = write_sweep(tmp_path, params)
     out = tmp_path / "killed.h5"
     code = (f"from sim.studies import run_sweep\n"
-            f"run_sweep({str(sweep)!r}, {str(out)!r}, executor='serial', progress=False)\n")
+            f"run_sweep({str(sweep)!r}, {str(out)!r}, executor='serial', progress=False, flush_interval_s=0)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     deadline = time.time() + 120
     done = 0

@@ -83,11 +83,14 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
     raise SimError(f"unknown executor {executor!r}; one of {EXECUTORS}")
 
 
-def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resume=False, progress=True):
+def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resume=False, progress=True,
+              flush_interval_s=1.0):
     """Run a sweep (path or Sweep); returns the summary as a structured numpy array.
 
-    Completed cases are appended to `out` as they arrive; with resume=True the cases already
-    completed in `out` are skipped and failed or missing ones are computed again.
+    Completed cases are appended to `out` as they arrive (in one atomic write per
+    `flush_interval_s` at most, so that a fast sweep is not limited by file copies); with
+    resume=True the cases already completed in `out` are skipped and failed or missing ones are
+    computed again.
     """
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
@@ -115,16 +118,27 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
         if fresh:       # a new, empty but valid file straight away
             store.flush(out, attrs, {}, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units), fresh=True)
         failures = []
+        pending = {}
+        last = time.monotonic()
+
+        def write():
+            store.flush(out, attrs, pending, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units))
+            pending.clear()
+
         bar = tqdm(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
         for i, (status, wall, err, data) in _submit_all(executor, todo, sweep, jobs, scheduler):
             rows[i] = (status, wall, err, _scalars(data))
             case_attrs = {"status": status, "wall_time_s": wall, "error": err,
                           "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
-            store.flush(out, attrs, {i: (case_attrs, data)},
-                        store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units))
+            pending[i] = (case_attrs, data)
+            if time.monotonic() - last >= flush_interval_s:
+                write()
+                last = time.monotonic()
             if status != store.STATUS_OK:
                 failures.append((i, err.splitlines()[0] if err else ""))
             bar.update(1)
+        if pending:
+            write()
         bar.close()
     if failures:
         print(f"{len(failures)} of {len(todo)} case(s) failed:")
