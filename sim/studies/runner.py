@@ -22,19 +22,24 @@ EXECUTORS = ("serial", "processes", "dask")
 
 
 def run_one(doc, name):
-    """Validate and compute one case.  Returns (status, wall time s, error, {path: Q})."""
+    """Validate and compute one case, in a worker.
+
+    Returns (status, wall time s, error, {summary column: Q}, HDF5 image bytes of the result).
+    Serialising the result to an in-memory HDF5 file here keeps the per-dataset work in the
+    workers; the single writer only copies the image into the sweep file.
+    """
     from ..run import compute
     from ..case import Case
     t0 = time.perf_counter()
     try:
         kind, params = validate_document(doc, name)
         data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
-        return store.STATUS_OK, time.perf_counter() - t0, "", data
+        return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), store.image(data)
     except SimError as e:
-        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}", {}
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}", {}, b""
     except Exception as e:   # a bug in a case must not stop the sweep; keep the traceback
         tb = traceback.format_exc(limit=3)
-        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, b""
 
 
 def _scalars(data):
@@ -126,8 +131,8 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
             pending.clear()
 
         bar = tqdm(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
-        for i, (status, wall, err, data) in _submit_all(executor, todo, sweep, jobs, scheduler):
-            rows[i] = (status, wall, err, _scalars(data))
+        for i, (status, wall, err, scalars, data) in _submit_all(executor, todo, sweep, jobs, scheduler):
+            rows[i] = (status, wall, err, scalars)
             case_attrs = {"status": status, "wall_time_s": wall, "error": err,
                           "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
             pending[i] = (case_attrs, data)

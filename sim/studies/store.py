@@ -11,6 +11,7 @@ plus `sweep_text`, `sweep_digest`, `varied_keys`.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -82,8 +83,16 @@ def read_state(path, digest):
         raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
 
 
+def image(data):
+    """An in-memory HDF5 file holding {path: Q}, as bytes."""
+    bio = io.BytesIO()
+    with h5py.File(bio, "w") as f:
+        write_datasets(f, data)
+    return bio.getvalue()
+
+
 def flush(path, root_attrs, new_cases, summary, fresh=False):
-    """Atomically add `new_cases` ({id: (attrs, {path: Q})}) and replace the summary.
+    """Atomically add `new_cases` ({id: (attrs, HDF5 image bytes)}) and replace the summary.
 
     summary: {column: Q(array)}.  fresh: start from an empty file instead of a copy.
     """
@@ -99,14 +108,17 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
         with h5py.File(tmp, mode) as f:
             for k, v in root_attrs.items():
                 f.attrs[k] = v
-            for cid, (attrs, data) in new_cases.items():
+            for cid, (attrs, img) in new_cases.items():
                 name = f"cases/{cid:06d}"
                 if name in f:
                     del f[name]
                 g = f.require_group(name)
                 for k, v in attrs.items():
                     g.attrs[k] = v
-                write_datasets(g, data)
+                if img:
+                    with h5py.File(io.BytesIO(img), "r") as src:
+                        for k in src:
+                            src.copy(src[k], g, name=k)
             if "summary" in f:
                 del f["summary"]
             write_datasets(f.require_group("summary"), summary)
