@@ -141,6 +141,8 @@ class Table:
                 if spec.min_entries:
                     raise CaseError(file, path, None, "required table is missing")
                 out[k] = {}
+            elif isinstance(spec, FieldMap) and spec.default is not None:
+                out[k] = dict(spec.default)
         return out
 
 
@@ -169,8 +171,39 @@ class TableMap:
         return out
 
 
+@dataclass
+class FieldMap:
+    """A table of user-named values of one Field type (e.g. mass fractions by material)."""
+    item: Field
+    doc: str = ""
+    key_choices: tuple | None = None
+    default: Any = None
+    optional: bool = True
+
+    def validate(self, doc, file, key=""):
+        if not isinstance(doc, dict):
+            raise CaseError(file, key, doc, "expected a table of named values")
+        out = {}
+        for name, v in doc.items():
+            if self.key_choices is not None and name not in self.key_choices:
+                raise CaseError(file, _join(key, name), v, "unknown name" + suggest(name, self.key_choices))
+            out[name] = self.item.validate(v, file, _join(key, name))
+        return out
+
+
 def _join(a, b):
     return f"{a}.{b}" if a else str(b)
+
+
+def _constraints(spec):
+    cons = []
+    if spec.low is not None:
+        cons.append(f"{'>' if spec.low_open else '≥'} {spec.low:g}")
+    if spec.high is not None:
+        cons.append(f"{'<' if spec.high_open else '≤'} {spec.high:g}")
+    if spec.choices:
+        cons.append("one of " + ", ".join(f"`{c}`" for c in spec.choices))
+    return cons
 
 
 def render_markdown(schema, prefix="", level=3):
@@ -180,15 +213,12 @@ def render_markdown(schema, prefix="", level=3):
     subtables = []
     for k, spec in schema.fields.items():
         path = _join(prefix, k)
-        if isinstance(spec, Field):
+        if isinstance(spec, FieldMap):
+            rows.append(f"| `{path}.<name>` | {spec.item.type_name()} | {spec.item.unit or '—'} | — | "
+                        f"{'; '.join(_constraints(spec.item)) or '—'} | {spec.doc} |")
+        elif isinstance(spec, Field):
             default = "required" if spec.default is REQUIRED else ("—" if spec.default is None else f"`{spec.default!r}`")
-            cons = []
-            if spec.low is not None:
-                cons.append(f"{'>' if spec.low_open else '≥'} {spec.low:g}")
-            if spec.high is not None:
-                cons.append(f"{'<' if spec.high_open else '≤'} {spec.high:g}")
-            if spec.choices:
-                cons.append("one of " + ", ".join(f"`{c}`" for c in spec.choices))
+            cons = _constraints(spec)
             rows.append(f"| `{path}` | {spec.type_name()} | {spec.unit or '—'} | {default} | "
                         f"{'; '.join(cons) or '—'} | {spec.doc} |")
         else:

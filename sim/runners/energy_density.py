@@ -9,9 +9,14 @@ UM, MG = 1e-6, en.MG_CM2
 
 
 def _design(p, overrides, name):
-    return en.preset_design(p["preset"], sse=p.get("sse"), loading_mg_cm2=p.get("loading_mg_cm2"),
-                            separator_thickness_um=p.get("separator_thickness_um"),
-                            collectors=p.get("collectors"), material_overrides=overrides, name=name)
+    from dataclasses import replace
+    d = en.preset_design(p["preset"], sse=p.get("sse"), loading_mg_cm2=p.get("loading_mg_cm2"),
+                         separator_thickness_um=p.get("separator_thickness_um"),
+                         collectors=p.get("collectors"), material_overrides=overrides, name=name)
+    changes = {k: p[k] for k in ("cathode_porosity", "anode_porosity", "separator_porosity") if p.get(k) is not None}
+    if p.get("cathode_mass_fractions"):
+        changes["cathode_mass_fractions"] = dict(p["cathode_mass_fractions"])
+    return replace(d, **changes) if changes else d
 
 
 def _breakdown_q(prefix, design):

@@ -3,8 +3,8 @@ import math
 
 from ..case import materials_schema
 from ..errors import CaseError
-from ..materials import material_names
-from ..schema import Field, Table
+from ..materials import load_material, material_names
+from ..schema import Field, FieldMap, Table
 from ..stack.energy import presets
 from .common import KIND, TITLE
 
@@ -28,6 +28,15 @@ def _design_fields(preset_default):
         "collectors": Field(str, "current collectors: standard (10 um Al, 5 um Cu) or modified "
                             "(5 um Al, no Cu); default: the preset's", default=None,
                             choices=("standard", "modified")),
+        "cathode_porosity": Field(float, "cathode porosity (default: the preset's)", default=None,
+                                  low=0.0, high=1.0, high_open=True),
+        "anode_porosity": Field(float, "anode porosity (default: the preset's)", default=None,
+                                low=0.0, high=1.0, high_open=True),
+        "separator_porosity": Field(float, "separator porosity (default: the preset's)", default=None,
+                                    low=0.0, high=1.0, high_open=True),
+        "cathode_mass_fractions": FieldMap(Field(float, "", low=0.0, high=1.0), "cathode solids mass fractions "
+                                           "by material (default: the preset's); must sum to 1",
+                                           key_choices=tuple(material_names())),
     }
 
 
@@ -66,6 +75,17 @@ def check(params, file):
     for section in ("reference", "cell"):
         p = params[section]
         preset = presets()[p["preset"]]
+        fr = p.get("cathode_mass_fractions")
+        if fr:
+            if not math.isclose(sum(fr.values()), 1.0, abs_tol=1e-6):
+                raise CaseError(file, f"{section}.cathode_mass_fractions", fr,
+                                f"mass fractions must sum to 1 (they sum to {sum(fr.values()):.6g})")
+            if preset["cathode_active"] not in fr:
+                raise CaseError(file, f"{section}.cathode_mass_fractions", fr,
+                                f"must include the active material {preset['cathode_active']}")
+            for name in fr:
+                if "density" not in load_material(name):
+                    raise CaseError(file, f"{section}.cathode_mass_fractions.{name}", fr[name], "material has no density")
         if p.get("sse") and not preset.get("cathode_sse_reference"):
             raise CaseError(file, f"{section}.sse", p["sse"], f"preset {p['preset']} has no solid electrolyte to replace")
     for name in _PRESETS:
