@@ -1,0 +1,145 @@
+"""Solver failures and interrupted work: clear errors, no half-written or fake results."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from sim.errors import ConvergenceError, ResultFileError
+from sim.io import Q, read_result, write_result
+from sim.pnp.builders import one_sided_layer
+from sim.pnp.newton import SolverOptions, newton, solve_equilibrium
+from sim.pnp import operator as op
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_absurd_step_without_continuation_raises_with_history_and_hint():
+    p = one_sided_layer(3000.0)          # 77 V across a Debye length, no ramp
+    with pytest.raises(ConvergenceError) as e:
+        solve_equilibrium(p, SolverOptions(continuation=False, max_iter=8))
+    err = e.value
+    assert err.residuals and err.hint and "ramp" in err.hint
+    assert err.last_step is not None
+
+
+def test_fipy_stall_is_an_error_not_a_result():
+    from sim.pnp.fipy_solver import solve_equilibrium_fipy
+    p = one_sided_layer(3000.0)
+    with pytest.raises(ConvergenceError):
+        solve_equilibrium_fipy(p, SolverOptions(continuation=False, max_iter=5))
+
+
+def test_nan_state_is_detected():
+    p = one_sided_layer(2.0)
+    psi, c = p.initial_state()
+    psi[3] = np.nan
+    with pytest.raises(ConvergenceError, match="NaN"):
+        newton(p, op.geometry(p), psi, c, SolverOptions(), type("S", (), {"newton_iterations": 0,
+                                                                           "residual_history": []})())
+
+
+def test_failed_run_writes_no_result_and_keeps_the_old_one(tmp_path):
+    from sim.run import run_case
+    out = tmp_path / "o.h5"
+    write_result(out, {"v": Q(1.0, "V")}, {"schema_version": 1})
+    before = out.read_bytes()
+    case = tmp_path / "bad.toml"
+    case.write_text('kind = "pnp"\n[cathode]\npotential_V = 9.9\n[solver_options]\ncontinuation = false\n'
+                    'max_iter = 3\n[layers.cathode]\nmaterial = "LCO"\nthickness_m = 20e-9\n'
+                    '[layers.sse]\nmaterial = "LPS"\nthickness_m = 20e-9\n')
+    with pytest.raises(ConvergenceError):
+        run_case(case, out)
+    assert out.read_bytes() == before
+    assert not list(tmp_path.glob(".o.h5.*"))          # no temporary left behind
+    with pytest.raises(ConvergenceError):
+        run_case(case, tmp_path / "new.h5")
+    assert not (tmp_path / "new.h5").exists()
+
+
+def test_schema_version_and_missing_units_are_reported(tmp_path):
+    p = tmp_path / "v.h5"
+    with h5py.File(p, "w") as f:
+        f.attrs["schema_version"] = 99
+    with pytest.raises(ResultFileError, match="schema version 99"):
+        read_result(p)
+    with h5py.File(p, "w") as f:
+        f.attrs["schema_version"] = 1
+        f["x"] = 1.0
+    with pytest.raises(ResultFileError, match="/x has no 'units'"):
+        read_result(p)
+    p.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(2000))
+    with pytest.raises(ResultFileError, match="v.h5"):
+        read_result(p)
+
+
+SWEEP_BASE = """
+kind = "pnp"
+[cathode]
+potential_V = 4.0
+[mesh]
+h_min_m = 5e-12
+h_max_m = 2e-9
+growth = 1.2
+[layers.cathode]
+material = "LCO"
+thickness_m = 20e-9
+[layers.sse]
+material = "LPS"
+thickness_m = 20e-9
+"""
+
+
+def _kill_and_resume_trials(tmp_path, trials, seed):
+    from sim.studies import load_summary, run_sweep
+    (tmp_path / "base.toml").write_text(SWEEP_BASE)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('base = "base.toml"\n[parameters."materials.LPS.eps_r"]\nrange = [6.0, 12.0]\npoints = 16\n')
+    reference = run_sweep(sweep, tmp_path / "ref.h5", executor="serial", progress=False)
+    rng = random.Random(seed)
+    cols = [c for c in reference.dtype.names if reference[c].dtype.kind == "f" and "wall_time" not in c]
+
+    def start(out):
+        code = ("from sim.studies import run_sweep\n"
+                f"run_sweep({str(sweep)!r}, {str(out)!r}, executor='serial', progress=False, flush_interval_s=0)\n")
+        return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+    t0 = time.perf_counter()
+    start(tmp_path / "timing.h5").wait()
+    full = time.perf_counter() - t0               # imports + the whole sweep in a subprocess
+    kept = []
+    for k in range(trials):
+        out = tmp_path / f"t{k}.h5"
+        proc = start(out)
+        time.sleep(rng.uniform(0.3, 1.0) * full)   # a random moment, start-up included
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        before = 0
+        if out.exists():
+            before = int((load_summary(out)["status"] == "ok").sum())     # readable whatever the moment
+        table = run_sweep(sweep, out, executor="serial", resume=out.exists(), progress=False)
+        assert list(table["status"]) == ["ok"] * 16
+        for c in cols:
+            np.testing.assert_array_equal(table[c], reference[c], err_msg=c)
+        with h5py.File(out) as f:
+            assert sorted(f["cases"]) == [f"{i:06d}" for i in range(16)]      # none lost, none duplicated
+        assert before <= 16
+        kept.append(before)
+    print(f"cases kept at the kills: {kept}")
+    return kept
+
+
+def test_sweep_survives_sigkill_and_resumes(tmp_path):
+    _kill_and_resume_trials(tmp_path, trials=2, seed=1)
+
+
+@pytest.mark.slow
+def test_sweep_survives_twenty_random_sigkills(tmp_path):
+    kept = _kill_and_resume_trials(tmp_path, trials=20, seed=7)
+    assert len(set(kept)) > 3          # the kills landed at many different moments
