@@ -145,3 +145,28 @@ def test_pnp_per_layer_mesh_controls(tmp_path):
     sse = lambda m: m.widths[m.layer_of_cell == 1]
     assert sse(b).min() < 0.3 * sse(a).min()
     assert np.array_equal(a.widths[a.layer_of_cell == 0], b.widths[b.layer_of_cell == 0])
+
+
+def test_energy_overrides_porosity_and_mass_fractions(tmp_path):
+    expect(tmp_path, 'kind = "energy_density"\n[cell]\ncathode_porosity = 1.0\n', "cell.cathode_porosity", "< 1")
+    expect(tmp_path, 'kind = "energy_density"\n[cell]\ncathode_mass_fractions = {NCA = 0.8, CB = 0.1}\n',
+           "cell.cathode_mass_fractions", "sum to 1")
+    expect(tmp_path, 'kind = "energy_density"\n[cell]\ncathode_mass_fractions = {NCA = 0.8, CBB = 0.2}\n',
+           "cell.cathode_mass_fractions.CBB", "did you mean 'CB'")
+    # a valid override changes the result as the formula says: more porosity -> thicker cathode, less E_V
+    from sim.run import compute
+    base = load_case(write(tmp_path, 'kind = "energy_density"\n[fig3]\nenabled = false\n', "a.toml"))
+    porous = load_case(write(tmp_path, 'kind = "energy_density"\n[fig3]\nenabled = false\n[cell]\ncathode_porosity = 0.3\n', "b.toml"))
+    a, b = compute(base), compute(porous)
+    assert b["energy/cell/energy_density"].value < a["energy/cell/energy_density"].value
+    assert b["energy/cell/specific_energy"].value == pytest.approx(a["energy/cell/specific_energy"].value)
+
+
+def test_huge_grid_sweep_refused(tmp_path):
+    from sim.studies import load_sweep
+    (tmp_path / "base.toml").write_text('kind = "energy_density"\n')
+    s = tmp_path / "s.toml"
+    s.write_text('base = "base.toml"\n' + "".join(
+        f'[parameters."cell.loading_mg_cm2{i}"]\nrange = [1.0, 2.0]\npoints = 1000\n' for i in range(3)))
+    with pytest.raises(CaseError, match="more than 1000000 cases"):
+        load_sweep(s)
