@@ -16,6 +16,8 @@ from sim.pnp.builders import one_sided_layer
 from sim.pnp.newton import SolverOptions, newton, solve_equilibrium
 from sim.pnp import operator as op
 
+from _shared import PNP_TWO_LAYER
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -78,21 +80,7 @@ def test_schema_version_and_missing_units_are_reported(tmp_path):
         read_result(p)
 
 
-SWEEP_BASE = """
-kind = "pnp"
-[cathode]
-potential_V = 4.0
-[mesh]
-h_min_m = 5e-12
-h_max_m = 2e-9
-growth = 1.2
-[layers.cathode]
-material = "LCO"
-thickness_m = 20e-9
-[layers.sse]
-material = "LPS"
-thickness_m = 20e-9
-"""
+SWEEP_BASE = PNP_TWO_LAYER
 
 
 def _kill_and_resume_trials(tmp_path, trials, seed):

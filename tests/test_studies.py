@@ -12,23 +12,11 @@ import pytest
 from sim.errors import CaseError
 from sim.studies import load_summary, load_sweep, run_sweep
 
+from _shared import PNP_TWO_LAYER
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-BASE = """
-kind = "pnp"
-[cathode]
-potential_V = 4.0
-[mesh]
-h_min_m = 5e-12
-h_max_m = 2e-9
-growth = 1.2
-[layers.cathode]
-material = "LCO"
-thickness_m = 20e-9
-[layers.sse]
-material = "LPS"
-thickness_m = 20e-9
-"""
+BASE = PNP_TWO_LAYER
 
 
 def write_sweep(tmp_path, params, design='kind = "grid"', base=BASE, name="s.toml"):
