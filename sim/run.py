@@ -7,7 +7,8 @@ from pathlib import Path
 from .case import Case, load_case
 from .io import provenance, write_result
 
-#: kind -> runner module (each has run(params) -> {path: Q})
+#: kind -> runner module (each has run(params, case_dir) -> {path: Q}; case_dir resolves
+#: paths that a case gives relative to itself)
 RUNNERS = {
     "energy_density": "sim.runners.energy_density",
     "polarization": "sim.runners.polarization",
@@ -18,7 +19,7 @@ RUNNERS = {
 
 def compute(case: Case):
     """The {hdf5 path: Q} result of a case, without writing anything."""
-    return importlib.import_module(RUNNERS[case.kind]).run(case.params)
+    return importlib.import_module(RUNNERS[case.kind]).run(case.params, case_dir=Path(case.path).parent)
 
 
 def default_output(case_path, results_dir="results"):

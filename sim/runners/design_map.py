@@ -26,7 +26,9 @@ def interfacial_asr(case_path, potential_V):
     return obs.evaluate(p, psi, c)["total_interfacial_asr"], params.get("title") or str(case_path)
 
 
-def run(params):
+def run(params, case_dir=None):
+    """case_dir: folder of the case file; interfaces.pnp_cases are relative to it."""
+    from pathlib import Path
     overrides = material_overrides_si(params["materials"])
     cell = params["cell"]
     design = en.preset_design("ASSLIB", sse=cell["sse"], loading_mg_cm2=cell["loading_mg_cm2"],
@@ -61,7 +63,8 @@ def run(params):
         "design_map/sse": Q(cell["sse"], ""),
     }
     names = []
-    for k, path in enumerate(params["interfaces"]["_resolved"]):
+    for k, rel in enumerate(params["interfaces"]["pnp_cases"]):
+        path = Path(case_dir or ".") / rel
         R, name = interfacial_asr(path, params["interfaces"]["cathode_potential_V"])
         names.append(name)
         Lmax = pol.max_separator_thickness(budget, J, sigma, R)

@@ -35,7 +35,7 @@ def _breakdown_q(prefix, design):
     return out
 
 
-def run(params):
+def run(params, case_dir=None):
     overrides = material_overrides_si(params["materials"])
     ref_p = params["reference"]
     ref_design = _design(ref_p, overrides, "reference")

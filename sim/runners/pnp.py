@@ -56,7 +56,7 @@ def _cathode_charge(ev):
     return ev["interfaces"][0]["left"]["charge"] if ev["interfaces"] else np.nan
 
 
-def run(params):
+def run(params, case_dir=None):
     U0 = cathode_potential(params)
     p, psi, c, stats = solve(params, U0)
     report, mesh_warnings = obs.mesh_report(p)

@@ -13,7 +13,7 @@ OHM_CM2 = 1e-4         # 1 ohm cm^2 = 1e-4 ohm m^2
 MAH_CM2 = 3.6e4        # 1 mAh/cm^2 = 3.6e4 C/m^2
 
 
-def run(params):
+def run(params, case_dir=None):
     overrides = material_overrides_si(params["materials"])
     cur = params["current"]
     if cur.get("current_density_mA_cm2") is not None:

@@ -59,4 +59,3 @@ def check(params, file):
             raise CaseError(file, f"interfaces.pnp_cases[{i}]", rel, f"no such case file ({path})")
         if load_case(path).kind != "pnp":
             raise CaseError(file, f"interfaces.pnp_cases[{i}]", rel, "not a pnp case")
-    params["interfaces"]["_resolved"] = [str((base / rel).resolve()) for rel in params["interfaces"]["pnp_cases"]]

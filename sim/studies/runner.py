@@ -52,15 +52,21 @@ def _scalars(data):
     return out
 
 
+def _case_name(sweep, i):
+    """Name of generated case i: in the base case's folder (relative paths resolve as for the
+    base), named after the sweep file."""
+    return str(sweep.base_path.parent / f"{sweep.path.name}#case{i}")
+
+
 def _submit_all(executor, todo, sweep, jobs, scheduler):
     """Yield (case id, result) as results arrive."""
     if executor == "serial":
         for i in todo:
-            yield i, run_one(sweep.case_doc(i), f"{sweep.path}#case{i}")
+            yield i, run_one(sweep.case_doc(i), _case_name(sweep, i))
         return
     if executor == "processes":
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
-            futs = {pool.submit(run_one, sweep.case_doc(i), f"{sweep.path}#case{i}"): i for i in todo}
+            futs = {pool.submit(run_one, sweep.case_doc(i), _case_name(sweep, i)): i for i in todo}
             for f in as_completed(futs):
                 yield futs[f], f.result()
         return
@@ -77,7 +83,7 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
                                    host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
         try:
-            futs = {client.submit(run_one, sweep.case_doc(i), f"{sweep.path}#case{i}", pure=False): i for i in todo}
+            futs = {client.submit(run_one, sweep.case_doc(i), _case_name(sweep, i), pure=False): i for i in todo}
             for f in d_as_completed(list(futs)):
                 yield futs[f], f.result()
         finally:

@@ -158,7 +158,7 @@ def validate_cases(sweep):
     """Validate every generated case; the first failure names the sweep file and the key."""
     for i in range(sweep.n):
         try:
-            validate_document(sweep.case_doc(i), f"{sweep.path} (case {i})")
+            validate_document(sweep.case_doc(i), str(sweep.base_path.parent / f"{sweep.path.name} (case {i})"))
         except KeyError as e:
             raise CaseError(sweep.path, f"parameters.{e.args[0]}", None,
                             "the key path goes through a value that is not a table") from None
