@@ -181,7 +181,13 @@ def build_parser():
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
+    import warnings
+    warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -43,3 +43,7 @@ class ConvergenceError(SimError, RuntimeError):
 
 class ResultFileError(SimError, OSError):
     """An HDF5 result file is missing, truncated, foreign or of another schema version."""
+
+
+class MeshWarning(UserWarning):
+    """The mesh does not resolve the physics well (thin layers, coarse cells); stored in the result too."""

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..errors import MeshWarning
 from ..io import Q
 from ..pnp import observables as obs
 from ..pnp.case_builder import build_layers, build_problem, cathode_layer, cathode_potential
@@ -61,7 +62,7 @@ def run(params, case_dir=None):
     p, psi, c, stats = solve(params, U0)
     report, mesh_warnings = obs.mesh_report(p)
     for w in mesh_warnings:
-        warnings.warn(w, stacklevel=2)
+        warnings.warn(w, MeshWarning, stacklevel=2)
     ev = obs.evaluate(p, psi, c)
     V_T = p.thermal_voltage
     out = {

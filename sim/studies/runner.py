@@ -28,12 +28,15 @@ def run_one(doc, name):
     Serialising the result to an in-memory HDF5 file here keeps the per-dataset work in the
     workers; the single writer only copies the image into the sweep file.
     """
+    import warnings
     from ..run import compute
     from ..case import Case
     t0 = time.perf_counter()
     try:
         kind, params = validate_document(doc, name)
-        data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
+        with warnings.catch_warnings():          # mesh warnings are stored in the case's result
+            warnings.simplefilter("ignore")
+            data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
         return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), store.image(data)
     except SimError as e:
         return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}", {}, b""
