@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field as _field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import CaseError

@@ -154,7 +154,6 @@ def test_charging_deepens_depletion_and_lno_suppresses_it():
         out = run(prm)
         n_if = len([k for k in out if k.startswith("pnp/transient/observables/interface_") and k.endswith("right/charge")])
         c = out["pnp/transient/c/Li"].value
-        li = out["pnp/transient/c/Li"]
         layer = build_problem(prm).mesh
         k = layer.layer_faces[-2]
         t = out["pnp/transient/time"].value

@@ -62,8 +62,8 @@ def ocv_table(params, file=None):
     name = cathode_layer(params)
     table = material_table(params["layers"][name].get("material"), "ocv")
     if table is None:
-        raise CaseError(file, "cathode.ocv_x", None, f"x_li needs an OCV table: give cathode.ocv_x and "
-                        f"cathode.ocv_V, or use a cathode material that has one")
+        raise CaseError(file, "cathode.ocv_x", None, "x_li needs an OCV table: give cathode.ocv_x and "
+                        "cathode.ocv_V, or use a cathode material that has one")
     return np.array(table["x"], float), np.array(table["V"], float)
 
 

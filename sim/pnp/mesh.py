@@ -74,7 +74,6 @@ def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
     """
     K = len(thicknesses)
     h_min, h_max, growth = (np.broadcast_to(np.asarray(v, float), (K,)) for v in (h_min, h_max, growth))
-    edges = [0.0]
     cells = []
     layer_faces = [0]
     for k, L in enumerate(thicknesses):

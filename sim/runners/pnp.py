@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 from ..errors import MeshWarning
 from ..io import Q
 from ..pnp import observables as obs
-from ..pnp.case_builder import build_layers, build_problem, cathode_layer, cathode_potential
+from ..pnp.case_builder import build_problem, cathode_layer, cathode_potential
 from ..pnp.newton import SolverOptions, solve_equilibrium
 
 OHM_CM2 = 1e4        # ohm m^2 -> ohm cm^2
