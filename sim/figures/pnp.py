@@ -156,7 +156,10 @@ def transient_profiles(result, out_dir, formats):
     t = result.value("pnp/transient/time")
     i = len(c) - 1
     fig, ax = plt.subplots()
-    idx = [k for k in np.linspace(0, np.count_nonzero(np.isfinite(t[i])) - 1, 6).astype(int)]
+    ti = t[i]
+    t_last = np.nanmax(ti)
+    # snapshots spread over the charge (linear in time), from the stored states
+    idx = sorted({int(np.nanargmin(np.abs(ti - f * t_last))) for f in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)})
     for j, k in enumerate(idx):
         with np.errstate(divide="ignore", invalid="ignore"):
             ax.semilogy((x - x0) * 1e9, np.where(cb > 0, c[i, k] / cb, np.nan), color=PALETTE[j % len(PALETTE)],

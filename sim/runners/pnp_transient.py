@@ -60,7 +60,9 @@ def run(params):
     eta_eq = float(np.nanmean(obs.eta_li(base, psi0, c0, li)))
     soc = _soc(params, base, li)
     U0 = soc.potential(0.0)[0] if soc else np.nan
-    times = np.concatenate([[0.0], np.geomspace(t["first_output_s"], t["duration_s"], t["output_points"] - 1)])
+    log_t = np.geomspace(t["first_output_s"], t["duration_s"], t["output_points"] - 1)
+    lin_t = np.linspace(0.0, t["duration_s"], t["linear_output_points"] + 1)[1:]
+    times = np.unique(np.concatenate([[0.0], log_t, lin_t]))
     times[-1] = t["duration_s"]
     runs = _protocols(params, li, eta_eq)
     opts = _options(params)

@@ -77,6 +77,8 @@ SCHEMA = Table({
                                default=41, low=2, high=2000),
         "first_output_s": Field(float, "first stored time after t = 0", default=1e-6, unit="s",
                                 low=0.0, low_open=True),
+        "linear_output_points": Field(int, "additional stored states, evenly spaced in time", default=12,
+                                      low=0, high=2000),
         "method": Field(str, "time integrator", default="bdf2", choices=("bdf1", "bdf2")),
         "rtol": Field(float, "relative local-error tolerance", default=1e-3, low=1e-10, high=0.5),
         "atol_psi": Field(float, "absolute tolerance on psi", default=1e-3, unit="kT/e", low=1e-12, high=10.0),
