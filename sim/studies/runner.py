@@ -86,9 +86,11 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
                                    host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
         try:
-            futs = {client.submit(run_one, sweep.case_doc(i), _case_name(sweep, i), pure=False): i for i in todo}
-            for f in d_as_completed(list(futs)):
-                yield futs[f], f.result()
+            futures = client.map(run_one, [sweep.case_doc(i) for i in todo], [_case_name(sweep, i) for i in todo],
+                                 pure=False)
+            index = {f.key: i for f, i in zip(futures, todo)}
+            for f, result in d_as_completed(futures, with_results=True):
+                yield index[f.key], result
         finally:
             client.close()
             if cluster is not None:
