@@ -5,6 +5,8 @@ import pytest
 from sim.case import load_case, validate_document
 from sim.errors import CaseError
 
+from _shared import PNP_LAYERS
+
 GOOD_POL = """
 kind = "polarization"
 [current]
@@ -116,15 +118,7 @@ def test_shipped_cases_validate():
         load_case(p)
 
 
-PNP = """
-kind = "pnp"
-[layers.cathode]
-material = "LCO"
-thickness_m = 20e-9
-[layers.sse]
-material = "LPS"
-thickness_m = 20e-9
-"""
+PNP = '\nkind = "pnp"' + PNP_LAYERS
 
 
 def test_pnp_bad_values(tmp_path):

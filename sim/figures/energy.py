@@ -11,6 +11,15 @@ def _ref_lines(ax, result, key):
         ax.axhline(float(q.value), color="0.4", ls="--", lw=0.8, label=f"LIB reference ({float(q.value):.0f} {q.units})")
 
 
+def _finish_pair(fig, axes, result, title, out_dir, name, formats):
+    """Reference-LIB lines and legends on an (E_S, E_V) pair of panels; save."""
+    for ax, key in zip(axes, ("specific_energy", "energy_density")):
+        _ref_lines(ax, result, key)
+        ax.legend()
+    fig.suptitle(title, fontsize=8)
+    return save(fig, out_dir, name, formats)
+
+
 def fig3b(result, out_dir, formats):
     fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6))
     for i, sse in enumerate(result.groups("energy/fig3b")):
@@ -19,16 +28,13 @@ def fig3b(result, out_dir, formats):
         for ax, key, bet in zip(axes, ("specific_energy", "energy_density"), ("bet_gravimetric", "bet_volumetric")):
             y = result[f"{g}/{key}"]
             b = float(result[f"{g}/{bet}"].value)
-            ax.plot(x.value, y.value, color=PALETTE[i], label=f"{sse} (BET {b:.0f} um)" if np.isfinite(b) else f"{sse} (no BET)")
+            ax.plot(x.value, y.value, color=PALETTE[i], label=f"{sse} (BET {b:.0f} µm)" if np.isfinite(b) else f"{sse} (no BET)")
             if np.isfinite(b):
                 ax.plot([b], [np.interp(b, x.value, y.value)], "o", color=PALETTE[i], ms=3)
             ax.set_xlabel(label("SSE separator thickness", x.units))
             ax.set_ylabel(label("specific energy" if key == "specific_energy" else "energy density", y.units))
-    for ax, key in zip(axes, ("specific_energy", "energy_density")):
-        _ref_lines(ax, result, key)
-        ax.legend()
-    fig.suptitle("Fig. 3b: ASSLIB vs separator thickness", fontsize=8)
-    return save(fig, out_dir, "fig3b_separator_thickness", formats)
+    return _finish_pair(fig, axes, result, "Fig. 3b: ASSLIB vs separator thickness", out_dir,
+                        "fig3b_separator_thickness", formats)
 
 
 def fig3c(result, out_dir, formats):
@@ -73,11 +79,8 @@ def fig3f(result, out_dir, formats):
             ax.plot(x.value, y.value, color=PALETTE[i], label=f"{cc} collectors")
             ax.set_xlabel(label("NCA loading", x.units))
             ax.set_ylabel(label(name, y.units))
-    for ax, key in zip(axes, ("specific_energy", "energy_density")):
-        _ref_lines(ax, result, key)
-        ax.legend()
-    fig.suptitle("Fig. 3f: current collectors (20 um LLZO)", fontsize=8)
-    return save(fig, out_dir, "fig3f_current_collectors", formats)
+    return _finish_pair(fig, axes, result, "Fig. 3f: current collectors (20 µm LLZO)", out_dir,
+                        "fig3f_current_collectors", formats)
 
 
 def render(result, out_dir, formats):
