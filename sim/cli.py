@@ -29,10 +29,16 @@ def _cmd_run(args):
 
 
 def _cmd_validate(args):
-    from .case import load_case
+    from .case import load_case, parse_case_text, read_case_text
     for path in args.case:
-        case = load_case(path)
-        print(f"{path}: ok (kind = {case.kind})")
+        doc = parse_case_text(read_case_text(path), path)
+        if isinstance(doc, dict) and "base" in doc and "kind" not in doc:      # a sweep file
+            from .studies import load_sweep
+            sweep = load_sweep(path)
+            print(f"{path}: ok (sweep of {sweep.n} cases of {sweep.base_path.name}, all valid)")
+        else:
+            case = load_case(path)
+            print(f"{path}: ok (kind = {case.kind})")
     return 0
 
 
@@ -142,9 +148,10 @@ def build_parser():
     r.add_argument("--figures", action="store_true", help="also draw the figures next to the output")
     r.set_defaults(func=_cmd_run)
 
-    v = sub.add_parser("validate", help="check case files without running them",
-                       description="Parse and validate case files; print the first problem of each.")
-    v.add_argument("case", nargs="+", help="case file(s)")
+    v = sub.add_parser("validate", help="check case or sweep files without running them",
+                       description="Parse and validate case files (and every case a sweep file generates); "
+                       "stop at the first problem, naming the file, key, value and reason.")
+    v.add_argument("case", nargs="+", help="case or sweep file(s)")
     v.set_defaults(func=_cmd_validate)
 
     f = sub.add_parser("figures", help="draw every figure a result file supports",

@@ -113,3 +113,9 @@ def test_fig3_case_paths_and_figures(tmp_path):
     from sim.figures import render_all
     paths = render_all(out, tmp_path / "figs", ("png",))
     assert len(paths) == 5
+
+
+def test_cli_validates_sweep_files(capsys):
+    sweep = os.path.join(ROOT, "cases", "sweeps", "lno_thickness.toml")
+    assert main(["validate", sweep]) == 0
+    assert "sweep of 10 cases" in capsys.readouterr().out
