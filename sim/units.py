@@ -10,6 +10,7 @@ GAS_CONSTANT = _c.R                                           # J/(mol K)
 BOLTZMANN = _c.k                                              # J/K
 ELEMENTARY_CHARGE = _c.e                                      # C
 VACUUM_PERMITTIVITY = _c.epsilon_0                            # F/m
+AVOGADRO = _c.Avogadro                                        # 1/mol
 
 #: factor that converts a value in the named unit to SI, and the SI unit
 UNIT_TO_SI = {
@@ -19,6 +20,7 @@ UNIT_TO_SI = {
     "V": (1.0, "V"),
     "eV": (1.0, "eV"),                  # kept in eV (energies per carrier); converted where used
     "mol/m^3": (1.0, "mol/m^3"),
+    "cm^-3": (1e6 / _c.Avogadro, "mol/m^3"),    # number density per cm^3 -> mol/m^3
     "S/cm": (1e2, "S/m"),
     "S/m": (1.0, "S/m"),
     "mS/cm": (1e-1, "S/m"),

@@ -22,9 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_absurd_step_without_continuation_raises_with_history_and_hint():
-    p = one_sided_layer(3000.0)          # 77 V across a Debye length, no ramp
+    p = one_sided_layer(3000.0)          # 77 V across a Debye length, no ramp, no predictor
     with pytest.raises(ConvergenceError) as e:
-        solve_equilibrium(p, SolverOptions(continuation=False, max_iter=8))
+        solve_equilibrium(p, SolverOptions(continuation=False, predictor=False, max_iter=8))
     err = e.value
     assert err.residuals and err.hint and "ramp" in err.hint
     assert err.last_step is not None

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .mesh import layered_mesh
+from ..units import thermal_voltage
 from .problem import Problem
 
 
@@ -41,3 +42,29 @@ def neutral_slab(length_m=50e-9, eps_r=9.0, c0=3.1e3, c_sites=3.1e4, T=298.15, D
         c_max=c_sites * ones, c_bulk=c0 * ones, mu0=np.zeros((1, n)), D=D * ones,
         psi_bc=np.array([np.nan, 0.0]), c_bc=np.array([[np.nan], [c0]]), closed=False,
         layer_names=["slab"])
+
+
+def one_sided_frenkel(phi0_V, site_density_mol_m3, formation_energy_eV, eps_r, alpha, T, D=1e-12, mesh=None,
+                      mesh_options=None):
+    """Swift & Qi's electrode | Frenkel-electrolyte double layer: the electrolyte bulk sits phi0_V
+    above the (blocking) electrode surface at x = 0; bulk reservoir at x = L.  Semi-infinite by
+    default: the mesh follows from the saturated width and the screening lengths."""
+    from . import analytic as an
+    from .carriers import frenkel_pair
+    from .mesh import double_layer_mesh
+    if mesh is None:
+        x1 = an.frenkel_saturated_width(phi0_V, site_density_mol_m3, formation_energy_eV, eps_r, alpha, T)
+        lam_s = an.saturated_screening_length(eps_r, site_density_mol_m3, alpha, T)
+        lam_b = an.frenkel_bulk_screening_length(eps_r, site_density_mol_m3, formation_energy_eV, alpha, T)
+        mesh = double_layer_mesh(x1, min(lam_s, lam_b), lam_b, **(mesh_options or {}))
+    sp = frenkel_pair(site_density_mol_m3, alpha, formation_energy_eV, 0.0, T, D, D)
+    names = list(sp)
+    n = mesh.n
+    col = lambda key: np.array([[sp[s][key]] * n for s in names], float)
+    V_T = thermal_voltage(T)
+    return Problem(
+        mesh=mesh, temperature_K=T, eps_r=np.full(n, eps_r), c_bg=np.zeros(n), species=names,
+        z=np.array([sp[s]["z"] for s in names]), present=np.ones((2, n), bool), c_max=col("c_max"),
+        c_bulk=col("c_bulk"), mu0=col("mu0_eV") / V_T, D=col("D"),
+        psi_bc=np.array([-phi0_V / V_T, 0.0]), c_bc=np.array([[np.nan, np.nan], [sp[s]["c_bulk"] for s in names]]),
+        closed=False, layer_names=["electrolyte"])

@@ -1,11 +1,12 @@
 """Turn a validated `pnp` case into a `Problem`: materials, species, cathode potential, BCs.
 
-Carrier model (documented in docs/theory.md): for Li+ in a layer, c_max is the Li site density
-(`li_concentration`) and the mobile carriers are a fraction `mobile_fraction` of it (Swift & Qi's
-saturation parameter).  Electrons `e` (z = -1) exist where the material lists
+Carrier models (docs/theory.md, `carriers.py`): a Frenkel pair Li_i* / V_Li' on alpha N sites
+each (default for the shipped electrolytes and cathode), or a single Li+ carrier on a fixed
+background.  Electrons `e` (z = -1) exist where the material lists
 `electron_site_concentration`; their bulk is `electron_fraction` of it.  The background makes
-every bulk neutral unless given.  The cathode potential U shifts mu0 of Li+ in the cathode by
--e (U - U_ref).
+every bulk neutral unless given.  Transport: D from the material's conductivity by
+Nernst-Einstein.  The cathode potential U moves the cathode's Li+ level by the ionic part of
+-e (U - U_ref) (`cathode_level_shift`).
 """
 from __future__ import annotations
 
@@ -13,32 +14,16 @@ import numpy as np
 
 from ..case import material_overrides_si
 from ..errors import CaseError
-from ..materials import load_material
-from ..units import thermal_voltage
-from .mesh import layered_mesh
+from ..materials import load_material, material_record, material_table
+from ..units import AVOGADRO, thermal_voltage
+from .carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
+                       x_of_potential)
+from . import analytic as an
+from .mesh import double_layer_mesh, layered_mesh
 from .problem import Problem
 
-BUILTIN_Z = {"Li": 1.0, "e": -1.0}
-_DEFAULT_KEYS = {   # species -> (c_max, fraction, mu0, D) material property names
-    "Li": ("li_concentration", "mobile_fraction", "mu0_li", "li_diffusivity"),
-    "e": ("electron_site_concentration", "electron_fraction", None, "electron_diffusivity"),
-}
-
-
-def species_list(params, file=None):
-    """Li, then e when a layer's material lists electronic carriers, then any named species."""
-    names = ["Li"]
-    for name, layer in params["layers"].items():
-        if "electron_site_concentration" in _material(params, layer, file, name) and "e" not in names:
-            names.append("e")
-    for layer in params["layers"].values():
-        for s in layer["species"]:
-            if s not in names:
-                names.append(s)
-    for s in params["species"]:
-        if s not in names:
-            names.append(s)
-    return names
+BUILTIN_Z = {"Li": 1.0, "e": -1.0, "Li_i": 1.0, "V_Li": -1.0}
+CONDUCTIVITY_MISMATCH = 0.10      # relative disagreement of sigma and the D given with it
 
 
 def _material(params, layer, file, name):
@@ -47,6 +32,20 @@ def _material(params, layer, file, name):
     overrides = material_overrides_si(params["materials"])
     return load_material(layer["material"], overrides.get(layer["material"]), file=file,
                          key_prefix=f"layers.{name}.material")
+
+
+def carrier_model(layer):
+    """'frenkel' or 'single': the layer's `carriers`, else its material's, else 'single'."""
+    if layer.get("carriers") is not None:
+        return layer["carriers"]
+    if layer.get("material") is not None:
+        return material_record(layer["material"]).get("carriers", "single")
+    return "frenkel" if layer.get("frenkel") else "single"
+
+
+def species_list(params, file=None, potential_V=None):
+    """Names of the species of the case, in order of first appearance."""
+    return build_layers(params, file, potential_V)[0]
 
 
 def cathode_layer(params):
@@ -58,7 +57,6 @@ def ocv_table(params, file=None):
     cat = params["cathode"]
     if cat.get("ocv_x") is not None and cat.get("ocv_V") is not None:
         return np.array(cat["ocv_x"]), np.array(cat["ocv_V"])
-    from ..materials import material_table
     name = cathode_layer(params)
     table = material_table(params["layers"][name].get("material"), "ocv")
     if table is None:
@@ -76,60 +74,137 @@ def cathode_potential(params, file=None):
     return cat.get("potential_V")
 
 
+def cathode_level_shift(params, mat, potential_V, file=None, key="cathode"):
+    """Change of the cathode's Li+ level (eV) at cathode potential U (see
+    `carriers.cathode_li_level_shift`): a fraction of -e (U - U_ref), or the lattice-gas part of
+    the Li chemical potential, with x from the OCV table."""
+    U_ref = mat.get("reference_potential")
+    if U_ref is None:
+        raise CaseError(file, f"{key}.material", None,
+                        "the cathode material needs reference_potential for a cathode potential")
+    f = params["cathode"].get("ionic_fraction")
+    T = params["temperature_K"]
+    if f is not None:
+        return cathode_li_level_shift(potential_V, None, U_ref, None, T, ionic_fraction=f)
+    x_tab, V_tab = ocv_table(params, file)
+    x = x_of_potential(potential_V, x_tab, V_tab)
+    x_ref = x_of_potential(U_ref, x_tab, V_tab)
+    if not (0.0 < x < 1.0 and 0.0 < x_ref < 1.0):
+        raise CaseError(file, "cathode.potential_V", potential_V, "the OCV table gives x_Li outside (0, 1)")
+    return cathode_li_level_shift(potential_V, x, U_ref, x_ref, T)
+
+
+def _frenkel_species(params, layer, mat, file, key, li_level):
+    """Li_i* and V_Li' of a layer: case values ([layers.<name>.frenkel]), else the material's."""
+    fr = layer.get("frenkel") or {}
+    T = params["temperature_K"]
+
+    def get(case_key, prop, required=True):
+        v = fr.get(case_key)
+        if v is None:
+            v = mat.get(prop)
+        if v is None and required:
+            raise CaseError(file, f"{key}.frenkel.{case_key}", None,
+                            f"required for carriers = 'frenkel' (the material has no {prop})")
+        return v
+    N = fr.get("site_density_cm3")
+    N = N * 1e6 / AVOGADRO if N is not None else get("site_density_cm3", "defect_site_density")
+    alpha = get("saturation_alpha", "saturation_alpha")
+    occ = fr.get("bulk_occupation")
+    E = None if occ is not None else get("formation_energy_eV", "frenkel_energy")
+    sp = frenkel_pair(N, alpha, E, li_level, T, fr.get("D_interstitial_m2_s"), fr.get("D_vacancy_m2_s"),
+                      bulk_occupation=occ)
+    return _transport(sp, fr.get("vacancy_diffusivity_ratio", mat.get("vacancy_diffusivity_ratio", 1.0)),
+                      fr.get("conductivity_S_m", mat.get("conductivity")), mat.get("li_diffusivity"), T, file, key, layer)
+
+
+def _transport(sp, ratio, sigma, D_material, T, file, key, layer):
+    """Diffusivities of the ionic carriers: given, else from sigma (Nernst-Einstein), else the
+    material's li_diffusivity.  A D given next to a sigma that it contradicts by more than 10 %
+    is an error naming the material."""
+    given = all(v["D"] is not None for v in sp.values())
+    if not given and sigma is not None:
+        return diffusivities_from_conductivity(sp, sigma, T, ratio)
+    if not given:
+        if D_material is None:
+            raise CaseError(file, f"{key}.frenkel.D_interstitial_m2_s", None,
+                            "no diffusivity: give D_* or a conductivity (the material has neither)")
+        sp = {k: dict(v, D=D_material * (ratio if k == "V_Li" else 1.0)) for k, v in sp.items()}
+    elif sigma is not None:
+        model = bulk_conductivity(sp, T)
+        if abs(model / sigma - 1) > CONDUCTIVITY_MISMATCH:
+            raise CaseError(file, f"{key}.frenkel", layer.get("material"),
+                            f"the diffusivities give sigma = {model:.3g} S/m but the conductivity is "
+                            f"{sigma:.3g} S/m ({model / sigma:.2g}x): give one of them")
+    return sp
+
+
 def build_layers(params, file=None, potential_V=None):
-    """Resolved per-layer data: eps_r, background and per-species (present, c_max, c_bulk, mu0, D)."""
-    names = species_list(params, file)
-    zs = {}
-    for s in names:
-        if s in params["species"]:
-            zs[s] = params["species"][s]["z"]
-        elif s in BUILTIN_Z:
-            zs[s] = BUILTIN_Z[s]
-        else:
-            raise CaseError(file, f"species.{s}.z", None, "unknown species: give its charge number")
+    """Resolved per-layer data: eps_r, background and per-species (c_max, c_bulk, mu0 (eV), D)."""
     cat_name = cathode_layer(params)
-    out = []
+    names, zs, out = [], {}, []
+    T = params["temperature_K"]
     for name, layer in params["layers"].items():
         key = f"layers.{name}"
         mat = _material(params, layer, file, name)
         eps_r = layer.get("eps_r") if layer.get("eps_r") is not None else mat.get("eps_r")
         if eps_r is None:
             raise CaseError(file, f"{key}.eps_r", None, "required: the layer has no material with eps_r")
-        sp = {}
-        for s in names:
-            given = layer["species"].get(s, {})
-            keys = _DEFAULT_KEYS.get(s, (None, None, None, None))
-            default_present = keys[0] is not None and keys[0] in mat
-            present = given.get("present", default_present if s in _DEFAULT_KEYS else bool(given))
-            if not present:
+        li_level = mat.get("mu0_li", 0.0)
+        if name == cat_name and potential_V is not None and params["surface"].get("bulk_potential_V") is None:
+            li_level += cathode_level_shift(params, mat, potential_V, file, key)
+        model = carrier_model(layer)
+        if model == "frenkel":
+            sp = _frenkel_species(params, layer, mat, file, key, li_level)
+        else:
+            sp = {}
+            given = layer["species"].get("Li", {})
+            if given.get("present", "li_concentration" in mat):
+                c_max = given.get("c_max_mol_m3", mat.get("li_concentration"))
+                frac = mat.get("mobile_fraction")
+                if c_max is None:
+                    raise CaseError(file, f"{key}.species.Li.c_max_mol_m3", None, "required (no material default)")
+                c_bulk = given.get("c_bulk_mol_m3", frac * c_max if frac is not None else None)
+                if c_bulk is None:
+                    raise CaseError(file, f"{key}.species.Li.c_bulk_mol_m3", None, "required (the material has no mobile fraction)")
+                if not c_bulk < c_max:
+                    raise CaseError(file, f"{key}.species.Li.c_bulk_mol_m3", c_bulk, f"must be below c_max = {c_max:g} mol/m^3")
+                sp = {"Li": dict(z=1.0, c_max=c_max, c_bulk=c_bulk, mu0_eV=given.get("mu0_eV", li_level),
+                                 D=given.get("D_m2_s"))}
+                sp = _transport(sp, 1.0, mat.get("conductivity"), mat.get("li_diffusivity"), T, file, key, layer)
+        if "electron_site_concentration" in mat and layer["species"].get("e", {}).get("present", True):
+            given = layer["species"].get("e", {})
+            c_max = given.get("c_max_mol_m3", mat["electron_site_concentration"])
+            sp["e"] = dict(z=-1.0, c_max=c_max, c_bulk=given.get("c_bulk_mol_m3", mat.get("electron_fraction", 0.1) * c_max),
+                           mu0_eV=given.get("mu0_eV", 0.0), D=given.get("D_m2_s", mat.get("electron_diffusivity")))
+        for s, given in layer["species"].items():       # further species, or values of built-in ones
+            if s in ("Li", "e") or not given.get("present", True):
                 continue
-            skey = f"{key}.species.{s}"
-            c_max = given.get("c_max_mol_m3", mat.get(keys[0]) if keys[0] else None)
-            if c_max is None:
-                raise CaseError(file, f"{skey}.c_max_mol_m3", None, "required (no material default)")
-            frac = mat.get(keys[1]) if keys[1] else None
-            c_bulk = given.get("c_bulk_mol_m3", frac * c_max if frac is not None else None)
-            if c_bulk is None:
-                raise CaseError(file, f"{skey}.c_bulk_mol_m3", None, "required (the material has no mobile fraction)")
-            if not c_bulk < c_max:
-                raise CaseError(file, f"{skey}.c_bulk_mol_m3", c_bulk, f"must be below c_max = {c_max:g} mol/m^3")
-            mu0 = given.get("mu0_eV", mat.get(keys[2], 0.0) if keys[2] else 0.0)
-            if s == "Li" and name == cat_name and potential_V is not None:
-                U_ref = mat.get("reference_potential")
-                if U_ref is None:
-                    raise CaseError(file, f"{key}.material", layer.get("material"),
-                                    "the cathode material needs reference_potential for a cathode potential")
-                mu0 = mu0 - (potential_V - U_ref)
-            D = given.get("D_m2_s", mat.get(keys[3]) if keys[3] else None)
-            if D is None:
-                raise CaseError(file, f"{skey}.D_m2_s", None, "required (no material default)")
-            sp[s] = dict(c_max=c_max, c_bulk=c_bulk, mu0=mu0, D=D)
+            z = params["species"].get(s, {}).get("z", BUILTIN_Z.get(s))
+            if z is None:
+                raise CaseError(file, f"species.{s}.z", None, "unknown species: give its charge number")
+            base = sp.get(s, {})
+            v = dict(z=z, c_max=given.get("c_max_mol_m3", base.get("c_max")), c_bulk=given.get("c_bulk_mol_m3", base.get("c_bulk")),
+                     mu0_eV=given.get("mu0_eV", base.get("mu0_eV", 0.0)), D=given.get("D_m2_s", base.get("D")))
+            for k2, case_key in (("c_max", "c_max_mol_m3"), ("c_bulk", "c_bulk_mol_m3"), ("D", "D_m2_s")):
+                if v[k2] is None:
+                    raise CaseError(file, f"{key}.species.{s}.{case_key}", None, "required (no material default)")
+            if not v["c_bulk"] < v["c_max"]:
+                raise CaseError(file, f"{key}.species.{s}.c_bulk_mol_m3", v["c_bulk"], f"must be below c_max = {v['c_max']:g} mol/m^3")
+            sp[s] = v
         if not sp:
             raise CaseError(file, key, name, "no mobile species in this layer")
+        for s, v in sp.items():
+            if v["D"] is None:
+                raise CaseError(file, f"{key}.species.{s}.D_m2_s", None, "required (no material default)")
+            zs[s] = v["z"]
+            if s not in names:
+                names.append(s)
         bg = layer.get("background_mol_m3")
         if bg is None:
-            bg = sum(zs[s] * v["c_bulk"] for s, v in sp.items())
-        out.append(dict(name=name, thickness=layer["thickness_m"], eps_r=eps_r, background=bg, species=sp))
+            bg = sum(v["z"] * v["c_bulk"] for v in sp.values())
+        out.append(dict(name=name, thickness=layer.get("thickness_m"), eps_r=eps_r, background=bg, species=sp,
+                        model=model, material=layer.get("material")))
     return names, zs, out
 
 
@@ -140,9 +215,17 @@ def build_problem(params, file=None, potential_V=None):
     names, zs, layers = build_layers(params, file, potential_V)
     T = params["temperature_K"]
     V_T = thermal_voltage(T)
-    from ..schemas.pnp import layer_mesh_controls
-    h_min, h_max, growth = zip(*(layer_mesh_controls(params, L["name"]) for L in layers))
-    mesh = layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
+    phi0 = params["surface"].get("bulk_potential_V")
+    if phi0 is not None and layers[0]["thickness"] is None:
+        mesh = _semi_infinite_mesh(params, layers[0], phi0, file)
+    else:
+        from ..schemas.pnp import layer_mesh_controls
+        for L in layers:
+            if L["thickness"] is None:
+                raise CaseError(file, f"layers.{L['name']}.thickness_m", None,
+                                "required (only the one layer of a [surface] case may be semi-infinite)")
+        h_min, h_max, growth = zip(*(layer_mesh_controls(params, L["name"]) for L in layers))
+        mesh = layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
     n, S = mesh.n, len(names)
     lay = mesh.layer_of_cell
     present = np.zeros((S, n), bool)
@@ -157,7 +240,7 @@ def build_problem(params, file=None, potential_V=None):
                 v = L["species"][name]
                 present[s, cells] = True
                 c_max[s, cells], c_bulk[s, cells] = v["c_max"], v["c_bulk"]
-                mu0[s, cells], D[s, cells] = v["mu0"] / V_T, v["D"]
+                mu0[s, cells], D[s, cells] = v["mu0_eV"] / V_T, v["D"]
     eps_r = np.array([L["eps_r"] for L in layers])[lay]
     c_bg = np.array([L["background"] for L in layers])[lay]
     z = np.array([zs[s] for s in names])
@@ -173,7 +256,11 @@ def build_problem(params, file=None, potential_V=None):
     psi_bc = np.full(2, np.nan)
     c_bc = np.full((2, S), np.nan)
     closed = params["ensemble"] == "closed"
-    if not closed:
+    if phi0 is not None:          # electrode surface at x = 0, blocking for every species
+        psi_bc[:] = [-phi0 / V_T, 0.0]
+        c_bc[1] = np.where(present[:, -1], c_bulk[:, -1], np.nan)
+        closed = False
+    elif not closed:
         psi_bc[:] = [contact_potential(present, z, mu0, odds, names), 0.0]
         for b, k in ((0, 0), (1, n - 1)):
             c_bc[b] = np.where(present[:, k], c_bulk[:, k], np.nan)
@@ -182,6 +269,25 @@ def build_problem(params, file=None, potential_V=None):
                 mu0_start=mu0_start, layer_names=[L["name"] for L in layers],
                 kinetics=_kinetics(params, mesh, present, names, file))
     return p
+
+
+def _semi_infinite_mesh(params, layer, phi0, file):
+    """Mesh of a semi-infinite one-sided layer from its screening lengths (`double_layer_mesh`):
+    the saturated width x1 = |Q| / (F alpha N) of the Frenkel first integral, the saturated
+    screening length and the bulk screening length."""
+    if layer["model"] != "frenkel":
+        raise CaseError(file, f"layers.{layer['name']}.thickness_m", None,
+                        "required: a semi-infinite layer needs carriers = 'frenkel'")
+    sp = layer["species"]["Li_i"]
+    T = params["temperature_K"]
+    alpha_N = sp["c_max"]
+    theta_b = sp["c_bulk"] / sp["c_max"]
+    E = thermal_voltage(T) * np.log((1 - theta_b) / theta_b)        # E_f0 + kT ln(alpha), here with alpha = 1
+    args = (phi0, alpha_N, E, layer["eps_r"], 1.0, T)
+    x1 = an.frenkel_saturated_width(*args)
+    lam_s = an.saturated_screening_length(layer["eps_r"], alpha_N, 1.0, T)
+    lam_b = an.frenkel_bulk_screening_length(layer["eps_r"], alpha_N, E, 1.0, T)
+    return double_layer_mesh(x1, min(lam_s, lam_b), lam_b)
 
 
 def _kinetics(params, mesh, present, names, file):

@@ -149,7 +149,7 @@ def _logit_update(p, psi, c, dpsi, dc, opts):
 def make_fipy_newton(max_sweeps=200):
     cache = {}
 
-    def fipy_newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None):
+    def fipy_newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None, w=None):
         lin = cache.get(id(p.mesh))
         if lin is None:
             lin = cache[id(p.mesh)] = FiPyLinearization(p)
@@ -172,6 +172,7 @@ def make_fipy_newton(max_sweeps=200):
                                          boundary_flux_in=boundary_flux_in)
                 stats.final_residual = float(np.max(np.abs(interleave(R_psi, R_c))))
                 stats.residual_history += history
+                stats.w = to_w(p, c)
                 return psi, c
         raise ConvergenceError(f"FiPy Newton sweeps did not converge in {len(history)} sweeps "
                                "(stalled)", history, hint="ramp the parameter or refine the mesh")

@@ -97,3 +97,27 @@ def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
     faces = np.concatenate([[0.0], np.cumsum(sizes)])
     layer_of_cell = np.repeat(np.arange(K), [len(c) for c in cells])
     return Mesh(faces, layer_of_cell, np.array(layer_faces))
+
+
+def double_layer_mesh(inner_width, fine_length, bulk_length, cells_per_fine_length=20.0, growth=1.02,
+                      bulk_lengths=40.0, length=None):
+    """Mesh of a one-sided (semi-infinite) double layer with its surface at x = 0.
+
+    Uniform cells of fine_length / cells_per_fine_length over [0, inner_width + 20 fine_length]
+    (a saturated layer of width inner_width and the edge that ends it, on the shortest
+    screening length), then cells growing by `growth` up to bulk_length / 4, out to
+    length = inner_width + bulk_lengths * bulk_length (or `length`), where the bulk holds.
+    """
+    h = fine_length / cells_per_fine_length
+    inner = inner_width + 20.0 * fine_length
+    L = length if length is not None else inner_width + bulk_lengths * max(bulk_length, fine_length)
+    inner = min(inner, L)
+    n_inner = max(1, int(np.ceil(inner / h)))
+    sizes = [np.full(n_inner, inner / n_inner)]
+    if L > inner:
+        sizes.append(graded_segment(L - inner, inner / n_inner * growth, max(bulk_length / 4, h), growth))
+    sizes = np.concatenate(sizes)
+    if len(sizes) > MAX_CELLS:
+        raise CaseError(None, "mesh", len(sizes), f"mesh of more than {MAX_CELLS} cells refused")
+    faces = np.concatenate([[0.0], np.cumsum(sizes)])
+    return Mesh(faces, np.zeros(len(sizes), int), np.array([0, len(sizes)]))

@@ -18,11 +18,15 @@ import scipy.sparse.linalg as spla
 
 from ..errors import ConvergenceError
 from . import operator as op
+from . import predictor
 
 
 @dataclass
 class SolverOptions:
     tol: float = 1e-10            # Newton update: logit(theta), and psi relative to max(1, psi range)
+    floor_tol: float = 1e-7       # below this update, a step that no longer contracts is the round-off floor
+    max_backtracks: int = 12      # halvings of a step that does not decrease the equilibrated residual
+    predictor: bool = True        # open problems: start from the converged Poisson-Fermi-Dirac problem in psi
     max_iter: int = 60
     max_step: float = 8.0         # largest update per iteration (damping)
     divergence_step: float = 1e4  # an update this large means divergence: give up at once
@@ -39,6 +43,8 @@ class SolveStats:
     residual_history: list = field(default_factory=list)
     final_residual: float = np.nan
     wall_time_s: float = 0.0
+    w: np.ndarray = None          # logit(theta) of the last converged state (accurate 1 - theta)
+    round_off_stops: int = 0      # Newton solves ended on the round-off floor (see `newton`)
 
 
 def to_w(p, c):
@@ -49,7 +55,7 @@ def to_w(p, c):
 
 def from_w(p, w):
     cmax = np.where(p.present, p.c_max, 1.0)
-    return np.where(p.present, cmax / (1.0 + np.exp(-w)), 0.0)
+    return np.where(p.present, cmax * np.exp(-np.logaddexp(0.0, -w)), 0.0)
 
 
 def interleave(psi, cs):
@@ -72,13 +78,13 @@ def solve_linear(rows, cols, vals, n_unknowns, m, rhs, dense_rows):
     return sla.solve_banded((bw, bw), ab, rhs, overwrite_ab=True, check_finite=False)
 
 
-def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None):
+def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None, w=None):
     """Jacobian in (psi, w) variables with absent-species rows replaced by identity."""
     S = p.n_species
     m = 1 + S
-    rows, cols, vals, dense = op.jacobian(p, g, psi, c, dt=dt, steady_closed=steady_closed)
-    cmax = np.where(p.present, p.c_max, 1.0)
-    dcdw = interleave(np.ones(p.n), np.where(p.present, c * (1.0 - c / cmax), 1.0))
+    rows, cols, vals, dense = op.jacobian(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w)
+    one_minus = op.occupancy(p, c, w)[1]
+    dcdw = interleave(np.ones(p.n), np.where(p.present, c * one_minus, 1.0))
     vals = vals * dcdw[cols]
     absent = interleave(np.zeros(p.n, bool), ~p.present)
     keep = ~absent[rows]
@@ -110,48 +116,80 @@ def damping(opts, psi, dpsi, dw):
     return alpha
 
 
-def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None):
-    """Damped Newton on the residual at fixed parameters.  Returns (psi, c) or raises."""
+def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None, w=None):
+    """Damped Newton on the residual at fixed parameters.  Returns (psi, c) or raises.
+
+    w: logit(theta) of the starting state (default: from c; pass it to keep 1 - theta accurate
+    in saturated cells, where c = c_max in floating point).  The converged w is left in stats.w.
+
+    Globalisation: the step is first limited by `damping`, then halved until the equilibrated
+    residual ||D^-1 R||_2 (D: row maxima of the Jacobian at the current iterate) decreases
+    (Armijo, up to opts.max_backtracks halvings).  Poisson-Boltzmann-type problems with
+    ultra-dilute carriers (screening lengths of millimetres) need it: there a full step
+    overshoots the exponential charge response.
+
+    Convergence: a full (undamped) step whose update norm is below opts.tol; or, once the update
+    is below opts.floor_tol, a step that no longer contracts (update >= 1/4 of the previous one
+    with an equilibrated residual that did not fall either): the iteration sits on its round-off
+    floor, which in saturated or ultra-dilute states lies above tol.  Such stops are counted in
+    stats.round_off_stops.
+    """
     S = p.n_species
-    w = to_w(p, c)
+    w = to_w(p, c) if w is None else np.array(w, float)
+    prev_step, prev_res = np.inf, np.inf
     steady_closed = p.closed and dt is None
     history = []
+
+    def res(psi_, c_, w_):
+        return interleave(*op.residual(p, g, psi_, c_, c_old=c_old, dt=dt, steady_closed=steady_closed,
+                                       boundary_flux_in=boundary_flux_in, w=w_))
+
+    r = res(psi, c, w)
     for it in range(opts.max_iter):
-        R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=steady_closed,
-                                 boundary_flux_in=boundary_flux_in)
-        r = interleave(R_psi, R_c)
         rnorm = float(np.max(np.abs(r))) if r.size else 0.0
         if not np.isfinite(rnorm):
             raise ConvergenceError("Newton: residual is NaN or inf", history,
                                    hint="ramp the parameter (continuation) or refine the mesh")
         history.append(rnorm)
-        rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed)
+        rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w)
         # row equilibration: depleted cells have NP rows of size ~c, far below the others
         rowmax = np.zeros(r.size)
         np.maximum.at(rowmax, rows, np.abs(vals))
         rowmax[rowmax == 0] = 1.0
+        eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
         with np.errstate(all="ignore"):
             delta = solve_linear(rows, cols, vals / rowmax[rows], r.size, m, -r / rowmax, dense)
         if not np.all(np.isfinite(delta)):
             raise ConvergenceError("Newton: singular or non-finite linear solve", history,
                                    hint="check boundary conditions; refine the mesh")
         dpsi, dw = split(delta, S)
-        step = update_norm(psi, dpsi, np.where(p.present, dw, 0.0))
+        dw = np.where(p.present, dw, 0.0)
+        step = update_norm(psi, dpsi, dw)
         if step > opts.divergence_step:
             raise ConvergenceError(f"Newton diverging (update {step:.3g})", history, last_step=step,
                                    hint="ramp the parameter (continuation) or reduce the time step")
         alpha = damping(opts, psi, dpsi, dw)
-        dpsi, dw = alpha * dpsi, alpha * dw
-        psi = psi + dpsi
-        w = w + np.where(p.present, dw, 0.0)
-        c = from_w(p, w)
+        merit0 = float(np.linalg.norm(r / rowmax))
+        for _ in range(opts.max_backtracks + 1):
+            psi_t, w_t = psi + alpha * dpsi, w + alpha * dw
+            c_t = from_w(p, w_t)
+            with np.errstate(all="ignore"):
+                r_t = res(psi_t, c_t, w_t)
+            merit = float(np.linalg.norm(r_t / rowmax))
+            if merit <= (1.0 - 1e-4 * alpha) * merit0 or step < opts.floor_tol:
+                break
+            alpha *= 0.5
+        psi, w, c, r = psi_t, w_t, c_t, r_t
         stats.newton_iterations += 1
-        if alpha == 1.0 and step < opts.tol:
-            R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=steady_closed,
-                                     boundary_flux_in=boundary_flux_in)
-            stats.final_residual = float(np.max(np.abs(interleave(R_psi, R_c))))
+        floor = (alpha == 1.0 and step < opts.floor_tol and step >= 0.25 * prev_step
+                 and eq_res >= 0.25 * prev_res)
+        if (alpha == 1.0 and step < opts.tol) or floor:
+            stats.final_residual = float(np.max(np.abs(r)))
             stats.residual_history += history + [stats.final_residual]
+            stats.w = w
+            stats.round_off_stops += int(floor and step >= opts.tol)
             return psi, c
+        prev_step, prev_res = step, eq_res
     raise ConvergenceError(f"Newton did not converge in {opts.max_iter} iterations", history,
                            last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
 
@@ -159,8 +197,8 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
 def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
     """Equilibrium (steady, zero-current) state of `problem`, by continuation in lam.
 
-    start: optional (psi, c) at lam = 1 of a nearby problem (e.g. the previous point of a
-    potential sweep); tried first, before continuation from the bulk state.
+    start: optional (psi, c) or (psi, c, w) at lam = 1 of a nearby problem (e.g. the previous
+    point of a potential sweep); tried first, before continuation from the bulk state.
     newton_fn(problem, geometry, psi, c, opts, stats) -> (psi, c): the nonlinear solver of one
     continuation step (default: the native `newton`; the FiPy backend passes its own).
     Returns (psi, c, stats).
@@ -172,18 +210,31 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
     g = op.geometry(problem)
     if start is not None:
         try:
-            psi, c = newton_fn(problem, g, start[0].copy(), start[1].copy(), opts, stats)
+            w0 = start[2] if len(start) > 2 else None
+            psi, c = newton_fn(problem, g, start[0].copy(), start[1].copy(), opts, stats, w=w0)
             stats.lambda_steps = 1
             stats.wall_time_s = time.perf_counter() - t0
             return psi, c, stats
         except ConvergenceError:
             pass
+    if opts.predictor and not problem.closed:
+        guess = predictor.solve_psi(problem, g)
+        if guess is not None:
+            try:
+                psi, c = newton_fn(problem, g, guess[0], guess[1], opts, stats, w=guess[2])
+                stats.lambda_steps = 1
+                stats.wall_time_s = time.perf_counter() - t0
+                return psi, c, stats
+            except ConvergenceError:
+                pass
     psi, c = problem.initial_state()
+    w = None
     lam, dlam = 0.0, 1.0
     while lam < 1.0:
         target = min(1.0, lam + dlam)
         try:
-            psi, c = newton_fn(problem.at(target), g, psi, c, opts, stats)
+            psi, c = newton_fn(problem.at(target), g, psi, c, opts, stats, w=w)
+            w = stats.w
             lam = target
             stats.lambda_steps += 1
             dlam *= 2.0

@@ -9,9 +9,10 @@ interface.  For side cells k:
     thickness (1 %)    farthest distance from the interface where |c - c_b| / c_b = 1 % (m),
                        log-interpolated between cell centres
     thickness (moment) sum |x_k - x_i| |rho_k| dx_k / sum |rho_k| dx_k               (m)
-    R_SCL              sum_k (1/sigma_k - 1/sigma_b) dx_k,  sigma = F^2 D c (1 - theta) / (R T)
+    R_SCL              sum_k (1/sigma_k - 1/sigma_b) dx_k,
+                       sigma = (F^2 / R T) sum_i z_i^2 D_i c_i (1 - theta_i) over the ionic carriers
 
-using the ionic carrier (Li, else the first species).  phi at the interface is the flux-
+the 1 % thickness taken on the ionic carrier that deviates most.  phi at the interface is the flux-
 continuous face value (eps_K phi_K / h_K + eps_L phi_L / h_L) / (eps_K / h_K + eps_L / h_L).
 """
 from __future__ import annotations
@@ -19,16 +20,38 @@ from __future__ import annotations
 import numpy as np
 
 from ..units import FARADAY, GAS_CONSTANT
+from .carriers import ionic_species
+from .operator import occupancy
 
 
 def _ion(p):
-    return p.species.index("Li") if "Li" in p.species else 0
+    """Index of the species whose eta is the Li+ electrochemical potential (Li+, else Li_i*)."""
+    for name in ("Li", "Li_i"):
+        if name in p.species:
+            return p.species.index(name)
+    return 0
 
 
-def conductivity(p, c, s):
-    """sigma(x) = F^2 D c (1 - theta) / (R T) of species s (S/m), 0 where absent."""
-    theta = np.where(p.present[s], c[s] / p.c_max[s], 0.0)
-    return FARADAY ** 2 * p.D[s] * c[s] * (1 - theta) / (GAS_CONSTANT * p.temperature_K) * p.present[s]
+def conductivity(p, c, s=None, w=None):
+    """sigma(x) = (F^2 / R T) sum_i z_i^2 D_i c_i (1 - theta_i) (S/m) over the ionic carriers
+    (every species but electrons), or of species s alone; 0 where absent.  w: logit(theta),
+    for an accurate 1 - theta in saturated cells."""
+    one_minus = occupancy(p, c, w)[1]
+    idx = [s] if s is not None else ionic_species(p.species)
+    terms = [p.z[i] ** 2 * p.D[i] * c[i] * one_minus[i] * p.present[i] for i in idx]
+    return FARADAY ** 2 * np.sum(terms, axis=0) / (GAS_CONSTANT * p.temperature_K)
+
+
+def bulk_conductivity(p):
+    """sigma of the bulk state of every cell (S/m)."""
+    return conductivity(p, np.where(p.present, p.c_bulk, 0.0))
+
+
+def _deviation(p, c, cells):
+    """max over ionic carriers of |c - c_bulk| / c_bulk in the given cells."""
+    devs = [np.abs(c[i, cells] - p.c_bulk[i, cells]) / p.c_bulk[i, cells]
+            for i in ionic_species(p.species) if p.present[i, cells[0]]]
+    return np.max(devs, axis=0) if devs else None
 
 
 def _threshold_distance(dist, dev, level):
@@ -60,15 +83,14 @@ def interface_sides(p):
     return out
 
 
-def evaluate(p, psi, c):
-    """Dict of observables (SI) for state (psi, c)."""
+def evaluate(p, psi, c, w=None):
+    """Dict of observables (SI) for state (psi, c); w: logit(theta) of the state, if known."""
     V_T = p.thermal_voltage
     phi = psi * V_T
     x, xf, dx = p.mesh.centers, p.mesh.faces, p.mesh.widths
     rho = np.sum(p.z[:, None] * c, axis=0) - p.c_bg
-    s = _ion(p)
-    sigma = conductivity(p, c, s)
-    sigma_b = conductivity(p, np.where(p.present, p.c_bulk, 0.0), s)
+    sigma = conductivity(p, c, w=w)
+    sigma_b = bulk_conductivity(p)
     res = {"interfaces": [], "contact_potential": float(phi[0] - phi[-1])}
     total_asr = 0.0
     for i, f, left, right in interface_sides(p):
@@ -82,9 +104,8 @@ def evaluate(p, psi, c):
             far = cells[-1]
             q = FARADAY * np.sum(rho[cells] * dx[cells])
             dist = np.abs(x[cells] - xi)
-            if p.present[s, cells[0]]:
-                cb = p.c_bulk[s, cells]
-                dev = np.abs(c[s, cells] - cb) / cb
+            dev = _deviation(p, c, cells)
+            if dev is not None:
                 t1 = _threshold_distance(dist, dev, 0.01)
                 with np.errstate(divide="ignore"):
                     r = float(np.sum((1 / sigma[cells] - 1 / sigma_b[cells]) * dx[cells]))
@@ -97,10 +118,37 @@ def evaluate(p, psi, c):
             total_asr += r
         res["interfaces"].append(entry)
     res["total_interfacial_asr"] = total_asr
+    if np.isfinite(p.psi_bc[0]) and len(p.layer_names) == 1:
+        res["surface"] = _surface(p, psi, c, rho, sigma, sigma_b)
     # field at the outer faces: should vanish for a bulk end
     res["end_fields"] = [float((phi[0] - (p.psi_bc[0] * V_T if np.isfinite(p.psi_bc[0]) else phi[0])) / (dx[0] / 2)),
                          float(((p.psi_bc[1] * V_T if np.isfinite(p.psi_bc[1]) else phi[-1]) - phi[-1]) / (dx[-1] / 2))]
     return res
+
+
+def _surface(p, psi, c, rho, sigma, sigma_b):
+    """One-sided double layer at x = 0: charges, capacitance, widths and R_SCL."""
+    V_T = p.thermal_voltage
+    x, dx = p.mesh.centers, p.mesh.widths
+    q = FARADAY * float(np.sum(rho * dx))
+    phi0 = float(p.psi_bc[1] - p.psi_bc[0]) * V_T
+    cells = np.arange(p.n)
+    dev = _deviation(p, c, cells)
+    # saturated width: where the space-charge density falls to half its surface value (the edge of
+    # the saturated layer of Swift & Qi's two-region picture)
+    x_half = np.nan
+    if rho[0] != 0:
+        frac = rho / rho[0]
+        j = np.flatnonzero(frac > 0.5)[-1]
+        if j + 1 < p.n:
+            f = (frac[j] - 0.5) / (frac[j] - frac[j + 1])
+            x_half = float(x[j] + f * (x[j + 1] - x[j]))
+    with np.errstate(divide="ignore"):
+        r = float(np.sum((1 / sigma - 1 / sigma_b) * dx))
+    return {"bulk_potential": phi0, "scl_charge": q, "electrode_charge": -q,
+            "integral_capacitance": abs(q / phi0) if phi0 else np.nan,
+            "saturated_width": x_half, "thickness_1pct": _threshold_distance(x, dev, 0.01) if dev is not None else np.nan,
+            "r_scl": r, "length": float(p.mesh.faces[-1])}
 
 
 def inventory(p, c):

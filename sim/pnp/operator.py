@@ -95,29 +95,45 @@ def geometry(p):
     return Geometry(dx, h, eps_f, eps[[0, -1]], D_f, both, comps, row_psi, row_c, c_s)
 
 
-def _phi(p, psi, c):
-    """Effective potential Phi (S, N) and d Phi / d c."""
+def occupancy(p, c, w=None):
+    """(theta, 1 - theta, ln(1 - theta), c_max with 1 where absent) of every species and cell.
+
+    From the logit w = ln(theta / (1 - theta)) when it is given, so that 1 - theta stays accurate
+    next to saturation (theta -> 1) and theta next to depletion: theta = 1 / (1 + e^-w),
+    1 - theta = 1 / (1 + e^w), ln(1 - theta) = -ln(1 + e^w).  From c = theta c_max otherwise.
+    """
     cmax = np.where(p.present, p.c_max, 1.0)
-    theta = np.where(p.present, c / cmax, 0.0)
-    one_minus = 1.0 - theta
-    Phi = p.z[:, None] * psi[None, :] + p.mu0 - np.log(cmax) - np.log(one_minus)
+    if w is None:
+        theta = np.where(p.present, c / cmax, 0.0)
+        one_minus = 1.0 - theta
+        return theta, one_minus, np.log(one_minus), cmax
+    w = np.where(p.present, w, -np.inf)
+    theta = np.exp(-np.logaddexp(0.0, -w))
+    log_om = -np.logaddexp(0.0, w)
+    return theta, np.exp(log_om), log_om, cmax
+
+
+def _phi(p, psi, c, w=None):
+    """Effective potential Phi (S, N), d Phi / d c, theta, 1 - theta and c_max."""
+    theta, one_minus, log_om, cmax = occupancy(p, c, w)
+    Phi = p.z[:, None] * psi[None, :] + p.mu0 - np.log(cmax) - log_om
     dPhi_dc = 1.0 / (cmax * one_minus)
-    return Phi, dPhi_dc, theta, cmax
+    return Phi, dPhi_dc, theta, one_minus, cmax
 
 
-def face_fluxes(p, g, psi, c, with_derivatives=False):
+def face_fluxes(p, g, psi, c, with_derivatives=False, w=None):
     """Interior face fluxes N (S, N-1), mol m^-2 s^-1, positive to the right.
 
     With derivatives, also returns dN/dc_K, dN/dc_L, dN/dpsi_L (= -dN/dpsi_K), each (S, N-1).
+    w: the logit of the occupancy, for accurate 1 - theta (see `occupancy`).
     """
-    Phi, dPhi_dc, theta, cmax = _phi(p, psi, c)
+    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w)
     dPhi = Phi[:, 1:] - Phi[:, :-1]
     dPhi = np.where(g.open_f, dPhi, 0.0)
     B1, dB1 = bernoulli(dPhi)
     B2, dB2 = bernoulli(-dPhi)
     cK, cL = c[:, :-1], c[:, 1:]
-    th_f = 0.5 * (theta[:, :-1] + theta[:, 1:])
-    A = g.D_f * (1.0 - th_f) / g.h
+    A = g.D_f * (0.5 * (one_minus[:, :-1] + one_minus[:, 1:])) / g.h
     S = B1 * cK - B2 * cL
     N = A * S
     G = dB1 * cK + dB2 * cL                     # dS / d dPhi
@@ -127,13 +143,13 @@ def face_fluxes(p, g, psi, c, with_derivatives=False):
     dN_dcL = -A * B2 + A * G * dPhi_dc[:, 1:] + dA_dcL * S
     dN_dpsiL = A * G * p.z[:, None]
     if p.kinetics:
-        _butler_volmer(p, Phi, theta, c, N, dN_dcK, dN_dcL, dN_dpsiL)
+        _butler_volmer(p, Phi, one_minus, c, N, dN_dcK, dN_dcL, dN_dpsiL)
     if not with_derivatives:
         return N
     return N, dN_dcK, dN_dcL, dN_dpsiL
 
 
-def _butler_volmer(p, Phi, theta, c, N, dK, dL, dpL):
+def _butler_volmer(p, Phi, one_minus, c, N, dK, dL, dpL):
     """Replace the flux of one species on one interface face by Butler-Volmer kinetics:
 
         N = i0 / (|z| F) [exp(alpha d) - exp(-(1 - alpha) d)],  d = (eta_K - eta_L) / kT
@@ -148,12 +164,12 @@ def _butler_volmer(p, Phi, theta, c, N, dK, dL, dpL):
     ea, eb = np.exp(a * d), np.exp(-(1 - a) * d)
     G = r * (a * ea + (1 - a) * eb)
     N[s, j] = r * (ea - eb)
-    dK[s, j] = G / (c[s, K] * (1 - theta[s, K]))
-    dL[s, j] = -G / (c[s, L] * (1 - theta[s, L]))
+    dK[s, j] = G / (c[s, K] * one_minus[s, K])
+    dL[s, j] = -G / (c[s, L] * one_minus[s, L])
     dpL[s, j] = -G * p.z[s]
 
 
-def boundary_fluxes(p, g, psi, c, with_derivatives=False):
+def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None):
     """Fluxes through the outer faces (2, S), positive to the right, and their derivatives
     with respect to c and psi of the adjacent cell (each (2, S)).
 
@@ -165,7 +181,7 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False):
     N = np.zeros((2, S_))
     dNdc = np.zeros((2, S_))
     dNdpsi = np.zeros((2, S_))
-    Phi, dPhi_dc, theta, cmax = _phi(p, psi, c)
+    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w)
     for b, k in ((0, 0), (1, -1)):
         for s in range(S_):
             cb, eta = p.c_bc[b, s], p.eta_bc[b, s]
@@ -173,18 +189,19 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False):
                 continue
             z, cm = p.z[s], cmax[s, k]
             if np.isfinite(eta):                   # reservoir at fixed eta, at the cell potential
-                thb = 1.0 / (1.0 + np.exp(-(eta - p.mu0[s, k] - z * psi[k])))
-                dthb = -z * thb * (1.0 - thb)
+                wb = eta - p.mu0[s, k] - z * psi[k]
+                thb, omb = 1.0 / (1.0 + math.exp(-wb)), 1.0 / (1.0 + math.exp(wb))
+                dthb = -z * thb * omb
                 psib, dpsib = psi[k], 1.0
             else:
-                thb, dthb = cb / cm, 0.0
+                thb, omb, dthb = cb / cm, 1.0 - cb / cm, 0.0
                 follows = not np.isfinite(p.psi_bc[b])
                 psib, dpsib = (psi[k], 1.0) if follows else (p.psi_bc[b], 0.0)
             cbv, dcb = cm * thb, cm * dthb
-            Phib = z * psib + p.mu0[s, k] - np.log(cm) - np.log(1.0 - thb)
-            dPhib = z * dpsib + dthb / (1.0 - thb)
+            Phib = z * psib + p.mu0[s, k] - np.log(cm) - np.log(omb)
+            dPhib = z * dpsib + dthb / omb
             h = g.dx[k] / 2
-            A = p.D[s, k] * (1.0 - 0.5 * (thb + theta[s, k])) / h
+            A = p.D[s, k] * 0.5 * (omb + one_minus[s, k]) / h
             dA_dc = -p.D[s, k] / (2 * h * cm)
             dA_dpsi = -p.D[s, k] * dthb / (2 * h)
             if b == 0:      # boundary state on the left (K), cell on the right (L)
@@ -212,7 +229,7 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False):
     return N
 
 
-def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True):
+def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True, w=None):
     """Scaled residuals (R_psi (N,), R_c (S, N)).
 
     c_old, dt: add the storage term dx (c - c_old)/dt.  steady_closed (default: p.closed and
@@ -220,6 +237,7 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     constraint and pins psi in the last cell.  boundary_flux_in (2, S): prescribed fluxes
     into the domain at the outer faces (for galvanostatic problems), added to the balance.
     gauge=False keeps the physical last Poisson row (the FiPy backend pins psi_N instead).
+    w: logit of the occupancy (accurate 1 - theta near saturation), see `occupancy`.
     """
     V_T = p.thermal_voltage
     dx = g.dx
@@ -235,8 +253,8 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     P += FARADAY * rho * dx
     R_psi = P * g.row_psi
     # Nernst-Planck
-    N = face_fluxes(p, g, psi, c)
-    Nb = boundary_fluxes(p, g, psi, c)
+    N = face_fluxes(p, g, psi, c, w=w)
+    Nb = boundary_fluxes(p, g, psi, c, w=w)
     div = np.zeros_like(c)
     div[:, :-1] += N
     div[:, 1:] -= N
@@ -267,7 +285,7 @@ def _closed_rows(p, g, c, R_c):
             R_c[s, k] = (np.sum(c[s, idx] * g.dx[idx]) - target) / target
 
 
-def jacobian(p, g, psi, c, dt=None, steady_closed=None):
+def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None):
     """Jacobian of `residual` w.r.t. (psi, c), as COO triplets in the interleaved ordering
     i = m k + a (a = 0: psi; a = 1 + s: species s; m = 1 + S)."""
     S_ = p.n_species
@@ -296,8 +314,8 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None):
     for s in range(S_):
         add(k, 0, k, 1 + s, FARADAY * p.z[s] * g.dx * g.row_psi)
     # Nernst-Planck
-    N, dK, dL, dpL = face_fluxes(p, g, psi, c, with_derivatives=True)
-    Nb, dNb_dc, dNb_dpsi = boundary_fluxes(p, g, psi, c, with_derivatives=True)
+    N, dK, dL, dpL = face_fluxes(p, g, psi, c, with_derivatives=True, w=w)
+    Nb, dNb_dc, dNb_dpsi = boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w)
     for s in range(S_):
         sc = g.row_c[s]
         dd = np.zeros(n)

@@ -275,6 +275,8 @@ class stats_proxy:
     def __init__(self, tstats):
         self._t = tstats
         self.final_residual = np.nan
+        self.w = None
+        self.round_off_stops = 0
 
     @property
     def residual_history(self):      # not kept across thousands of steps

@@ -37,6 +37,14 @@ def _observable_q(prefix, ev):
     out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
            f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] * OHM_CM2, "ohm cm^2",
                                                 {"meaning": "sum of R_SCL over every side of every interface"})}
+    surf = ev.get("surface")
+    if surf:
+        a = {"meaning": "one-sided double layer at x = 0"}
+        units = {"bulk_potential": "V", "scl_charge": "C/m^2", "electrode_charge": "C/m^2",
+                 "integral_capacitance": "F/m^2", "saturated_width": "m", "thickness_1pct": "m",
+                 "r_scl": "ohm cm^2", "length": "m"}
+        for k, u in units.items():
+            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (OHM_CM2 if k == "r_scl" else 1.0), u, a)
     for i, it in enumerate(ev["interfaces"]):
         g = f"{prefix}/interface_{i}"
         out[f"{g}/position"] = Q(it["position"], "m", {"interface": it["name"]})
@@ -52,6 +60,33 @@ def _observable_q(prefix, ev):
     return out
 
 
+def _species_attrs(p):
+    """Kroger-Vink names and bulk conductivity of every layer."""
+    from ..pnp.carriers import KROGER_VINK_TEXT
+    return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), ""),
+            "pnp/layer_bulk_conductivity": Q(np.array([float(obs.bulk_conductivity(p)[p.mesh.layer_of_cell == k][0])
+                                                       for k in range(len(p.layer_names))]), "S/m",
+                                             {"meaning": "(F^2/RT) sum z^2 D c (1 - theta) of the bulk, per layer"})}
+
+
+def _frenkel_reference(p, surf):
+    """The exact first integral of the Frenkel double layer and Swift & Qi's two-region width,
+    next to the computed values."""
+    from ..pnp import analytic as an
+    T, V_T = p.temperature_K, p.thermal_voltage
+    s = p.species.index("Li_i")
+    aN = float(p.c_max[s, -1])
+    th = float(p.c_bulk[s, -1] / p.c_max[s, -1])
+    E = V_T * np.log((1 - th) / th)                  # with alpha = 1 and N -> alpha N
+    args = (surf["bulk_potential"], aN, E, float(p.eps_r[-1]), 1.0, T)
+    q = float(an.frenkel_charge(*args))
+    x1 = float(an.frenkel_saturated_width(*args))
+    a = {"meaning": "exact first integral of the Frenkel model (docs/theory.md)"}
+    return {"pnp/verification/first_integral_charge": Q(q, "C/m^2", a),
+            "pnp/verification/charge_relative_error": Q(abs(surf["scl_charge"]) / q - 1, "1", a),
+            "pnp/verification/two_region_width": Q(x1, "m", {"meaning": "x1 = |Q| / (F alpha N), Swift & Qi"})}
+
+
 def _cathode_charge(ev):
     """Space charge on the cathode side of the first interface (C/m^2)."""
     return ev["interfaces"][0]["left"]["charge"] if ev["interfaces"] else np.nan
@@ -63,7 +98,7 @@ def run(params, case_dir=None):
     report, mesh_warnings = obs.mesh_report(p)
     for w in mesh_warnings:
         warnings.warn(w, MeshWarning, stacklevel=2)
-    ev = obs.evaluate(p, psi, c)
+    ev = obs.evaluate(p, psi, c, w=stats.w)
     V_T = p.thermal_voltage
     out = {
         "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}),
@@ -90,10 +125,16 @@ def run(params, case_dir=None):
         out[f"pnp/c/{name}"] = Q(c[s], "mol/m^3", {"meaning": "0 where the species is absent"})
         out[f"pnp/c_bulk/{name}"] = Q(p.c_bulk[s], "mol/m^3")
     out.update(_observable_q("pnp/observables", ev))
+    out.update(_species_attrs(p))
+    if ev.get("surface") and "Li_i" in p.species:
+        out.update(_frenkel_reference(p, ev["surface"]))
     has_ref = _cathode_has_reference(params)
     if has_ref and ev["interfaces"]:
         Ub = U0 if U0 is not None else _reference_potential(params)
-        evs = [obs.evaluate(*solve(params, Ub + d, start=(psi, c))[:3]) for d in (-DCAP_STEP_V, DCAP_STEP_V)]
+        evs = []
+        for d in (-DCAP_STEP_V, DCAP_STEP_V):
+            p_d, psi_d, c_d, st_d = solve(params, Ub + d, start=(psi, c, stats.w))
+            evs.append(obs.evaluate(p_d, psi_d, c_d, w=st_d.w))
         dq = _cathode_charge(evs[1]) - _cathode_charge(evs[0])
         dphi = evs[1]["contact_potential"] - evs[0]["contact_potential"]
         out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
@@ -134,9 +175,9 @@ def _sweep(params, U, start):
     rows, phis, cs = [], [], []
     state = start
     for u in tqdm(U, desc="potential sweep", unit="pt", leave=False, disable=None):
-        p, psi, c, _ = solve(params, float(u), start=state)
-        state = (psi, c)
-        rows.append(obs.evaluate(p, psi, c))
+        p, psi, c, st = solve(params, float(u), start=state)
+        state = (psi, c, st.w)
+        rows.append(obs.evaluate(p, psi, c, w=st.w))
         phis.append(psi * p.thermal_voltage)
         cs.append(c)
     out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}),

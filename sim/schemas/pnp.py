@@ -19,9 +19,34 @@ SPECIES_IN_LAYER = Table({
                     default=None, unit="m^2/s", low=0.0, low_open=True),
 }, "per-layer values of one species; anything not given comes from the material")
 
+FRENKEL = Table({
+    "site_density_cm3": Field(float, "defect site density N (default: material defect_site_density)",
+                              default=None, unit="cm^-3", low=1e10, high=1e24),
+    "saturation_alpha": Field(float, "saturation limit alpha: each defect lives on alpha N sites "
+                              "(default: material saturation_alpha)", default=None, low=0.0, high=1.0, low_open=True),
+    "formation_energy_eV": Field(float, "Frenkel formation energy per defect at charge neutrality E_f0 "
+                                 "(default: material frenkel_energy)", default=None, unit="eV", low=-1.0, high=5.0),
+    "bulk_occupation": Field(float, "bulk occupation theta_b of each defect's sites, instead of E_f0",
+                             default=None, low=1e-30, high=1.0, low_open=True, high_open=True),
+    "conductivity_S_m": Field(float, "bulk ionic conductivity; sets both defect diffusivities by "
+                              "Nernst-Einstein (default: material conductivity)", default=None, unit="S/m",
+                              low=0.0, low_open=True),
+    "vacancy_diffusivity_ratio": Field(float, "D(V_Li') / D(Li_i*) when D follows from the conductivity "
+                                       "(default: material value, else 1)", default=None, low=1e-6, high=1e6),
+    "D_interstitial_m2_s": Field(float, "diffusivity of Li_i* (with D_vacancy_m2_s: instead of the conductivity)",
+                                 default=None, unit="m^2/s", low=0.0, low_open=True),
+    "D_vacancy_m2_s": Field(float, "diffusivity of V_Li'", default=None, unit="m^2/s", low=0.0, low_open=True),
+}, "Frenkel-pair carriers of this layer (Swift & Qi's model, docs/theory.md); anything not given comes "
+   "from the material", optional=True)
+
 LAYER = Table({
     "material": Field(str, "material name in the database (`python -m sim materials`)", default=None),
-    "thickness_m": Field(float, "layer thickness", unit="m", low=0.0, low_open=True, high=1e-2),
+    "thickness_m": Field(float, "layer thickness (may be left out for the one layer of a [surface] case: "
+                         "semi-infinite, length and mesh from its screening lengths)", default=None, unit="m",
+                         low=0.0, low_open=True, high=1.0),
+    "carriers": Field(str, "carrier model: frenkel (Li_i* and V_Li' defects) or single (one Li+ carrier on a "
+                      "fixed background) (default: the material's)", default=None, choices=("frenkel", "single")),
+    "frenkel": FRENKEL,
     "eps_r": Field(float, "relative permittivity (default: material eps_r)", default=None, low=1.0, high=1e5),
     "background_mol_m3": Field(float, "immobile background concentration c_bg, charge -F c_bg "
                                "(default: sum z c_bulk, a neutral bulk)", default=None, unit="mol/m^3"),
@@ -54,7 +79,17 @@ SCHEMA = Table({
         "areal_capacity_mAh_cm2": Field(float, "cathode capacity for a change of x_li by 1; with x_li, "
                                         "transients move x_li by the charge passed and U along the OCV table", default=None,
                                         unit="mAh/cm^2", low=0.0, low_open=True),
-    }, "cathode state of charge: shifts mu0 of Li+ in the cathode by -e (U - U_ref)", optional=True),
+        "ionic_fraction": Field(float, "fraction f of -e (U - U_ref) that moves the cathode's Li+ level "
+                                "(default: none given, the lattice-gas part kT ln(x/(1-x)) of the Li chemical "
+                                "potential, x from the OCV table; f = 1 puts all of it on Li+)", default=None,
+                                low=0.0, high=1.0),
+    }, "cathode state of charge: moves the Li+ level of the cathode (docs/theory.md, cathode potential)", optional=True),
+    "surface": Table({
+        "bulk_potential_V": Field(float, "one-sided double layer: potential of the electrolyte bulk relative "
+                                  "to a blocking electrode surface at x = 0, phi(bulk) - phi(0) (Swift & Qi's phi0)",
+                                  default=None, unit="V", low=-10.0, high=10.0),
+    }, "electrode | electrolyte double layer (e.g. Li metal | solid electrolyte): a fixed surface potential "
+       "at x = 0 instead of a cathode", optional=True),
     "transient": Table({
         "protocol": Field(str, "run transients under this protocol (default: none)", default=None,
                           choices=("galvanostatic", "potentiostatic", "current_table")),
@@ -172,10 +207,19 @@ def check(params, file):
     mesh = params["mesh"]
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
+    surface = params["surface"].get("bulk_potential_V") is not None
+    if surface and len(layers) != 1:
+        raise CaseError(file, "surface.bulk_potential_V", params["surface"]["bulk_potential_V"],
+                        f"a one-sided double layer has one layer (this case has {len(layers)})")
     for name, layer in layers.items():
         h_min, h_max, growth = layer_mesh_controls(params, name)
         if h_min > h_max:
             raise CaseError(file, f"layers.{name}.h_min_m", h_min, f"must not exceed the layer's h_max_m = {h_max:g} m")
+        if layer.get("thickness_m") is None:
+            if not surface:
+                raise CaseError(file, f"layers.{name}.thickness_m", None, "required (only the layer of a "
+                                "[surface] case may be semi-infinite)")
+            continue
         # guard against absurd meshes before anything is allocated
         n_est = layer["thickness_m"] / h_max + (np.log(h_max / h_min) / np.log(growth) if growth > 1 else layer["thickness_m"] / h_min)
         if n_est > 2e6:
