@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sim.case import load_case  # noqa: E402
+from sim.pnp import observables as obs  # noqa: E402
 from sim.pnp import transient as tr  # noqa: E402
 from sim.pnp.builders import one_sided_layer  # noqa: E402
 from sim.pnp.case_builder import build_problem, galvanostatic_problem  # noqa: E402
@@ -87,7 +88,7 @@ def bench_native_vs_fipy(tiny):
     psi0, c0, _ = solve_equilibrium(p)
     nsteps = 10 if tiny else 100
     opts = tr.TimeOptions(adaptive=False, dt_initial=1e-6)
-    proto = tr.Galvanostatic(10.0, p.species.index("Li"))
+    proto = tr.Galvanostatic(10.0, obs.li_index(p))
     tn, _, a = timed(lambda: tr.integrate(p, psi0, c0, proto, nsteps * 1e-6, opts=opts), reps_n)
     tf, _, b = timed(lambda: tr.integrate(p, psi0, c0, proto, nsteps * 1e-6, opts=opts, newton_fn=make_fipy_newton()),
                      1 if tiny else 2)
@@ -118,7 +119,7 @@ def bench_transient(tiny):
     from sim.runners.pnp_transient import _options, _soc
     prm = load_case(ROOT / "cases" / "lco_lps_charging.toml").params
     p = galvanostatic_problem(build_problem(prm))
-    li = p.species.index("Li")
+    li = obs.li_index(p)
     psi0, c0, _ = solve_equilibrium(p)
     soc = _soc(prm, p, li)
     duration = 60.0 if tiny else 3600.0

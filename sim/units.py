@@ -24,6 +24,7 @@ UNIT_TO_SI = {
     "S/cm": (1e2, "S/m"),
     "S/m": (1.0, "S/m"),
     "mS/cm": (1e-1, "S/m"),
+    "mA/cm^2": (10.0, "A/m^2"),
     "cm^2/s": (1e-4, "m^2/s"),
     "m^2/s": (1.0, "m^2/s"),
     "K": (1.0, "K"),
@@ -42,3 +43,6 @@ def to_si(value, unit):
 def thermal_voltage(temperature_K):
     """k_B T / e in volts."""
     return BOLTZMANN * temperature_K / ELEMENTARY_CHARGE
+
+#: area-specific resistance: 1 ohm m^2 = 1e4 ohm cm^2
+OHM_CM2_PER_OHM_M2 = 1e4

@@ -122,7 +122,8 @@ PNP = '\nkind = "pnp"' + PNP_LAYERS
 
 
 def test_pnp_bad_values(tmp_path):
-    expect(tmp_path, PNP + "[layers.sse.species.Li]\nc_bulk_mol_m3 = 4e4\n", "layers.sse.species.Li.c_bulk_mol_m3", "below c_max")
+    single = PNP.replace('material = "LPS"', 'material = "LPS"\ncarriers = "single"')
+    expect(tmp_path, single + "[layers.sse.species.Li]\nc_bulk_mol_m3 = 4e4\n", "layers.sse.species.Li.c_bulk_mol_m3", "below c_max")
     expect(tmp_path, PNP.replace("thickness_m = 20e-9\n[layers.sse]", "thickness_m = 0.0\n[layers.sse]"),
            "layers.cathode.thickness_m", "> 0")
     expect(tmp_path, PNP + "[mesh]\nh_max_m = 1e-15\nh_min_m = 1e-15\n", "layers.cathode.thickness_m", "cells")

@@ -52,8 +52,8 @@ def test_failed_run_writes_no_result_and_keeps_the_old_one(tmp_path):
     write_result(out, {"v": Q(1.0, "V")}, {"schema_version": 1})
     before = out.read_bytes()
     case = tmp_path / "bad.toml"
-    case.write_text('kind = "pnp"\n[cathode]\npotential_V = 9.9\n[solver_options]\ncontinuation = false\n'
-                    'max_iter = 3\n[layers.cathode]\nmaterial = "LCO"\nthickness_m = 20e-9\n'
+    case.write_text('kind = "pnp"\n[cathode]\npotential_V = 9.9\nionic_fraction = 1.0\n[solver_options]\n'
+                    'continuation = false\npredictor = false\nmax_iter = 3\n[layers.cathode]\nmaterial = "LCO"\nthickness_m = 20e-9\n'
                     '[layers.sse]\nmaterial = "LPS"\nthickness_m = 20e-9\n')
     with pytest.raises(ConvergenceError):
         run_case(case, out)

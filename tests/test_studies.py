@@ -105,7 +105,7 @@ def test_bad_key_fails_the_whole_sweep_up_front(tmp_path):
 
 
 def test_failing_case_is_recorded_and_the_sweep_goes_on(tmp_path):
-    base = BASE + "[solver_options]\ncontinuation = false\n"
+    base = BASE + "[solver_options]\ncontinuation = false\npredictor = false\n"
     sweep = write_sweep(tmp_path, '[parameters."solver_options.max_iter"]\nvalues = [1, 60]\n', base=base)
     table = run_sweep(sweep, tmp_path / "o.h5", executor="serial", progress=False)
     assert list(table["status"]) == ["failed", "ok"]

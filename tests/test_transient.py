@@ -75,7 +75,7 @@ def test_conservation_inventory_change_equals_charge_passed():
 def test_zero_current_relaxes_to_equilibrium():
     p = galvanostatic_problem(build_problem(coarse_case("lco_lps.toml"), potential_V=4.0))
     psi_eq, c_eq, _ = solve_equilibrium(p)
-    li, e = p.species.index("Li"), p.species.index("e")
+    li, e = obs.li_index(p), p.species.index("e")
     rng = np.random.default_rng(3)
     c = c_eq.copy()
     c[li] *= np.where(p.present[li], 1 + 0.05 * rng.uniform(-1, 1, p.n), 1.0)
@@ -121,7 +121,7 @@ def test_fipy_and_native_transients_agree():
     p = galvanostatic_problem(build_problem(coarse_case("lco_lps.toml"), potential_V=4.0))
     psi0, c0, _ = solve_equilibrium(p)
     opts = tr.TimeOptions(adaptive=False, dt_initial=2e-6)
-    proto = tr.Galvanostatic(10.0, p.species.index("Li"))
+    proto = tr.Galvanostatic(10.0, obs.li_index(p))
     a = tr.integrate(p, psi0, c0, proto, 4e-5, opts=opts)
     b = tr.integrate(p, psi0, c0, proto, 4e-5, opts=opts, newton_fn=make_fipy_newton())
     assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
@@ -132,14 +132,16 @@ def test_fipy_and_native_transients_agree():
 def test_butler_volmer_kinetic_drop_matches_analytic():
     prm = coarse_case("lco_lps.toml")
     prm["kinetics"] = {"exchange_current_density_mA_cm2": 1.0, "alpha": 0.5, "interface": 0}
-    p = galvanostatic_problem(build_problem(prm, potential_V=3.8))
+    for layer in prm["layers"].values():        # one Li+ channel through the interface
+        layer["carriers"] = "single"
+    p = galvanostatic_problem(build_problem(prm, potential_V=3.9))
     psi0, c0, _ = solve_equilibrium(p)
     # equilibrium is unchanged by the kinetics
     p_ideal = replace(p, kinetics=None)
     psi_i, c_i, _ = solve_equilibrium(p_ideal)
     assert np.max(np.abs(c0 - c_i) / p.c_max) < 1e-10
     J = 10.0
-    psi, c, _ = tr.integrate(p, psi0, c0, tr.Galvanostatic(J, p.species.index("Li")), 1.0)
+    psi, c, _ = tr.integrate(p, psi0, c0, tr.Galvanostatic(J, obs.li_index(p)), 1.0)
     kin = obs.voltage_breakdown(p, psi, c, J)["interfaces"][0]["kinetic"]
     i0 = 10.0
     assert kin == pytest.approx(2 * p.thermal_voltage * np.arcsinh(J / (2 * i0)), rel=1e-3)
@@ -153,7 +155,7 @@ def test_charging_deepens_depletion_and_lno_suppresses_it():
         prm["transient"]["output_points"] = 6
         out = run(prm)
         n_if = len([k for k in out if k.startswith("pnp/transient/observables/interface_") and k.endswith("right/charge")])
-        c = out["pnp/transient/c/Li"].value
+        c = out["pnp/transient/c/Li_i"].value
         layer = build_problem(prm).mesh
         k = layer.layer_faces[-2]
         t = out["pnp/transient/time"].value

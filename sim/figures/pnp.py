@@ -4,7 +4,20 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
+from ..pnp.carriers import IONIC, KROGER_VINK
 from .style import PALETTE, TWO_COLUMN_IN, label, save
+
+LINESTYLES = {"Li": "-", "Li_i": "-", "V_Li": "--"}
+
+
+def ionic_names(result, prefix="pnp/c"):
+    """The ionic carriers stored in a result (Li+ or the Frenkel pair)."""
+    return [n for n in IONIC if f"{prefix}/{n}" in result]
+
+
+def _relative(c, cb):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cb > 0, c / cb, np.nan)
 
 
 def profiles(result, out_dir, formats):
@@ -12,11 +25,11 @@ def profiles(result, out_dir, formats):
     xi = np.atleast_1d(result.value("pnp/interfaces"))
     x0 = xi[-1] if xi.size else 0.0
     fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6))
-    c = result["pnp/c/Li"]
-    cb = result.value("pnp/c_bulk/Li")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        axes[0].semilogy((x - x0) * 1e9, np.where(cb > 0, c.value / cb, np.nan), color=PALETTE[0])
-    axes[0].set_ylabel("Li+ concentration / bulk")
+    for name in ionic_names(result):
+        axes[0].semilogy((x - x0) * 1e9, _relative(result.value(f"pnp/c/{name}"), result.value(f"pnp/c_bulk/{name}")),
+                         color=PALETTE[0], ls=LINESTYLES[name], label=KROGER_VINK[name])
+    axes[0].set_ylabel("carrier concentration / bulk")
+    axes[0].legend()
     axes[1].plot((x - x0) * 1e9, result.value("pnp/phi"), color=PALETTE[1])
     axes[1].set_ylabel(label("potential", "V"))
     for ax in axes:
@@ -52,7 +65,7 @@ def sweep(result, out_dir, formats):
 
 def render(result, out_dir, formats):
     paths = []
-    if "pnp/x" in result and "pnp/c/Li" in result:
+    if "pnp/x" in result and ionic_names(result):
         paths += profiles(result, out_dir, formats)
     if "pnp/sweep/cathode_potential" in result:
         paths += sweep(result, out_dir, formats)
@@ -66,7 +79,7 @@ def render(result, out_dir, formats):
 def compare(results, out_dir, formats):
     """Overlay several pnp results (e.g. with and without a LiNbO3 buffer): Li+ and phi near the
     electrolyte interface, and the electrolyte-side R_SCL and SCL thickness against potential."""
-    pnp = [r for r in results if "pnp/x" in r and "pnp/c/Li" in r]
+    pnp = [r for r in results if "pnp/x" in r and ionic_names(r)]
     if len(pnp) < 2:
         return []
     paths = []
@@ -74,12 +87,12 @@ def compare(results, out_dir, formats):
     for i, r in enumerate(pnp):
         x = r.value("pnp/x")
         x0 = np.atleast_1d(r.value("pnp/interfaces"))[-1]
-        cb = r.value("pnp/c_bulk/Li")
         name = r.parameters.get("title") or Path(str(r.path)).stem
-        with np.errstate(divide="ignore", invalid="ignore"):
-            axes[0].semilogy((x - x0) * 1e9, np.where(cb > 0, r.value("pnp/c/Li") / cb, np.nan), color=PALETTE[i], label=name)
+        for sp in ionic_names(r):
+            axes[0].semilogy((x - x0) * 1e9, _relative(r.value(f"pnp/c/{sp}"), r.value(f"pnp/c_bulk/{sp}")),
+                             color=PALETTE[i], ls=LINESTYLES[sp], label=f"{name}: {KROGER_VINK[sp]}")
         axes[1].plot((x - x0) * 1e9, r.value("pnp/phi") - r.value("pnp/phi")[-1], color=PALETTE[i], label=name)
-    axes[0].set_ylabel("Li+ concentration / bulk")
+    axes[0].set_ylabel("carrier concentration / bulk")
     axes[1].set_ylabel(label("potential vs electrolyte bulk", "V"))
     for ax in axes:
         ax.set_xlabel(label("distance from the electrolyte interface", "nm"))
@@ -151,8 +164,9 @@ def transient_profiles(result, out_dir, formats):
     """Li+ near the electrolyte interface at several times, for the highest-current run."""
     x = result.value("pnp/x")
     x0 = np.atleast_1d(result.value("pnp/interfaces"))[-1]
-    cb = result.value("pnp/c_bulk/Li")
-    c = result.value("pnp/transient/c/Li")
+    carrier = ionic_names(result, "pnp/transient/c")[-1]      # Li+, or the vacancies of a Frenkel pair
+    cb = result.value(f"pnp/c_bulk/{carrier}")
+    c = result.value(f"pnp/transient/c/{carrier}")
     t = result.value("pnp/transient/time")
     i = len(c) - 1
     fig, ax = plt.subplots()
@@ -166,7 +180,7 @@ def transient_profiles(result, out_dir, formats):
                         label=f"t = {t[i, k]:.3g} s")
     ax.set_xlim(-3, 3)
     ax.set_xlabel(label("distance from the electrolyte interface", "nm"))
-    ax.set_ylabel("Li+ concentration / bulk")
+    ax.set_ylabel(f"{KROGER_VINK[carrier]} concentration / bulk")
     ax.set_title(f"{result.value('pnp/transient/run_label')[i]}")
     ax.legend(fontsize=6)
     return save(fig, out_dir, "transient_li_profiles", formats)

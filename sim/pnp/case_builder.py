@@ -15,9 +15,9 @@ import numpy as np
 from ..case import material_overrides_si
 from ..errors import CaseError
 from ..materials import load_material, material_record, material_table
-from ..units import AVOGADRO, thermal_voltage
+from ..units import AVOGADRO, thermal_voltage, to_si
 from .carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
-                       x_of_potential)
+                       ionic_species, x_of_potential)
 from . import analytic as an
 from .mesh import double_layer_mesh, layered_mesh
 from .problem import Problem
@@ -87,10 +87,17 @@ def cathode_level_shift(params, mat, potential_V, file=None, key="cathode"):
     if f is not None:
         return cathode_li_level_shift(potential_V, None, U_ref, None, T, ionic_fraction=f)
     x_tab, V_tab = ocv_table(params, file)
+    if not min(V_tab) <= potential_V <= max(V_tab):
+        raise CaseError(file, "cathode.potential_V", potential_V,
+                        f"outside the OCV table ({min(V_tab):g}-{max(V_tab):g} V), which gives x_Li for the "
+                        "lattice-gas split: extend the table or give cathode.ionic_fraction")
     x = x_of_potential(potential_V, x_tab, V_tab)
     x_ref = x_of_potential(U_ref, x_tab, V_tab)
     if not (0.0 < x < 1.0 and 0.0 < x_ref < 1.0):
-        raise CaseError(file, "cathode.potential_V", potential_V, "the OCV table gives x_Li outside (0, 1)")
+        inner = [v for xv, v in zip(x_tab, V_tab) if 0.0 < xv < 1.0]
+        raise CaseError(file, "cathode.potential_V", potential_V,
+                        f"the lattice-gas cathode needs 0 < x_Li < 1: keep U within {min(inner):g}-{max(inner):g} V "
+                        "of the OCV table, or give cathode.ionic_fraction")
     return cathode_li_level_shift(potential_V, x, U_ref, x_ref, T)
 
 
@@ -291,15 +298,19 @@ def _semi_infinite_mesh(params, layer, phi0, file):
 
 
 def _kinetics(params, mesh, present, names, file):
-    """Butler-Volmer settings of the Problem, or None (ideal interfaces)."""
+    """Butler-Volmer settings of the Problem, or None (ideal interfaces).  Every ionic carrier
+    that exists on both sides crosses by its own Butler-Volmer channel; the exchange current
+    is shared equally between the channels (a Frenkel pair: i0 / 2 by interstitials, i0 / 2 by
+    vacancies), so the linear charge-transfer resistance is kT / (e i0) in every model."""
     kin = params["kinetics"]
     if kin.get("exchange_current_density_mA_cm2") is None:
         return None
     j = mesh.layer_faces[kin["interface"] + 1] - 1        # interior face between cells j and j + 1
-    s = names.index("Li")
-    if not (present[s, j] and present[s, j + 1]):
-        raise CaseError(file, "kinetics.interface", kin["interface"], "Li+ must exist on both sides")
-    return dict(face=int(j), species=s, i0=kin["exchange_current_density_mA_cm2"] * 10.0, alpha=kin["alpha"])
+    crossing = [s for s in ionic_species(names) if present[s, j] and present[s, j + 1]]
+    if not crossing:
+        raise CaseError(file, "kinetics.interface", kin["interface"], "no ionic carrier exists on both sides")
+    i0 = to_si(kin["exchange_current_density_mA_cm2"], "mA/cm^2")[0]
+    return dict(face=int(j), species=crossing, i0=i0 / len(crossing), alpha=kin["alpha"])
 
 
 def galvanostatic_problem(p):

@@ -24,7 +24,7 @@ from .carriers import ionic_species
 from .operator import occupancy
 
 
-def _ion(p):
+def li_index(p):
     """Index of the species whose eta is the Li+ electrochemical potential (Li+, else Li_i*)."""
     for name in ("Li", "Li_i"):
         if name in p.species:
@@ -186,7 +186,7 @@ def eta_li(p, psi, c, s):
 
 def overpotential(p, psi, c):
     """(eta_Li(cell 0) - eta_Li(reservoir at x = L)) / e  (V); zero at equilibrium."""
-    s = _ion(p)
+    s = li_index(p)
     th0 = c[s, 0] / p.c_max[s, 0]
     eta0 = p.mu0[s, 0] + np.log(th0) - np.log1p(-th0) + p.z[s] * psi[0]
     th_r = p.c_bc[1, s] / p.c_max[s, -1]
@@ -205,7 +205,7 @@ def voltage_breakdown(p, psi, c, current_A_m2):
     bulk     = sum J L_side / sigma_bulk + what lies outside the side regions
     so that total = bulk + sum(scl) + sum(kinetic) exactly.
     """
-    s = _ion(p)
+    s = li_index(p)
     V_T = p.thermal_voltage
     eta = eta_li(p, psi, c, s)
     total = overpotential(p, psi, c)

@@ -157,16 +157,18 @@ def _butler_volmer(p, Phi, one_minus, c, N, dK, dL, dpL):
     with eta / kT = ln c + Phi.  d = 0 (continuous eta) gives zero flux, so equilibria are
     the same as with ideal interfaces; large i0 recovers the ideal (continuous-eta) limit."""
     kin = p.kinetics
-    j, s, a = kin["face"], kin["species"], kin["alpha"]
+    j, a = kin["face"], kin["alpha"]
     K, L = j, j + 1
-    d = (np.log(c[s, K]) + Phi[s, K]) - (np.log(c[s, L]) + Phi[s, L])
-    r = kin["i0"] / (abs(p.z[s]) * FARADAY)
-    ea, eb = np.exp(a * d), np.exp(-(1 - a) * d)
-    G = r * (a * ea + (1 - a) * eb)
-    N[s, j] = r * (ea - eb)
-    dK[s, j] = G / (c[s, K] * one_minus[s, K])
-    dL[s, j] = -G / (c[s, L] * one_minus[s, L])
-    dpL[s, j] = -G * p.z[s]
+    species = kin["species"] if np.ndim(kin["species"]) else [kin["species"]]
+    for s in species:
+        d = (np.log(c[s, K]) + Phi[s, K]) - (np.log(c[s, L]) + Phi[s, L])
+        r = kin["i0"] / (abs(p.z[s]) * FARADAY)
+        ea, eb = np.exp(a * d), np.exp(-(1 - a) * d)
+        G = r * (a * ea + (1 - a) * eb)
+        N[s, j] = r * (ea - eb)
+        dK[s, j] = G / (c[s, K] * one_minus[s, K])
+        dL[s, j] = -G / (c[s, L] * one_minus[s, L])
+        dpL[s, j] = -G * p.z[s]
 
 
 def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None):

@@ -138,11 +138,17 @@ class CathodeSOC:
         x = self.x0 - charge_C_m2 / self.capacity_C_m2
         return float(np.interp(x, self.ocv_x, self.ocv_V)), x
 
+    signs: np.ndarray = None      # (S,) how the Li+ level enters each mu0 (default: +1 on `species`)
+    level_shift: object = None    # (U, x) -> Li+ level (eV); default -U (all of -e dU on Li+)
+
     def apply(self, p, base_mu0, charge_C_m2):
-        U0 = self.potential(0.0)[0]
-        U = self.potential(charge_C_m2)[0]
+        """mu0 of the cathode cells moved by the change of the Li+ level since t = 0."""
+        shift = self.level_shift or (lambda U, x: -U)
+        U0, x0 = self.potential(0.0)
+        U, x = self.potential(charge_C_m2)
+        signs = self.signs if self.signs is not None else np.eye(p.n_species)[self.species]
         mu0 = base_mu0.copy()
-        mu0[self.species, self.cells] -= (U - U0) / p.thermal_voltage
+        mu0[:, self.cells] += np.asarray(signs)[:, None] * (shift(U, x) - shift(U0, x0)) / p.thermal_voltage
         return replace(p, mu0=mu0)
 
 

@@ -18,7 +18,8 @@ DCAP_STEP_V = 0.005
 
 def _options(params):
     o = params["solver_options"]
-    return SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"])
+    return SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"],
+                         predictor=o["predictor"])
 
 
 def solve(params, potential_V=None, start=None, solver=None):
@@ -137,9 +138,10 @@ def run(params, case_dir=None):
             evs.append(obs.evaluate(p_d, psi_d, c_d, w=st_d.w))
         dq = _cathode_charge(evs[1]) - _cathode_charge(evs[0])
         dphi = evs[1]["contact_potential"] - evs[0]["contact_potential"]
-        out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
-            "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
-            "step_V": 2 * DCAP_STEP_V})
+        if dphi != 0.0:          # zero when U does not reach the Li+ level (ionic_fraction = 0)
+            out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
+                "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
+                "step_V": 2 * DCAP_STEP_V})
     sw = params["sweep"]
     if sw.get("potential_V") is not None:
         if not has_ref:

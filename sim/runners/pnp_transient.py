@@ -6,6 +6,7 @@ from tqdm.auto import tqdm
 
 from ..io import Q
 from ..pnp import observables as obs
+from ..pnp.carriers import cathode_li_level_shift, li_level_signs
 from ..pnp import transient as tr
 from ..pnp.case_builder import build_problem, cathode_layer, galvanostatic_problem, ocv_table
 from ..pnp.newton import SolverOptions, solve_equilibrium
@@ -39,8 +40,11 @@ def _soc(params, p, li):
         return None
     k = list(params["layers"]).index(cathode_layer(params))
     x, V = ocv_table(params)
+    f, T = cat.get("ionic_fraction"), params["temperature_K"]
     return tr.CathodeSOC(cells=p.mesh.layer_of_cell == k, species=li, x0=cat["x_li"],
-                         capacity_C_m2=cat["areal_capacity_mAh_cm2"] * MAH_CM2, ocv_x=x, ocv_V=V)
+                         capacity_C_m2=cat["areal_capacity_mAh_cm2"] * MAH_CM2, ocv_x=x, ocv_V=V,
+                         signs=np.array(li_level_signs(p.species)),
+                         level_shift=lambda U, xl: cathode_li_level_shift(U, xl, 0.0, 0.5, T, ionic_fraction=f))
 
 
 def _options(params):
@@ -53,7 +57,7 @@ def _options(params):
 def run(params):
     t = params["transient"]
     base = galvanostatic_problem(build_problem(params))
-    li = base.species.index("Li")
+    li = obs.li_index(base)
     o = params["solver_options"]
     psi0, c0, _ = solve_equilibrium(base, SolverOptions(tol=o["tol"], max_iter=o["max_iter"],
                                                         continuation=o["continuation"]))

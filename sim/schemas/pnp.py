@@ -147,6 +147,8 @@ SCHEMA = Table({
                      low=1e-16, high=1e-2),
         "max_iter": Field(int, "Newton iterations per continuation step", default=60, low=1, high=10000),
         "continuation": Field(bool, "ramp the mu0 steps from a neutral start", default=True),
+        "predictor": Field(bool, "open problems: start Newton from the converged Poisson-Fermi-Dirac problem in "
+                           "psi alone (docs/theory.md)", default=True),
         "fipy_max_sweeps": Field(int, "FiPy: maximum Newton sweeps", default=200, low=1, high=100000),
     }, "nonlinear solver controls", optional=True),
     "layers": TableMap(LAYER, "layers in order from x = 0: `[layers.<name>]`", min_entries=1, max_entries=50),

@@ -1,0 +1,149 @@
+"""Validation of the defect-chemistry model for docs/validation.md:
+`python -m sim.validation_defects [OUT_DIR]`.
+
+1. Swift-Qi Li | LLZO double layer: computed potential profile against the two-region
+   approximation of Swift, Swift & Qi (2021), and the charge against the exact first integral.
+2. R_SCL and SCL thickness of the sulfide side against the cathode potential, LCO | LPS and
+   LCO | LNO | LPS, from the shipped cases.
+3. Sensitivity of the LPS-side R_SCL at 4.2 V to each uncertain parameter (tornado).
+Prints the numbers the page quotes.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .case import load_case
+from .pnp import analytic as an
+from .pnp import observables as obs
+from .runners.pnp import solve
+from .units import OHM_CM2_PER_OHM_M2, thermal_voltage
+
+ROOT = Path(__file__).resolve().parent.parent
+#: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
+SENSITIVITY = [
+    ("Li$^+$ level of LCO, −0.6 … −0.1 eV", ("materials", "LCO", "mu0_li_eV"), -0.6, -0.1),
+    ("Frenkel energy of LPS, 0 … 0.3 eV", ("materials", "LPS", "frenkel_energy_eV"), 0.0, 0.3),
+    ("saturation α of LPS, 0.05 … 0.5", ("materials", "LPS", "saturation_alpha"), 0.05, 0.5),
+    ("σ of LPS, 1e-4 … 4e-4 S/cm", ("materials", "LPS", "conductivity_S_cm"), 1e-4, 4e-4),
+    ("ε$_r$ of LPS, 8 … 10", ("materials", "LPS", "eps_r"), 8.0, 10.0),
+    ("D(V$_{Li}'$)/D(Li$_i^\\bullet$) of LPS, 0.1 … 10", ("materials", "LPS", "vacancy_diffusivity_ratio"), 0.1, 10.0),
+    ("ionic share of −eΔU, lattice gas … all", ("cathode", "ionic_fraction"), None, 1.0),
+]
+
+
+def _params(name):
+    return load_case(ROOT / "cases" / name).params
+
+
+def sse_side(params, U):
+    """(R_SCL of the sulfide side (ohm cm^2), 1 % thickness (m), potential drop (V)) at U."""
+    p, psi, c, st = solve(params, U)
+    side = obs.evaluate(p, psi, c, w=st.w)["interfaces"][-1]["right"]
+    return side["r_scl"] * OHM_CM2_PER_OHM_M2, side["thickness_1pct"], side["potential_drop"]
+
+
+def _set(params, path, value):
+    q = copy.deepcopy(params)
+    d = q
+    for k in path[:-1]:
+        d = d.setdefault(k, {})
+    d[path[-1]] = value
+    return q
+
+
+def sensitivity(U=4.2):
+    base = _params("lco_lps.toml")
+    r0 = sse_side(base, U)[0]
+    rows = []
+    for label, path, lo, hi in SENSITIVITY:
+        vals = [r0 if v is None else sse_side(_set(base, path, v), U)[0] for v in (lo, hi)]
+        rows.append((label, vals[0], vals[1]))
+    return r0, rows
+
+
+def swift_qi():
+    params = load_case(ROOT / "cases" / "verification" / "swift_qi_llzo.toml").params
+    p, psi, c, st = solve(params)
+    surf = obs.evaluate(p, psi, c, w=st.w)["surface"]
+    return params, p, psi, surf
+
+
+def main(out_dir="docs/figures"):
+    import matplotlib.pyplot as plt
+    from .figures.style import PALETTE, label, save, use_style
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with use_style():
+        # 1. Swift-Qi profile
+        params, p, psi, surf = swift_qi()
+        fr, T = params["layers"]["LLZO"]["frenkel"], params["temperature_K"]
+        V_T = thermal_voltage(T)
+        N = fr["site_density_cm3"] * 1e6 / 6.02214076e23
+        phi0 = params["surface"]["bulk_potential_V"]
+        args = (phi0, N, fr["formation_energy_eV"], params["layers"]["LLZO"]["eps_r"], fr["saturation_alpha"], T)
+        x1 = an.frenkel_saturated_width(*args)
+        lam = an.saturated_screening_length(args[3], N, args[4], T)
+        B = an.frenkel_b(args[2], args[4], T)
+        xi = np.linspace(0, 4 * x1, 400) / lam
+        f0, fp0 = phi0 / V_T, -x1 / lam
+        two = np.where(xi <= -fp0, f0 + fp0 * xi + 0.5 * xi ** 2,
+                       4 * np.arctanh(np.minimum(np.exp(-np.sqrt(2 / B) * (xi - (-fp0 - np.sqrt(2)))), 1 - 1e-16)))
+        x = p.mesh.centers
+        fig, ax = plt.subplots()
+        ax.plot(x * 1e10, psi * V_T + phi0, color=PALETTE[0], label="this code (Frenkel PNP)")
+        ax.plot(xi * lam * 1e10, phi0 - two * V_T, "--", color=PALETTE[1], label="Swift & Qi two-region approx.")
+        ax.axvline(x1 * 1e10, color="0.5", lw=0.6, ls=":")
+        ax.text(x1 * 1e10, 0.9, f" x$_1$ = {x1 * 1e10:.2f} Å (two-region width)", fontsize=7, color="0.3")
+        ax.set_xlim(0, 4 * x1 * 1e10)
+        ax.set_xlabel(label("distance from the Li surface", "Å"))
+        ax.set_ylabel(label("electrostatic potential φ − φ(surface)", "V"))
+        ax.set_title("Li | LLZO (Swift, Swift & Qi 2021)")
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.08))
+        save(fig, out, "validation_swift_qi_llzo", ("png",))
+        print(f"Swift-Qi: Q = {surf['scl_charge']:.6g} C/m^2 = {surf['scl_charge'] / 1.602176634e-19 / 1e18:.5f} e/nm^2, "
+              f"C = {surf['integral_capacitance'] * 100:.5f} uF/cm^2, width = {surf['saturated_width'] * 1e10:.3f} A "
+              f"(two-region {x1 * 1e10:.4f} A)")
+        # 2. R_SCL against U
+        U = np.linspace(3.88, 4.4, 14)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(6.85, 2.6))
+        for (name, title), col in zip((("lco_lps.toml", "LCO | LPS"), ("lco_lno_lps.toml", "LCO | LNO (5 nm) | LPS")), PALETTE):
+            prm = _params(name)
+            res = np.array([sse_side(prm, u) for u in U])
+            a1.plot(U, res[:, 0], "o-", ms=3, color=col, label=title)
+            a2.plot(U, res[:, 1] * 1e9, "o-", ms=3, color=col, label=title)
+            print(f"{title}: R_SCL(LPS side) {res[0, 0]:.3g} .. {res[-1, 0]:.3g} ohm cm^2, "
+                  f"1% thickness {res[0, 1] * 1e9:.3f} .. {res[-1, 1] * 1e9:.3f} nm, drop {res[0, 2]:.3f} .. {res[-1, 2]:.3f} V")
+        a1.axhline(0, color="0.6", lw=0.5)
+        a1.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
+        a1.set_ylabel(label("R$_{SCL}$, LPS side", "Ω cm²"))
+        a2.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
+        a2.set_ylabel(label("SCL thickness in LPS (1 %)", "nm"))
+        a1.legend()
+        save(fig, out, "validation_rscl_vs_potential", ("png",))
+        # 3. tornado
+        r0, rows = sensitivity()
+        rows.sort(key=lambda r: abs(np.log10(max(r[2], 1e-12) / max(r[1], 1e-12))))
+        fig, ax = plt.subplots(figsize=(6.85, 2.8))
+        for i, (name, lo, hi) in enumerate(rows):
+            ax.plot([lo, hi], [i, i], color="0.7", lw=4, solid_capstyle="butt")
+            ax.plot(lo, i, "o", color=PALETTE[0], ms=4, label="low end" if i == 0 else None)
+            ax.plot(hi, i, "s", color=PALETTE[1], ms=4, label="high end" if i == 0 else None)
+        ax.axvline(r0, color="k", lw=0.8, label=f"default: {r0:.2g} Ω cm²")
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+        vals = np.array([[r[1], r[2]] for r in rows])
+        ax.set_xscale("symlog", linthresh=1e-3)     # some ends are negative: accumulation conducts better than bulk
+        ax.set_xlim(-10 ** np.ceil(np.log10(max(-vals.min(), 1e-3))), 10 ** np.ceil(np.log10(vals.max())))
+        ax.set_xlabel(label("R$_{SCL}$ of the LPS side at 4.2 V, LCO | LPS (symlog, linear below 10$^{-3}$)", "Ω cm²"))
+        ax.legend(loc="lower right")
+        save(fig, out, "validation_rscl_sensitivity", ("png",))
+        print(f"sensitivity at 4.2 V (default {r0:.3g} ohm cm^2):")
+        for name, lo, hi in rows:
+            print(f"  {name}: {lo:.3g} .. {hi:.3g}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
