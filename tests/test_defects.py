@@ -72,10 +72,12 @@ def test_dilute_frenkel_lif_of_swift_qi():
 
 
 def test_fipy_agrees_with_native_on_the_frenkel_double_layer():
+    """FiPy by its own path (continuation, no predictor) reaches the native solution."""
     from sim.pnp.fipy_solver import solve_equilibrium_fipy
+    from sim.pnp.newton import SolverOptions
     p = one_sided_frenkel(0.3, N_LLZO, 0.1, 50.0, 0.1, 300.0)
     a = solve_equilibrium(p)
-    b = solve_equilibrium_fipy(p)
+    b = solve_equilibrium_fipy(p, SolverOptions(predictor=False))
     assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
     assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
 
@@ -151,3 +153,35 @@ def test_cathode_potential_split():
     assert lattice == pytest.approx(kT * (np.log(x42 / (1 - x42)) - np.log(x39 / (1 - x39))), rel=1e-9)
     params["cathode"]["ionic_fraction"] = 1.0
     assert li_level(params, 4.2) - li_level(params, 3.9) == pytest.approx(-0.3, rel=1e-9)
+
+
+def test_fipy_agrees_with_native_on_the_layered_defect_model():
+    from sim.pnp.case_builder import build_problem
+    from sim.pnp.fipy_solver import solve_equilibrium_fipy
+    from sim.pnp.newton import SolverOptions
+    prm = copy.deepcopy(load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params)
+    prm["mesh"].update(h_min_m=5e-12, h_max_m=2e-9, growth=1.2)
+    p = build_problem(prm, potential_V=4.2)
+    assert p.species == ["Li_i", "V_Li", "e"]
+    a = solve_equilibrium(p)
+    b = solve_equilibrium_fipy(p, SolverOptions(predictor=False))
+    assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
+    assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
+
+
+def test_predictor_and_continuation_reach_the_same_discrete_equilibrium():
+    from sim.pnp.newton import SolverOptions
+    p = one_sided_frenkel(0.5, N_LLZO, 0.3, 50.0, 0.1, 300.0)
+    a = solve_equilibrium(p)
+    b = solve_equilibrium(p, SolverOptions(predictor=False))
+    assert a[2].newton_iterations <= 2 < b[2].newton_iterations
+    assert np.max(np.abs(a[0] - b[0])) <= 1e-10 * np.max(np.abs(a[0]))
+
+
+@pytest.mark.parametrize("name", ["li_llzo.toml", "li_lps.toml"])
+def test_anode_cases_match_the_first_integral_along_their_sweep(name, tmp_path):
+    from sim.run import run_case
+    from sim.io import read_result
+    r = read_result(run_case(os.path.join(ROOT, "cases", name), tmp_path / "o.h5"))
+    q = np.abs(r.value("pnp/sweep/observables/surface/scl_charge"))
+    assert np.max(np.abs(q / r.value("pnp/sweep/first_integral_charge") - 1)) < 1e-4

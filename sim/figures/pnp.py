@@ -23,6 +23,7 @@ def _relative(c, cb):
 def profiles(result, out_dir, formats):
     x = result.value("pnp/x")
     xi = np.atleast_1d(result.value("pnp/interfaces"))
+    surface = "pnp/observables/surface/bulk_potential" in result
     x0 = xi[-1] if xi.size else 0.0
     fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6))
     for name in ionic_names(result):
@@ -31,15 +32,55 @@ def profiles(result, out_dir, formats):
     axes[0].set_ylabel("carrier concentration / bulk")
     axes[0].legend()
     axes[1].plot((x - x0) * 1e9, result.value("pnp/phi"), color=PALETTE[1])
-    axes[1].set_ylabel(label("potential", "V"))
+    axes[1].set_ylabel(label("potential φ vs electrolyte bulk", "V"))
+    if surface:
+        width = float(result.value("pnp/observables/surface/thickness_1pct"))
+        window = (0.0, max(4 * width, 1e-9) * 1e9)
+        xlabel = "distance from the electrode surface"
+        phi0 = float(result.value("pnp/observables/surface/bulk_potential"))
+        title = f"{result.parameters.get('title') or ''}: φ(bulk) − φ(surface) = {phi0:.3g} V"
+    else:      # every interface in view: from 3 nm before the first to 5 nm into the electrolyte
+        window = (min((xi[0] - x0) * 1e9 - 3.0, -3.0) if xi.size else -5.0, 5.0)
+        xlabel = "distance from the electrolyte interface"
+        U = float(result.value("pnp/cathode_potential"))
+        title = f"{result.parameters.get('title') or ''}" + ("" if np.isnan(U) else f": U = {U:.2f} V vs Li/Li$^+$")
+    layers = result.parameters.get("layers", {})
+    names = [str(n) for n in np.atleast_1d(result.value("pnp/layer_names"))]
+    names = [f"{n} ({layers[n]['material']})" if layers.get(n, {}).get("material") else n for n in names]
+    bounds = np.concatenate([[x[0]], xi, [x[-1]]]) - x0
     for ax in axes:
-        ax.set_xlabel(label("distance from the electrolyte interface", "nm"))
-        ax.set_xlim(-5, 5)
+        ax.set_xlabel(label(xlabel, "nm"))
+        ax.set_xlim(*window)
         for v in xi:
             ax.axvline((v - x0) * 1e9, color="0.5", lw=0.6, ls=":")
-    U = float(result.value("pnp/cathode_potential"))
-    fig.suptitle(f"{result.attrs.get('case_path', '')}: U = {U:.2f} V vs Li", fontsize=8)
+    for k, name in enumerate(names):         # layer names where the layer is inside the window
+        lo, hi = max(bounds[k] * 1e9, window[0]), min(bounds[k + 1] * 1e9, window[1])
+        if hi > lo:
+            axes[1].text(0.5 * (lo + hi), 1.01, name, transform=axes[1].get_xaxis_transform(), ha="center",
+                         va="bottom", fontsize=7, color="0.3")
+    fig.suptitle(title, fontsize=8)
     return save(fig, out_dir, "pnp_profiles", formats)
+
+
+def surface_sweep(result, out_dir, formats):
+    """One-sided double layer against its bulk potential: charge with the exact first integral of
+    the Frenkel model, and the integral capacitance."""
+    phi0 = result.value("pnp/sweep/bulk_potential")
+    q = np.abs(result.value("pnp/sweep/observables/surface/scl_charge"))
+    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6))
+    axes[0].plot(phi0, q, "o", ms=3, color=PALETTE[0], label="this code")
+    ref = "pnp/sweep/first_integral_charge"
+    if ref in result:
+        axes[0].plot(phi0, result.value(ref), "-", lw=0.8, color="k", label="exact first integral")
+    axes[0].set_ylabel(label("double-layer charge |Q|", "C/m²"))
+    axes[0].legend()
+    axes[1].plot(phi0, result.value("pnp/sweep/observables/surface/integral_capacitance") * 100, "o-", ms=3,
+                 color=PALETTE[1])
+    axes[1].set_ylabel(label("integral capacitance |Q|/φ0", "µF/cm²"))
+    for ax in axes:
+        ax.set_xlabel(label("φ(bulk) − φ(surface)", "V"))
+    fig.suptitle(result.parameters.get("title") or "", fontsize=8)
+    return save(fig, out_dir, "pnp_surface_sweep", formats)
 
 
 def sweep(result, out_dir, formats):
@@ -55,10 +96,10 @@ def sweep(result, out_dir, formats):
             t = result[f"{g}/{side}/thickness_1pct"]
             axes[1].plot(U.value, t.value * 1e9, color=PALETTE[2 * i + j], label=f"{name} ({side})")
     axes[0].set_yscale("symlog", linthresh=1e-3)      # accumulation sides are negative
-    axes[0].set_ylabel(label("R_SCL", "ohm cm^2"))
+    axes[0].set_ylabel(label("R$_{SCL}$", "ohm cm^2"))
     axes[1].set_ylabel(label("SCL thickness (1 % criterion)", "nm"))
     for ax in axes:
-        ax.set_xlabel(label("cathode potential vs Li/Li+", U.units))
+        ax.set_xlabel(label("cathode potential vs Li/Li$^+$", U.units))
         ax.legend()
     return save(fig, out_dir, "pnp_sweep_rscl_thickness", formats)
 
@@ -69,6 +110,8 @@ def render(result, out_dir, formats):
         paths += profiles(result, out_dir, formats)
     if "pnp/sweep/cathode_potential" in result:
         paths += sweep(result, out_dir, formats)
+    if "pnp/sweep/bulk_potential" in result:
+        paths += surface_sweep(result, out_dir, formats)
     if "pnp/transient/voltage" in result:
         paths += transient_voltage(result, out_dir, formats)
         paths += transient_profiles(result, out_dir, formats)
@@ -112,10 +155,10 @@ def compare(results, out_dir, formats):
                          color=PALETTE[i], ls="--", label=f"{name}: total")
             axes[1].plot(U, r.value(f"{g}/thickness_1pct") * 1e9, color=PALETTE[i], label=name)
         axes[0].set_yscale("symlog", linthresh=1e-3)   # accumulation sides are negative
-        axes[0].set_ylabel(label("R_SCL, electrolyte side", "ohm cm^2"))
+        axes[0].set_ylabel(label("R$_{SCL}$, electrolyte side", "ohm cm^2"))
         axes[1].set_ylabel(label("electrolyte SCL thickness (1 %)", "nm"))
         for ax in axes:
-            ax.set_xlabel(label("cathode potential vs Li/Li+", "V"))
+            ax.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
             ax.legend(fontsize=6)
         paths += save(fig, out_dir, "compare_rscl_vs_potential", formats)
     transients = [r for r in pnp if "pnp/transient/voltage" in r]
@@ -155,7 +198,7 @@ def transient_voltage(result, out_dir, formats):
         ax.set_xscale("log")
         ax.set_title(str(lab))
         ax.set_xlabel(label("time", "s"))
-    axes[0][0].set_ylabel(label("voltage vs Li/Li+", "V"))
+    axes[0][0].set_ylabel(label("voltage vs Li/Li$^+$", "V"))
     axes[0][-1].legend(fontsize=5)
     return save(fig, out_dir, "transient_voltage_breakdown", formats)
 
@@ -203,6 +246,6 @@ def transient_rscl(results, out_dir, formats):
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1e-3)
     ax.set_xlabel(label("time", "s"))
-    ax.set_ylabel(label("R_SCL", "ohm cm^2"))
+    ax.set_ylabel(label("R$_{SCL}$", "ohm cm^2"))
     ax.legend(fontsize=4.5)
     return save(fig, out_dir, "transient_rscl_vs_time" if len(results) == 1 else "compare_transient_rscl", formats)

@@ -148,9 +148,32 @@ def run(params, case_dir=None):
             from ..errors import CaseError
             raise CaseError(None, "sweep.potential_V", sw["potential_V"], "the cathode material has no reference_potential")
         out.update(_sweep(params, np.linspace(*sw["potential_V"], sw["points"]), (psi, c)))
+    if sw.get("bulk_potential_V") is not None:
+        out.update(_surface_sweep(params, np.linspace(*sw["bulk_potential_V"], sw["points"])))
     if params["transient"].get("protocol"):
         from .pnp_transient import run as run_transient
         out.update(run_transient(params))
+    return out
+
+
+def _surface_sweep(params, phi0s):
+    """Surface observables of a one-sided double layer against its bulk potential."""
+    import copy
+    rows = []
+    for v in tqdm(phi0s, desc="bulk-potential sweep", unit="pt", leave=False, disable=None):
+        prm = copy.deepcopy(params)
+        prm["surface"]["bulk_potential_V"] = float(v)
+        p, psi, c, st = solve(prm)
+        rows.append(obs.evaluate(p, psi, c, w=st.w)["surface"])
+    out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"})}
+    for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
+                      ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
+        scale = OHM_CM2 if key == "r_scl" else 1.0
+        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit)
+    if "Li_i" in p.species:
+        out["pnp/sweep/first_integral_charge"] = Q(
+            np.array([_frenkel_reference(p, dict(r))["pnp/verification/first_integral_charge"].value for r in rows]),
+            "C/m^2", {"meaning": "exact first integral of the Frenkel model"})
     return out
 
 

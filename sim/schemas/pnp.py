@@ -133,8 +133,10 @@ SCHEMA = Table({
     "sweep": Table({
         "potential_V": Field(("list", float), "cathode potentials of a quasi-static sweep (start, stop)",
                              default=None, unit="V", length=2, low=0.0, high=10.0),
+        "bulk_potential_V": Field(("list", float), "[surface] cases: bulk potentials phi0 of a sweep (start, stop)",
+                                  default=None, unit="V", length=2, low=-10.0, high=10.0),
         "points": Field(int, "points of the sweep", default=9, low=2, high=10000),
-    }, "optional quasi-static sweep of the cathode potential", optional=True),
+    }, "optional quasi-static sweep of the cathode potential (or of a [surface] case's bulk potential)", optional=True),
     "mesh": Table({
         "h_min_m": Field(float, "smallest cell, at each interface", default=2e-12, unit="m",
                          low=1e-15, high=1e-3),
@@ -210,6 +212,12 @@ def check(params, file):
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
     surface = params["surface"].get("bulk_potential_V") is not None
+    if params["sweep"].get("bulk_potential_V") is not None and not surface:
+        raise CaseError(file, "sweep.bulk_potential_V", params["sweep"]["bulk_potential_V"],
+                        "needs a [surface] case (surface.bulk_potential_V)")
+    if surface and params["sweep"].get("potential_V") is not None:
+        raise CaseError(file, "sweep.potential_V", params["sweep"]["potential_V"],
+                        "a [surface] case has no cathode: sweep sweep.bulk_potential_V instead")
     if surface and len(layers) != 1:
         raise CaseError(file, "surface.bulk_potential_V", params["surface"]["bulk_potential_V"],
                         f"a one-sided double layer has one layer (this case has {len(layers)})")
