@@ -59,7 +59,7 @@ def _cmd_figures(args):
 
 
 def _cmd_materials(args):
-    from .materials import material_sources
+    from .materials import carrier_model_of, material_sources, source_citations, source_key
     rows = [r for r in material_sources() if args.name in (None, r[0])]
     if not rows:
         print(f"no material named {args.name!r}", file=sys.stderr)
@@ -67,13 +67,18 @@ def _cmd_materials(args):
     current = None
     for name, prop, value, unit, si, si_unit, source, unc in rows:
         if name != current:
-            print(f"\n{name}")
+            model = carrier_model_of(name)
+            print(f"\n{name}" + (f"  (carriers = {model})" if model else ""))
             current = name
         extra = f"  [uncertainty: {unc}]" if unc else ""
         if value == "table":
             print(f"  {prop:28s} table of {si} {si_unit} ({unit})  {source}{extra}")
         else:
             print(f"  {prop:28s} {value:<10g} {unit:9s} ({si:.4g} {si_unit})  {source}{extra}")
+    cited = sorted({source_key(r[6]) for r in rows} & set(source_citations()))
+    print("\nSources:")
+    for key in cited:
+        print(f"  {key:12s} {source_citations()[key]}")
     return 0
 
 
@@ -91,16 +96,17 @@ def _cmd_sweep(args):
 def _cmd_demo(args):
     from .figures import render_all
     from .run import run_case
-    cases = sorted(Path(args.cases).glob("*.toml"))
+    cases = sorted(Path(args.cases).glob("*.toml")) + sorted(Path(args.cases).glob("verification/*.toml"))
     if not cases:
         print(f"no case files in {args.cases}", file=sys.stderr)
         return 2
     failed, outputs = [], []
     for path in cases:
         t0 = time.perf_counter()
+        sub = Path(args.out) / path.parent.relative_to(args.cases)
         try:
-            out = run_case(path, Path(args.out) / (path.stem + ".h5"))
-            figs = render_all(out, Path(args.out) / path.stem)
+            out = run_case(path, sub / (path.stem + ".h5"))
+            figs = render_all(out, sub / path.stem)
         except SimError as e:
             failed.append(path)
             print(f"FAILED {path}: {e}", file=sys.stderr)

@@ -14,6 +14,7 @@ from .errors import CaseError
 from .units import to_si
 
 DATA_FILE = "data/materials.toml"
+SOURCES_FILE = "data/sources.toml"
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,3 +75,20 @@ def material_sources():
             rows.append((name, prop, rec["value"], rec["unit"], si, si_unit,
                          rec.get("source", ""), rec.get("uncertainty", "")))
     return rows
+
+
+@functools.lru_cache(maxsize=1)
+def source_citations():
+    """{source key: full citation} (sim/data/sources.toml)."""
+    return tomllib.loads(resources.files("sim").joinpath(SOURCES_FILE).read_text(encoding="utf-8"))
+
+
+def source_key(source):
+    """The key a `source` text starts with ('LIT (3-5e-4 S/cm)' -> 'LIT')."""
+    word = source.split()[0] if source.split() else ""
+    return word.rstrip(",:;(")
+
+
+def carrier_model_of(name):
+    """The material's `carriers` entry ('frenkel', 'single'), or None."""
+    return _raw().get(name, {}).get("carriers")

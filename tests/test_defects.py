@@ -185,3 +185,13 @@ def test_anode_cases_match_the_first_integral_along_their_sweep(name, tmp_path):
     r = read_result(run_case(os.path.join(ROOT, "cases", name), tmp_path / "o.h5"))
     q = np.abs(r.value("pnp/sweep/observables/surface/scl_charge"))
     assert np.max(np.abs(q / r.value("pnp/sweep/first_integral_charge") - 1)) < 1e-4
+
+
+def test_every_material_source_has_a_cited_key_listed_in_the_docs():
+    from sim.materials import material_sources, source_citations, source_key
+    keys = set(source_citations())
+    for row in material_sources():
+        assert source_key(row[6]) in keys, row
+    doc = open(os.path.join(ROOT, "docs", "materials.md")).read()
+    for key, citation in source_citations().items():
+        assert f"| {key} | {citation} |" in doc, key

@@ -28,8 +28,8 @@ def render(result, out_dir, formats):
             g = f"design_map/variant_{k}"
             Lmax = result.value(f"{g}/max_thickness")
             R = float(result.value(f"{g}/interfacial_asr"))
-            ax.plot(sig, Lmax, color=PALETTE[1 + k], lw=1.2,
-                    label=f"polarization limit, {result.value(f'{g}/name')} (R_int = {R:.2g} Ω cm²)")
+            ax.plot(sig, Lmax, color=PALETTE[1 + k], lw=1.2, ls=("-", "--", ":", "-.")[k % 4],
+                    label=f"polarization limit, {result.value(f'{g}/name')} (R$_{{int}}$ = {R:.2g} Ω cm²)")
             top = np.minimum(np.nan_to_num(Lmax, nan=0.0), bet if np.isfinite(bet) else 0.0)
             ax.fill_between(sig, L[0], np.maximum(top, L[0]), color=PALETTE[1 + k], alpha=0.18, lw=0)
             k += 1
@@ -43,6 +43,7 @@ def render(result, out_dir, formats):
         J = result["design_map/current_density"]
         ax.set_title(f"{float(J.value):g} mA/cm², ΔE ≤ {1e3 * float(result.value('design_map/budget')):.0f} mV, "
                      f"{result.value('design_map/sse')} density; shaded: feasible", fontsize=7)
-        ax.legend(fontsize=5, loc="lower right")
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=True, facecolor="0.55",
+                  labelcolor="k")
         paths += save(fig, out_dir, f"design_map_{key}", formats)
     return paths

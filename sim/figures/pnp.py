@@ -122,7 +122,7 @@ def render(result, out_dir, formats):
 def compare(results, out_dir, formats):
     """Overlay several pnp results (e.g. with and without a LiNbO3 buffer): Li+ and phi near the
     electrolyte interface, and the electrolyte-side R_SCL and SCL thickness against potential."""
-    pnp = [r for r in results if "pnp/x" in r and ionic_names(r)]
+    pnp = [r for r in results if "pnp/x" in r and ionic_names(r) and np.atleast_1d(r.value("pnp/interfaces")).size]
     if len(pnp) < 2:
         return []
     paths = []

@@ -8,6 +8,41 @@ from ..studies.store import read_summary
 from .style import PALETTE, TWO_COLUMN_IN, label, save
 
 
+NAMES = {"total_interfacial_asr": "total interfacial ASR", "r_scl": "R$_{SCL}$", "thickness_1pct": "SCL thickness (1 %)",
+         "differential_capacitance": "differential capacitance", "potential_drop": "potential drop",
+         "mu0_li_eV": "Li$^+$ level", "eps_r": "ε$_r$", "thickness_m": "thickness", "charge": "SCL charge",
+         "specific_energy": "specific energy", "energy_density": "energy density", "conductivity_S_cm": "σ",
+         "frenkel_energy_eV": "Frenkel energy", "saturation_alpha": "saturation α"}
+#: display scale of SI units for small values
+DISPLAY = {"m": [(1e-6, "nm", 1e9), (1e-3, "µm", 1e6)]}
+
+
+def pretty(key):
+    """'materials.LCO.mu0_li_eV' -> 'Li+ level, LCO'; 'pnp.observables.interface_1.right.r_scl' ->
+    'R_SCL, interface 1, right side': readable axis names instead of dotted keys."""
+    parts = [p for p in key.replace("param:", "").split(".") if p not in ("pnp", "observables")]
+    name = NAMES.get(parts[-1], parts[-1].replace("_", " "))
+    where = []
+    for p in parts[:-1]:
+        if p in ("materials", "layers", "cathode"):
+            continue
+        where.append(p.replace("interface_", "interface ") + (" side" if p in ("left", "right") else ""))
+    return name + (", " + ", ".join(where) if where else "")
+
+
+def _axis(values, unit):
+    """Display units (nm for small lengths), log scale for positive values over > 1 decade, no offset."""
+    v = np.asarray(values, float)
+    factor, shown = 1.0, unit
+    for limit, u, f in DISPLAY.get(unit, []):
+        if np.nanmax(np.abs(v)) < limit:
+            factor, shown = f, u
+            break
+    pos = v[np.isfinite(v)]
+    log = pos.size and np.all(pos > 0) and pos.max() / pos.min() > 20
+    return factor, shown, bool(log)
+
+
 def _columns(table, plot):
     obs = [c for c in table.dtype.names if c not in ("case_id", "status", "wall_time", "error")
            and not c.startswith("param:") and table[c].dtype.kind == "f" and np.any(np.isfinite(table[c]))
@@ -29,13 +64,16 @@ def render(result, out_dir, formats):
     paths = []
     if len(keys) == 1 or not cols:
         x = table[f"param:{keys[0]}"]
+        fx, ux, logx = _axis(x, units.get(f"param:{keys[0]}", ""))
         fig, axes = plt.subplots(1, max(1, len(cols)), figsize=(TWO_COLUMN_IN, 2.4), squeeze=False)
         for ax, c in zip(axes[0], cols):
             order = np.argsort(x)
-            ax.plot(x[order][ok[order]], table[c][order][ok[order]], "o-", ms=3, color=PALETTE[0])
-            ax.set_xlabel(label(keys[0], units.get(f"param:{keys[0]}", "")))
-            ax.set_ylabel(label(c.split(".")[-1], units.get(c, "")), fontsize=6)
-            ax.set_title(c, fontsize=5)
+            ax.plot(x[order][ok[order]] * fx, table[c][order][ok[order]], "o-", ms=3, color=PALETTE[0])
+            if logx:
+                ax.set_xscale("log")
+            ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
+            ax.set_xlabel(label(pretty(keys[0]), ux))
+            ax.set_ylabel(label(pretty(c), units.get(c, "")))
         paths += save(fig, out_dir, "sweep_lines", formats)
     if len(keys) >= 2:
         x, y = table[f"param:{keys[0]}"], table[f"param:{keys[1]}"]
@@ -52,9 +90,8 @@ def render(result, out_dir, formats):
             if len(xs) > 1 and len(ys) > 1:
                 cs = ax.contour(xs, ys, show, colors="w", linewidths=0.5)
                 ax.clabel(cs, fontsize=5)
-            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(c.split(".")[-1], units.get(c, "")))
-            ax.set_xlabel(label(keys[0], units.get(f"param:{keys[0]}", "")))
-            ax.set_ylabel(label(keys[1], units.get(f"param:{keys[1]}", "")))
-            ax.set_title(c, fontsize=5)
+            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c), units.get(c, "")))
+            ax.set_xlabel(label(pretty(keys[0]), units.get(f"param:{keys[0]}", "")))
+            ax.set_ylabel(label(pretty(keys[1]), units.get(f"param:{keys[1]}", "")))
             paths += save(fig, out_dir, f"sweep_map_{c.split('.')[-2]}_{c.split('.')[-1]}" if c.count(".") else f"sweep_map_{c}", formats)
     return paths

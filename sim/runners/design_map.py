@@ -18,12 +18,18 @@ UM, S_CM, MA_CM2, OHM_CM2 = 1e-6, 100.0, 10.0, 1e-4
 
 
 def interfacial_asr(case_path, potential_V):
-    """Total interfacial ASR (ohm m^2) of a pnp case at a cathode potential."""
+    """Interfacial ASR (ohm m^2) of a pnp case at a cathode potential: the R_SCL of every side of
+    every interface plus the bulk resistance L / sigma of every internal layer (a buffer coating
+    is in the current path; the outer layers stand for the cathode and the separator, whose bulk
+    the design map counts elsewhere)."""
     from ..pnp import observables as obs
     from ..runners.pnp import solve
     params = load_case(case_path).params
-    p, psi, c, _ = solve(params, potential_V)
-    return obs.evaluate(p, psi, c)["total_interfacial_asr"], params.get("title") or str(case_path)
+    p, psi, c, st = solve(params, potential_V)
+    sigma_b = obs.bulk_conductivity(p)
+    buffers = sum(float(np.sum(p.mesh.widths[p.mesh.layer_of_cell == k])) / float(sigma_b[p.mesh.layer_of_cell == k][0])
+                  for k in range(1, len(p.layer_names) - 1))
+    return obs.evaluate(p, psi, c, w=st.w)["total_interfacial_asr"] + buffers, params.get("title") or str(case_path)
 
 
 def run(params, case_dir=None):
