@@ -195,3 +195,4 @@ def test_every_material_source_has_a_cited_key_listed_in_the_docs():
     doc = open(os.path.join(ROOT, "docs", "materials.md")).read()
     for key, citation in source_citations().items():
         assert f"| {key} | {citation} |" in doc, key
+
