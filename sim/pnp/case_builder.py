@@ -122,13 +122,28 @@ def _frenkel_species(params, layer, mat, file, key, li_level):
     sp = frenkel_pair(N, alpha, E, li_level, T, fr.get("D_interstitial_m2_s"), fr.get("D_vacancy_m2_s"),
                       bulk_occupation=occ)
     return _transport(sp, fr.get("vacancy_diffusivity_ratio", mat.get("vacancy_diffusivity_ratio", 1.0)),
-                      fr.get("conductivity_S_m", mat.get("conductivity")), mat.get("li_diffusivity"), T, file, key, layer)
+                      fr.get("conductivity_S_m"), mat, T, file, key, layer)
 
 
-def _transport(sp, ratio, sigma, D_material, T, file, key, layer):
-    """Diffusivities of the ionic carriers: given, else from sigma (Nernst-Einstein), else the
-    material's li_diffusivity.  A D given next to a sigma that it contradicts by more than 10 %
-    is an error naming the material."""
+def arrhenius(value, Ea_eV, T, T_ref):
+    """value (T) = value(T_ref) exp(-(E_a / k) (1/T - 1/T_ref)): the material's sigma (or D) at T."""
+    if Ea_eV is None or T_ref is None:
+        return value
+    return value * np.exp(-(Ea_eV / thermal_voltage(1.0)) * (1.0 / T - 1.0 / T_ref))
+
+
+def _transport(sp, ratio, sigma_case, mat, T, file, key, layer):
+    """Diffusivities of the ionic carriers: given, else from sigma (the case's, else the
+    material's) by Nernst-Einstein, else the material's li_diffusivity.  A D given next to a sigma
+    that it contradicts by more than 10 % is an error naming the material.  The material's sigma
+    and D follow Arrhenius with its conductivity_activation_energy from reference_temperature."""
+    Ea, T_ref = mat.get("conductivity_activation_energy"), mat.get("reference_temperature")
+    sigma = sigma_case
+    if sigma is None and mat.get("conductivity") is not None:
+        sigma = arrhenius(mat["conductivity"], Ea, T, T_ref)
+    D_material = mat.get("li_diffusivity")
+    if D_material is not None:
+        D_material = arrhenius(D_material, Ea, T, T_ref)
     given = all(v["D"] is not None for v in sp.values())
     if not given and sigma is not None:
         return diffusivities_from_conductivity(sp, sigma, T, ratio)
@@ -178,7 +193,7 @@ def build_layers(params, file=None, potential_V=None):
                     raise CaseError(file, f"{key}.species.Li.c_bulk_mol_m3", c_bulk, f"must be below c_max = {c_max:g} mol/m^3")
                 sp = {"Li": dict(z=1.0, c_max=c_max, c_bulk=c_bulk, mu0_eV=given.get("mu0_eV", li_level),
                                  D=given.get("D_m2_s"))}
-                sp = _transport(sp, 1.0, mat.get("conductivity"), mat.get("li_diffusivity"), T, file, key, layer)
+                sp = _transport(sp, 1.0, None, mat, T, file, key, layer)
         if "electron_site_concentration" in mat and layer["species"].get("e", {}).get("present", True):
             given = layer["species"].get("e", {})
             c_max = given.get("c_max_mol_m3", mat["electron_site_concentration"])
