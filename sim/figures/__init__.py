@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import read_result
-from . import design_map, energy, pnp, polarization, sweep
+from . import design_map, energy, impedance, pnp, polarization, sweep
 
 #: modules with figures(result) -> iterable of (name, draw(fig_dir, formats) -> [paths])
-MODULES = [energy, polarization, pnp, design_map, sweep]
+MODULES = [energy, polarization, pnp, impedance, design_map, sweep]
 
 
 def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):
@@ -33,4 +33,4 @@ def render_comparison(result_paths, out_dir, formats=("pdf", "png"), style=None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with use_style(style):
-        return pnp.compare(results, out_dir, formats)
+        return pnp.compare(results, out_dir, formats) + impedance.compare(results, out_dir, formats)

@@ -84,10 +84,14 @@ def fit(circuit, f, Z, initial):
     def residual(u):
         r = (evaluate(circuit, unpack(u), f) - Z) / np.abs(Z)
         return np.concatenate([r.real, r.imag])
-    u0 = np.where(is_exp, x0, np.log(x0))
-    lo = np.where(is_exp, 0.3, -np.inf)
-    hi = np.where(is_exp, 1.0, np.inf)
-    sol = least_squares(residual, np.clip(u0, lo + 1e-9, hi), bounds=(lo, hi), x_scale="jac", max_nfev=4000)
+    u0 = np.where(is_exp, x0, np.log(np.maximum(x0, 1e-300)))
+    # bounds keep degenerate directions (an R in parallel with an element that carries the current)
+    # from running off: resistances within [1e-9, 1e2] of |Z|, capacitances within [1e-15, 1e6] F/m^2
+    is_R = np.array([n.startswith("R") for n in names])
+    zmin, zmax = float(np.min(np.abs(Z))), float(np.max(np.abs(Z)))
+    lo = np.where(is_exp, 0.3, np.where(is_R, np.log(1e-9 * zmin), np.log(1e-15)))
+    hi = np.where(is_exp, 1.0, np.where(is_R, np.log(1e2 * zmax), np.log(1e6)))
+    sol = least_squares(residual, np.clip(u0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi), x_scale="jac", max_nfev=4000)
     p = unpack(sol.x)
     dof = max(1, 2 * len(f) - len(p))
     s2 = float(np.sum(sol.fun ** 2)) / dof

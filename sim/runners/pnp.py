@@ -153,6 +153,9 @@ def run(params, case_dir=None):
     if params["transient"].get("protocol"):
         from .pnp_transient import run as run_transient
         out.update(run_transient(params))
+    if params["impedance"].get("temperatures_K") is not None:
+        from .pnp_impedance import run as run_impedance
+        out.update(run_impedance(params, case_dir))
     return out
 
 

@@ -130,6 +130,26 @@ SCHEMA = Table({
                        high_open=True),
         "interface": Field(int, "index of the interface (0 = the first, from x = 0)", default=0, low=0, high=49),
     }, "optional interfacial charge-transfer kinetics", optional=True),
+    "impedance": Table({
+        "temperatures_K": Field(("list", float), "compute spectra at these temperatures (give [298.15] for one); "
+                                "materials' conductivities follow Arrhenius", default=None, unit="K", min_length=1,
+                                max_length=50, low=150.0, high=1500.0),
+        "frequency_min_Hz": Field(float, "lowest frequency", default=1e-3, unit="Hz", low=1e-9, high=1e12),
+        "frequency_max_Hz": Field(float, "highest frequency", default=1e7, unit="Hz", low=1e-9, high=1e13),
+        "points_per_decade": Field(int, "log-spaced frequencies per decade", default=6, low=1, high=200),
+        "amplitude_mV": Field(float, "nominal perturbation amplitude (stored; the small-signal response is linear)",
+                              default=5.0, unit="mV", low=0.0, high=100.0, low_open=True),
+        "electrodes": Field(str, "li_exchanging: Li+ enters at x = 0, reservoir at x = L (the transient boundary "
+                            "conditions); blocking: Dirichlet potentials, every species blocked; reversible: Dirichlet "
+                            "potentials and bulk concentrations at both ends", default="li_exchanging",
+                            choices=("li_exchanging", "blocking", "reversible")),
+        "bias_current_density_mA_cm2": Field(float, "DC current bias of the steady state (li_exchanging only)",
+                                             default=0.0, unit="mA/cm^2", low=-1e3, high=1e3),
+        "circuit": Field(str, "equivalent circuit to fit, e.g. 'p(R0,C0)-p(R1,CPE1)' (auto: bulk R || geometric C "
+                         "and one R || CPE per interface)", default="auto"),
+        "measured_csv": Field(str, "measured spectrum to fit and overlay: CSV of f (Hz), Z' and Z'' (ohm cm^2), "
+                              "relative to the case file", default=None),
+    }, "small-signal impedance spectra of the stack (docs/theory.md, impedance)", optional=True),
     "sweep": Table({
         "potential_V": Field(("list", float), "cathode potentials of a quasi-static sweep (start, stop)",
                              default=None, unit="V", length=2, low=0.0, high=10.0),
@@ -212,6 +232,27 @@ def check(params, file):
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
     surface = params["surface"].get("bulk_potential_V") is not None
+    ip = params["impedance"]
+    if ip.get("temperatures_K") is not None:
+        if ip["frequency_min_Hz"] >= ip["frequency_max_Hz"]:
+            raise CaseError(file, "impedance.frequency_min_Hz", ip["frequency_min_Hz"], "must be below frequency_max_Hz")
+        n_f = np.log10(ip["frequency_max_Hz"] / ip["frequency_min_Hz"]) * ip["points_per_decade"] * len(ip["temperatures_K"])
+        if n_f > 20000:
+            raise CaseError(file, "impedance.points_per_decade", ip["points_per_decade"],
+                            f"{n_f:.0f} frequencies in all (limit 20000): fewer points, decades or temperatures")
+        if surface:
+            raise CaseError(file, "impedance.temperatures_K", ip["temperatures_K"], "not available for [surface] cases")
+        if ip["electrodes"] != "li_exchanging" and params["ensemble"] != "open":
+            raise CaseError(file, "impedance.electrodes", ip["electrodes"], "needs ensemble = 'open' (Dirichlet ends)")
+        if ip["bias_current_density_mA_cm2"] != 0.0 and ip["electrodes"] != "li_exchanging":
+            raise CaseError(file, "impedance.bias_current_density_mA_cm2", ip["bias_current_density_mA_cm2"],
+                            "a DC bias needs electrodes = 'li_exchanging'")
+        if ip["circuit"] != "auto":
+            from ..pnp.circuits import parse
+            try:
+                parse(ip["circuit"])
+            except ValueError as e:
+                raise CaseError(file, "impedance.circuit", ip["circuit"], str(e)) from None
     if params["sweep"].get("bulk_potential_V") is not None and not surface:
         raise CaseError(file, "sweep.bulk_potential_V", params["sweep"]["bulk_potential_V"],
                         "needs a [surface] case (surface.bulk_potential_V)")
