@@ -162,3 +162,29 @@ def test_measured_csv_is_fitted_and_bad_files_are_clean_errors(tmp_path):
     (tmp_path / "bad.csv").write_text("1,2\n")
     with pytest.raises(CaseError, match="impedance.measured_csv"):
         read_measured(tmp_path / "bad.csv")
+
+
+def test_fipy_and_native_spectra_agree():
+    from sim.pnp import operator as op
+    from sim.pnp.fipy_solver import FiPyLinearization
+    p, psi, c, st = _lco_lps()
+    f = np.array([1e-1, 1e2, 1e6])
+    Zn = imp.current_drive(p, psi, c, f, obs.li_index(p), w=st.w)
+    Zf = FiPyLinearization(p).impedance_current(op.geometry(p), psi, c, f, obs.li_index(p))
+    assert np.max(np.abs(Zf / Zn - 1)) < 1e-8
+
+
+@pytest.mark.parametrize("extra, key", [
+    ('circuit = "p(R0,Q1)"', "impedance.circuit"),
+    ("frequency_max_Hz = 1e-4", "impedance.frequency_min_Hz"),
+    ('electrodes = "blocking"\nbias_current_density_mA_cm2 = 1.0', "impedance.bias_current_density_mA_cm2"),
+])
+def test_bad_impedance_keys_are_one_clear_error(tmp_path, extra, key):
+    text = open(os.path.join(ROOT, "cases", "lco_lps_impedance.toml")).read()
+    key_name = extra.split(" =")[0]
+    text = "\n".join(l for l in text.splitlines() if not l.startswith(key_name + " ="))
+    text = text.replace("points_per_decade = 6", "points_per_decade = 6\n" + extra)
+    (tmp_path / "c.toml").write_text(text)
+    with pytest.raises(CaseError) as e:
+        load_case(tmp_path / "c.toml")
+    assert key in str(e.value)

@@ -10,6 +10,7 @@ parallel.  Elements (impedance of one element, omega = 2 pi f):
 Example (the default for a stack with two interfaces): "p(R0,C0)-p(R1,CPE1)-p(R2,CPE2)": bulk
 resistance with the geometric capacitance, then one R || CPE per interface.
 
+Blocks of the same form are numbered by time constant, fastest first (`canonical`).
 The fit minimises sum |(Z_model - Z) / |Z||^2 over the log of the positive parameters with
 scipy.optimize.least_squares; standard errors come from the Jacobian at the optimum,
 cov = s^2 (J^T J)^-1.  The Kramers-Kronig test is the linear Lin-KK fit of Schoenleber et al.,
@@ -101,7 +102,38 @@ def fit(circuit, f, Z, initial):
     except np.linalg.LinAlgError:
         se_u = np.full(p.size, np.nan)
     se = np.where(is_exp, se_u, p * se_u)          # d exp(u) = exp(u) du
+    p, se = canonical(circuit, p, se)
     return p, se, float(np.sqrt(np.mean(sol.fun ** 2)))
+
+
+def canonical(circuit, params, se=None):
+    """Blocks of the same form (e.g. the p(R,CPE) of each interface) renumbered by time constant,
+    fastest first, so that a name means the same arc whatever the fit's starting point.
+    Returns (params, se) reordered; tau = (R Q)^(1/a) for R || CPE, R C for R || C."""
+    blocks = parse(circuit)
+    sizes = [sum(2 if e.startswith("CPE") else 1 for e in b) for b in blocks]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    params = np.array(params, float)
+    se = np.zeros_like(params) if se is None else np.array(se, float)
+    shape = [tuple(e.rstrip("0123456789") for e in b) for b in blocks]
+
+    def tau(i):
+        v = params[starts[i]:starts[i] + sizes[i]]
+        if shape[i] == ("R", "CPE"):
+            return (v[0] * v[1]) ** (1.0 / v[2])
+        if shape[i] == ("R", "C"):
+            return v[0] * v[1]
+        return np.nan
+    out_p, out_se = params.copy(), se.copy()
+    for form in set(shape):
+        idx = [i for i, s in enumerate(shape) if s == form]
+        if len(idx) < 2 or form not in (("R", "CPE"), ("R", "C")):
+            continue
+        order = sorted(idx, key=tau)
+        for dst, src in zip(idx, order):
+            out_p[starts[dst]:starts[dst] + sizes[dst]] = params[starts[src]:starts[src] + sizes[src]]
+            out_se[starts[dst]:starts[dst] + sizes[dst]] = se[starts[src]:starts[src] + sizes[src]]
+    return out_p, out_se
 
 
 def lin_kk(f, Z, per_decade=3, capacitive=False):

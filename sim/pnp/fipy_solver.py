@@ -77,6 +77,70 @@ class FiPyLinearization:
     def _cell(self, values):
         return self.fp.CellVariable(mesh=self.mesh, value=values)
 
+    def _terms(self, g, psi, c, dpsi, dc, bsrc, dt=None):
+        """Left-hand sides of the linearised Poisson and Nernst-Planck equations (per unit volume)
+        in FiPy terms, acting on the variables dpsi and dc (one per species)."""
+        fp, p = self.fp, self.p
+        n, dx, V_T = p.n, g.dx, p.thermal_voltage
+        lhs_psi = fp.DiffusionTerm(coeff=self._face(g.eps_f * V_T), var=dpsi) \
+            + self.Source(coeff=self._cell(bsrc), var=dpsi)
+        for s, var in enumerate(dc):
+            lhs_psi += self.Source(coeff=self._cell(FARADAY * p.z[s] * np.ones(n)), var=var)
+        N, dK, dL, dpL = op.face_fluxes(p, g, psi, c, with_derivatives=True)
+        Nb, dNb_dc, dNb_dpsi = op.boundary_fluxes(p, g, psi, c, with_derivatives=True)
+        lhs_c = []
+        for s, var in enumerate(dc):
+            src_c = np.zeros(n)
+            src_psi = np.zeros(n)
+            src_c[0] -= dNb_dc[0, s] / dx[0]
+            src_c[-1] += dNb_dc[1, s] / dx[-1]
+            src_psi[0] -= dNb_dpsi[0, s] / dx[0]
+            src_psi[-1] += dNb_dpsi[1, s] / dx[-1]
+            if dt is not None:
+                src_c += 1.0 / dt
+            src_c = np.where(p.present[s], src_c, 1.0)     # absent: dc = 0 (row holds nothing else)
+            lhs_c.append(fp.CentralDifferenceConvectionTerm(coeff=self._vface(dK[s] + dL[s]), var=var)
+                         - fp.DiffusionTerm(coeff=self._face(0.5 * (dK[s] - dL[s]) * g.h), var=var)
+                         + fp.DiffusionTerm(coeff=self._face(dpL[s] * g.h), var=dpsi)
+                         + self.Source(coeff=self._cell(src_c), var=var)
+                         + self.Source(coeff=self._cell(np.where(p.present[s], src_psi, 0.0)), var=dpsi))
+        return lhs_psi, lhs_c
+
+    def impedance_current(self, g, psi, c, frequencies_Hz, species):
+        """Z(f) (ohm m^2) of the current drive of `sim.pnp.impedance.current_drive`, from a real
+        block system assembled in FiPy terms: with dy = r + i m and the storage i w dc,
+        L(r) - w m_c = b and L(m) + w r_c = 0 (L: the linearised operator per unit volume)."""
+        fp, p = self.fp, self.p
+        n, dx = p.n, g.dx
+        bsrc = np.zeros(n)
+        for b, k in ((0, 0), (1, n - 1)):
+            if np.isfinite(p.psi_bc[b]):
+                bsrc[k] -= g.eps_b[b] * p.thermal_voltage / (dx[k] / 2) / dx[k]
+        re_psi = fp.CellVariable(mesh=self.mesh, value=0.0)
+        im_psi = fp.CellVariable(mesh=self.mesh, value=0.0)
+        re_c = [fp.CellVariable(mesh=self.mesh, value=0.0) for _ in p.species]
+        im_c = [fp.CellVariable(mesh=self.mesh, value=0.0) for _ in p.species]
+        s0, z = species, p.z[species]
+        b = np.zeros(n)
+        b[0] = 1.0 / (z * FARADAY) / dx[0]             # dI = 1 A/m^2 enters cell 0 as species s0
+        om1 = 1.0 - c[s0, 0] / p.c_max[s0, 0]
+        Z = np.empty(len(frequencies_Hz), complex)
+        for i, f in enumerate(frequencies_Hz):
+            omega = 2 * np.pi * f
+            lr_psi, lr_c = self._terms(g, psi, c, re_psi, re_c, bsrc)
+            li_psi, li_c = self._terms(g, psi, c, im_psi, im_c, bsrc)
+            eqs = (lr_psi == self._cell(np.zeros(n))) & (li_psi == self._cell(np.zeros(n)))
+            for s in range(p.n_species):
+                mass = self._cell(omega * p.present[s])
+                rhs = b if s == s0 else np.zeros(n)
+                eqs = eqs & ((lr_c[s] - self.Source(coeff=mass, var=im_c[s])) == self._cell(rhs)) \
+                    & ((li_c[s] + self.Source(coeff=mass, var=re_c[s])) == self._cell(np.zeros(n)))
+            eqs.solve(solver=self.solver)
+            dpsi0 = re_psi.value[0] + 1j * im_psi.value[0]
+            dc0 = re_c[s0].value[0] + 1j * im_c[s0].value[0]
+            Z[i] = p.thermal_voltage * (dc0 / (c[s0, 0] * om1) + z * dpsi0)
+        return Z
+
     def solve(self, g, psi, c, c_old=None, dt=None, boundary_flux_in=None):
         """Newton update (dpsi, dc) of the physical (unscaled) system at (psi, c).
 
@@ -98,30 +162,9 @@ class FiPyLinearization:
             pin = g.eps_b[1] * V_T / (dx[-1] / 2) / dx[-1]
             bsrc[-1] += pin
             P[-1] += pin * dx[-1] * psi[-1]
-        eq_psi = fp.DiffusionTerm(coeff=self._face(g.eps_f * V_T), var=self.dpsi) \
-            + self.Source(coeff=self._cell(bsrc), var=self.dpsi)
-        for s, var in enumerate(self.dc):
-            eq_psi += self.Source(coeff=self._cell(FARADAY * p.z[s] * np.ones(n)), var=var)
-        eq_psi = (eq_psi == self._cell(-P / dx))
-        eqs = eq_psi
-        # Nernst-Planck
-        N, dK, dL, dpL = op.face_fluxes(p, g, psi, c, with_derivatives=True)
-        Nb, dNb_dc, dNb_dpsi = op.boundary_fluxes(p, g, psi, c, with_derivatives=True)
-        for s, var in enumerate(self.dc):
-            src_c = np.zeros(n)
-            src_psi = np.zeros(n)
-            src_c[0] -= dNb_dc[0, s] / dx[0]
-            src_c[-1] += dNb_dc[1, s] / dx[-1]
-            src_psi[0] -= dNb_dpsi[0, s] / dx[0]
-            src_psi[-1] += dNb_dpsi[1, s] / dx[-1]
-            if dt is not None:
-                src_c += 1.0 / dt
-            src_c = np.where(p.present[s], src_c, 1.0)     # absent: dc = 0 (row holds nothing else)
-            eq = fp.CentralDifferenceConvectionTerm(coeff=self._vface(dK[s] + dL[s]), var=var) \
-                - fp.DiffusionTerm(coeff=self._face(0.5 * (dK[s] - dL[s]) * g.h), var=var) \
-                + fp.DiffusionTerm(coeff=self._face(dpL[s] * g.h), var=self.dpsi) \
-                + self.Source(coeff=self._cell(src_c), var=var) \
-                + self.Source(coeff=self._cell(np.where(p.present[s], src_psi, 0.0)), var=self.dpsi)
+        lhs_psi, lhs_c = self._terms(g, psi, c, self.dpsi, self.dc, bsrc, dt=dt)
+        eqs = (lhs_psi == self._cell(-P / dx))
+        for s, eq in enumerate(lhs_c):
             eqs = eqs & (eq == self._cell(-Dv[s] / dx))
         self.dpsi.setValue(0.0)
         for var in self.dc:
