@@ -18,8 +18,7 @@ from sim.pnp.builders import neutral_slab
 from sim.pnp.case_builder import build_problem, galvanostatic_problem
 from sim.pnp.mesh import layered_mesh
 from sim.pnp.newton import solve_equilibrium
-from sim.pnp.problem import Problem
-from sim.units import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.units import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 T = 298.15
@@ -37,30 +36,14 @@ def test_neutral_slab_between_reversible_electrodes_is_bulk_r_parallel_geometric
     assert np.max(np.abs(Z / (R / (1 + 2j * np.pi * f * R * C)) - 1)) < 1e-6
 
 
-EPS_R, C0, D = 9.0, 3.1, 1e-13           # dilute carrier on a background: lambda = 2.6 nm
-LAM = debye_length(EPS_R, C0, T)
+from sim.validation_impedance import C0, D, EPS_R, analytic, cell as blocking_cell  # noqa: E402
+
+LAM = debye_length(EPS_R, C0, T)       # dilute carrier on a background: lambda = 2.6 nm
 L = 40 * LAM
 
 
-def blocking_cell(mesh):
-    n = mesh.n
-    ones = np.ones((1, n))
-    return Problem(mesh=mesh, temperature_K=T, eps_r=np.full(n, EPS_R), c_bg=np.full(n, C0), species=["Li"],
-                   z=np.array([1.0]), present=np.ones((1, n), bool), c_max=1e12 * C0 * ones, c_bulk=C0 * ones,
-                   mu0=np.zeros((1, n)), D=D * ones, psi_bc=np.array([0.0, 0.0]), c_bc=np.full((2, 1), np.nan),
-                   closed=False, layer_names=["slab"])
-
-
 def blocking_analytic(f):
-    """Symmetric blocking cell, one mobile carrier on a background (linearised PNP):
-    d2 dc/dx2 = k^2 dc, k^2 = (1 + i w tau) / lambda^2, tau = lambda^2 / D, no flux at the walls."""
-    eps, V_T, tau = VACUUM_PERMITTIVITY * EPS_R, thermal_voltage(T), LAM ** 2 / D
-    w = 2 * np.pi * f
-    k = np.sqrt(1 + 1j * w * tau) / LAM
-    B = -k * (1j * w * tau / (1 + 1j * w * tau)) / C0
-    dV = 2 * np.tanh(k * L / 2) / (C0 * LAM ** 2 * k ** 2) - B * L
-    I = -1j * w * eps * V_T * (-k / (C0 * LAM ** 2 * k ** 2) + B)
-    return V_T * dV / I
+    return analytic(f, LAM, L)
 
 
 def test_blocking_cell_matches_the_analytic_impedance_at_second_order():
