@@ -65,6 +65,9 @@ def material_overrides_si(overrides):
     for name, props in overrides.items():
         out[name] = {}
         for key, value in props.items():
+            if key == "carriers":
+                out[name][key] = value
+                continue
             for prop, rec in raw[name].items() if name in raw else ():
                 if isinstance(rec, dict) and "value" in rec and override_key(prop, rec["unit"]) == key:
                     out[name][prop] = to_si(value, rec["unit"])[0]
@@ -78,9 +81,17 @@ def material_overrides_si(overrides):
 
 
 def materials_schema():
-    return TableMap(_override_table(), "Overrides of materials-database properties, by material "
-                    "name. Keys carry the unit of the database (`python -m sim materials`).",
-                    key_choices=tuple(sorted(_materials_raw())))
+    table = _override_table()
+    table.fields["carriers"] = Field(str, "carrier model of a material defined in the case (frenkel or single)",
+                                     default=None, choices=("frenkel", "single"))
+    return TableMap(table, "Overrides of materials-database properties, by material name, or a new material "
+                    "defined in the case (a name the database does not have: give every property the layers "
+                    "need). Keys carry the unit of the database (`python -m sim materials`).")
+
+
+def case_material_names(params):
+    """Materials that a case defines itself ([materials.<name>] with a name the database lacks)."""
+    return sorted(set(params.get("materials", {})) - set(_materials_raw()))
 
 
 @dataclass
@@ -89,6 +100,7 @@ class Case:
     text: str
     kind: str
     params: dict
+    overrides: list = None       # [(dotted key, value)] applied on top of the text (`--set`)
 
 
 def _kinds():
@@ -133,10 +145,105 @@ def validate_document(doc, file="<string>"):
     return kind, params
 
 
-def load_case(path):
-    """Read, parse and validate a case file."""
+def parse_override(item, file="--set"):
+    """'key.path=value' -> (key path, value); the value is read as TOML (numbers, strings in
+    quotes, arrays, booleans), else taken as a bare string."""
+    if "=" not in item:
+        raise CaseError(file, item, None, "expected key=value, e.g. temperature_K=310")
+    key, raw = (s.strip() for s in item.split("=", 1))
+    if not key:
+        raise CaseError(file, item, None, "expected key=value, e.g. temperature_K=310")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(doc, overrides, file="--set"):
+    """Set each dotted key path of `overrides` in the parsed case document (tables are created)."""
+    for key, value in overrides or []:
+        parts = [p.strip('"') for p in key.split(".")]
+        d = doc
+        for p in parts[:-1]:
+            nxt = d.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                raise CaseError(file, key, value, f"'{p}' is a value, not a table")
+            d = nxt
+        d[parts[-1]] = value
+    return doc
+
+
+def load_case(path, overrides=None):
+    """Read, parse and validate a case file; `overrides` [(dotted key, value)] are applied to the
+    document first and validated like the file."""
     path = Path(path)
     text = read_case_text(path)
-    doc = parse_case_text(text, path)
+    doc = apply_overrides(parse_case_text(text, path), overrides, f"{path} (--set)")
     kind, params = validate_document(doc, path)
-    return Case(path, text, kind, params)
+    return Case(path, text, kind, params, list(overrides or []))
+
+
+def case_from_result(result_path):
+    """The case that produced a result file (its stored text, path and --set overrides), validated
+    again: `sim run --from results/x.h5` reproduces the run."""
+    import json
+    from .io import read_result
+    r = read_result(result_path)
+    text = r.attrs.get("case_text")
+    if not text:
+        raise CaseError(result_path, "case_text", None, "the result holds no case text (a sweep file?)")
+    path = Path(r.attrs.get("case_path", str(result_path)))
+    overrides = [tuple(o) for o in json.loads(r.attrs.get("overrides_json", "[]"))]
+    doc = apply_overrides(parse_case_text(text, path), overrides, f"{result_path} (overrides)")
+    kind, params = validate_document(doc, path)
+    return Case(path, text, kind, params, overrides)
+
+
+def resolved_materials(params):
+    """{material: {property: SI value}} of every database material the case names (layers,
+    cells, markers, overrides), with the case's overrides applied: what the run used."""
+    from .materials import load_material, material_names
+    names = set(material_names()) | set(params.get("materials", {}))
+    found = set()
+
+    def walk(v):
+        if isinstance(v, str) and v in names:
+            found.add(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if k in names:
+                    found.add(k)
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+    walk(params)
+    overrides = material_overrides_si(params.get("materials", {}))
+    return {n: load_material(n, overrides.get(n)) for n in sorted(found)}
+
+
+def plausibility(params):
+    """Warnings for legal values that are almost certainly unit mistakes, as text."""
+    out = []
+    T = params.get("temperature_K")
+    if isinstance(T, (int, float)) and T < 150.0:
+        out.append(f"temperature_K = {T:g} K is very cold: if you meant {T:g} °C, write {T + 273.15:g}")
+    for T in (params.get("impedance") or {}).get("temperatures_K") or []:
+        if T < 200.0:
+            out.append(f"impedance.temperatures_K contains {T:g} K: if you meant °C, add 273.15")
+    for name, layer in (params.get("layers") or {}).items():
+        t = layer.get("thickness_m") if isinstance(layer, dict) else None
+        if t is not None and t < 1e-10:
+            out.append(f"layers.{name}.thickness_m = {t:g} m is below one atomic spacing: a unit mistake (nm = 1e-9 m)?")
+        if t is not None and t > 1e-3:
+            out.append(f"layers.{name}.thickness_m = {t:g} m is over a millimetre: a unit mistake (µm = 1e-6 m)?")
+    return out
+
+
+def check_database_materials(params, file):
+    """Kinds that take database materials only: an unknown name in [materials] is an error."""
+    from .schema import suggest
+    for name in case_material_names(params):
+        raise CaseError(file, f"materials.{name}", name, "unknown material" + suggest(name, _materials_raw())
+                        + " (this kind uses database materials only)")

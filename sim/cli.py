@@ -17,9 +17,25 @@ from .errors import SimError
 
 
 def _cmd_run(args):
+    from .case import case_from_result, load_case, parse_override
     from .run import run_case
     t0 = time.perf_counter()
-    out = run_case(args.case, args.output)
+    overrides = [parse_override(s) for s in args.set or []]
+    if args.from_result:
+        if args.case:
+            raise SimError("give a case file or --from RESULT.h5, not both")
+        case = case_from_result(args.from_result)
+        if overrides:
+            from .case import apply_overrides, parse_case_text, validate_document
+            overrides = case.overrides + overrides
+            doc = apply_overrides(parse_case_text(case.text, case.path), overrides)
+            case.kind, case.params = validate_document(doc, case.path)
+            case.overrides = overrides
+        out = run_case(case, args.output or str(Path(args.from_result).with_name(Path(args.from_result).stem + "_rerun.h5")))
+    elif args.case:
+        out = run_case(load_case(args.case, overrides), args.output)
+    else:
+        raise SimError("give a case file (or --from RESULT.h5)")
     print(f"wrote {out} ({time.perf_counter() - t0:.2f} s)")
     if args.figures:
         from .figures import render_all
@@ -37,14 +53,29 @@ def _cmd_validate(args):
             sweep = load_sweep(path)
             print(f"{path}: ok (sweep of {sweep.n} cases of {sweep.base_path.name}, all valid)")
         else:
+            from .case import plausibility
             case = load_case(path)
             print(f"{path}: ok (kind = {case.kind})")
+            for note in plausibility(case.params):
+                print(f"warning: {path}: {note}", file=sys.stderr)
     return 0
+
+
+FIGURE_FORMATS = ("pdf", "png", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
 
 
 def _cmd_figures(args):
     from .figures import render_all, render_comparison
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    from .schema import suggest
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
+    for fmt in formats:
+        if fmt not in FIGURE_FORMATS:
+            raise SimError(f"--format: {fmt!r} is not a figure format{suggest(fmt, FIGURE_FORMATS)} "
+                           f"(choose from {', '.join(FIGURE_FORMATS)})")
+    if not formats:
+        raise SimError("--format: give at least one format, e.g. pdf,png")
+    if args.style and not Path(args.style).is_file():
+        raise SimError(f"--style: {args.style}: no such style file")
     paths = []
     for result in args.result:
         out = Path(args.out) / Path(result).stem if (args.out and len(args.result) > 1) else args.out
@@ -62,7 +93,9 @@ def _cmd_materials(args):
     from .materials import carrier_model_of, material_sources, source_citations, source_key
     rows = [r for r in material_sources() if args.name in (None, r[0])]
     if not rows:
-        print(f"no material named {args.name!r}", file=sys.stderr)
+        from .materials import material_names
+        from .schema import suggest
+        print(f"error: no material named {args.name!r}{suggest(args.name, material_names())}", file=sys.stderr)
         return 2
     current = None
     for name, prop, value, unit, si, si_unit, source, unc in rows:
@@ -83,10 +116,21 @@ def _cmd_materials(args):
 
 
 def _cmd_sweep(args):
+    from .case import parse_case_text, read_case_text
     from .studies import run_sweep
+    doc = parse_case_text(read_case_text(args.sweep), args.sweep)
+    if isinstance(doc, dict) and "kind" in doc and "base" not in doc:
+        raise SimError(f"{args.sweep}: this is a case file (it has `kind`), not a sweep file: run it with "
+                       f"`sim run {args.sweep}`, or write a sweep file with `base = \"{Path(args.sweep).name}\"` "
+                       "(docs/studies.md)")
     out = args.output or str(Path("results") / (Path(args.sweep).stem + ".h5"))
     t0 = time.perf_counter()
-    table = run_sweep(args.sweep, out, executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
+    sweep = args.sweep
+    if args.set:
+        from .case import parse_override
+        from .studies import load_sweep
+        sweep = load_sweep(args.sweep, [parse_override(s) for s in args.set])
+    table = run_sweep(sweep, out, executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
                       resume=args.resume)
     ok = int((table["status"] == "ok").sum())
     print(f"wrote {out}: {ok}/{len(table)} cases ok ({time.perf_counter() - t0:.1f} s)")
@@ -149,8 +193,13 @@ def build_parser():
 
     r = sub.add_parser("run", help="run a case file and write HDF5",
                        description="Validate and run CASE.toml; write HDF5 with units and provenance.")
-    r.add_argument("case", help="case file (TOML)")
+    r.add_argument("case", nargs="?", help="case file (TOML)")
     r.add_argument("-o", "--output", help="output HDF5 (default: results/<case-stem>.h5)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a case key (validated like the file), e.g. --set temperature_K=313.15 "
+                   "--set layers.sse.thickness_m=1e-8; repeatable")
+    r.add_argument("--from", dest="from_result", metavar="RESULT.h5",
+                   help="re-run the case stored in a result file (its text, path and overrides)")
     r.add_argument("--figures", action="store_true", help="also draw the figures next to the output")
     r.set_defaults(func=_cmd_run)
 
@@ -184,6 +233,8 @@ def build_parser():
     w.add_argument("-j", "--jobs", type=int, help="workers (default: all cores)")
     w.add_argument("--scheduler", help="address of a running dask scheduler (with --executor dask)")
     w.add_argument("--resume", action="store_true", help="skip cases already completed in the output")
+    w.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a key of the base case (validated like the file); repeatable")
     w.set_defaults(func=_cmd_sweep)
 
     d = sub.add_parser("demo", help="run every case in a folder and draw the figures",

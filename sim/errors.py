@@ -47,3 +47,7 @@ class ResultFileError(SimError, OSError):
 
 class MeshWarning(UserWarning):
     """The mesh does not resolve the physics well (thin layers, coarse cells); stored in the result too."""
+
+
+class PlausibilityWarning(UserWarning):
+    """A legal value that is almost certainly a unit mistake (e.g. temperature_K = 25)."""

@@ -58,8 +58,13 @@ def _json_default(o):
     return str(o)
 
 
-def provenance(case_text="", case_path="", kind="", parameters=None):
+def provenance(case_text="", case_path="", kind="", parameters=None, overrides=None, materials=None):
+    """Root attributes of a result: versions, the case text and path (relative to the working
+    directory where possible), --set overrides, resolved parameters and the resolved materials."""
+    case_path = _relative(case_path)
     return {
+        "overrides_json": json.dumps([list(o) for o in overrides or []], default=_json_default),
+        "materials_json": json.dumps(materials or {}, default=_json_default, sort_keys=True),
         "schema_version": SCHEMA_VERSION,
         "sim_version": __version__,
         "git_commit": git_commit(),
@@ -69,6 +74,18 @@ def provenance(case_text="", case_path="", kind="", parameters=None):
         "kind": kind,
         "parameters_json": json.dumps(parameters or {}, default=_json_default, sort_keys=True),
     }
+
+
+def _relative(path):
+    """A path relative to the working directory when it lies below it (results stay portable)."""
+    from pathlib import Path as _P
+    if not path:
+        return ""
+    p = _P(path)
+    try:
+        return str(p.resolve().relative_to(_P.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(p)
 
 
 def write_datasets(group, data):

@@ -41,12 +41,13 @@ def load_material(name, overrides=None, file=None, key_prefix="materials"):
     Returns a dict {property: value_SI}.  Unknown material names raise CaseError.
     """
     raw = _raw()
-    if name not in raw:
+    if name not in raw and not overrides:
         from .schema import suggest
         raise CaseError(file, f"{key_prefix}", name,
-                        f"unknown material{suggest(name, raw)}; see `python -m sim materials`")
+                        f"unknown material{suggest(name, raw)}; see `python -m sim materials`, or define it "
+                        f"in the case under [materials.{name}]")
     out = {}
-    for prop, rec in raw[name].items():
+    for prop, rec in raw.get(name, {}).items():
         if isinstance(rec, dict) and "value" in rec:
             out[prop] = to_si(rec["value"], rec["unit"])[0]
     for prop, value in (overrides or {}).items():

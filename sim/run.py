@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .case import Case, load_case
+from .case import Case, load_case, plausibility, resolved_materials
 from .io import provenance, write_result
 
 #: kind -> runner module (each has run(params, case_dir) -> {path: Q}; case_dir resolves
@@ -26,10 +26,18 @@ def default_output(case_path, results_dir="results"):
     return Path(results_dir) / (Path(case_path).stem + ".h5")
 
 
-def run_case(case, out=None):
-    """Load (if a path), compute and write a case; returns the output path."""
+def run_case(case, out=None, overrides=None):
+    """Load (if a path; with --set overrides), compute and write a case; returns the output path."""
+    import json
+    import warnings
+    from .errors import PlausibilityWarning
     if not isinstance(case, Case):
-        case = load_case(case)
+        case = load_case(case, overrides)
+    notes = plausibility(case.params)
+    for n in notes:
+        warnings.warn(f"{case.path}: {n}", PlausibilityWarning, stacklevel=2)
     data = compute(case)
     out = Path(out) if out else default_output(case.path)
-    return write_result(out, data, provenance(case.text, case.path, case.kind, case.params))
+    attrs = provenance(case.text, case.path, case.kind, case.params, case.overrides, resolved_materials(case.params))
+    attrs["warnings_json"] = json.dumps(notes)
+    return write_result(out, data, attrs)

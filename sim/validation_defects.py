@@ -11,7 +11,6 @@ Prints the numbers the page quotes.
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -146,4 +145,5 @@ def main(out_dir="docs/figures"):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    from .validation import cli
+    main(cli(doc=__doc__))

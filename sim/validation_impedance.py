@@ -7,7 +7,6 @@ for three nested meshes (second order).  Prints the numbers the page quotes.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,4 +82,5 @@ def main(out_dir="docs/figures"):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    from .validation import cli
+    main(cli(doc=__doc__))

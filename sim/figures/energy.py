@@ -2,13 +2,13 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .style import PALETTE, TWO_COLUMN_IN, label, save
+from .style import PALETTE, TWO_COLUMN_IN, label, pretty_units, save
 
 
 def _ref_lines(ax, result, key):
     if f"energy/reference_lib/{key}" in result:
         q = result[f"energy/reference_lib/{key}"]
-        ax.axhline(float(q.value), color="0.4", ls="--", lw=0.8, label=f"LIB reference ({float(q.value):.0f} {q.units})")
+        ax.axhline(float(q.value), color="0.4", ls="--", lw=0.8, label=f"LIB reference ({float(q.value):.0f} {pretty_units(q.units)})")
 
 
 def _finish_pair(fig, axes, result, title, out_dir, name, formats):
@@ -22,15 +22,21 @@ def _finish_pair(fig, axes, result, title, out_dir, name, formats):
 
 def fig3b(result, out_dir, formats):
     fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6))
-    for i, sse in enumerate(result.groups("energy/fig3b")):
-        g = f"energy/fig3b/{sse}"
-        x = result[f"{g}/separator_thickness"]
-        for ax, key, bet in zip(axes, ("specific_energy", "energy_density"), ("bet_gravimetric", "bet_volumetric")):
-            y = result[f"{g}/{key}"]
-            b = float(result[f"{g}/{bet}"].value)
-            ax.plot(x.value, y.value, color=PALETTE[i], label=f"{sse} (BET {b:.0f} µm)" if np.isfinite(b) else f"{sse} (no BET)")
-            if np.isfinite(b):
-                ax.plot([b], [np.interp(b, x.value, y.value)], "o", color=PALETTE[i], ms=3)
+    sses = result.groups("energy/fig3b")
+    for ax, key, bet in zip(axes, ("specific_energy", "energy_density"), ("bet_gravimetric", "bet_volumetric")):
+        curves = []
+        for sse in sses:
+            g = f"energy/fig3b/{sse}"
+            curves.append((sse, result[f"{g}/separator_thickness"], result[f"{g}/{key}"], float(result[f"{g}/{bet}"].value)))
+        same = all(np.allclose(c[2].value, curves[0][2].value, rtol=1e-12) for c in curves)
+        if same and len(curves) > 1:   # E_V: the SSE volume in the cathode is kept, so every SSE gives one curve
+            curves = [(", ".join(c[0] for c in curves) + " (identical: SSE volume kept)",) + curves[0][1:]]
+        for i, (name, x, y, b) in enumerate(curves):
+            inside = np.isfinite(b) and x.value.min() <= b <= x.value.max()
+            tag = f"BET {b:.0f} µm" if inside else ("BET beyond the range" if np.isfinite(b) else "no BET")
+            ax.plot(x.value, y.value, color=PALETTE[i] if not same else "k", label=f"{name} ({tag})")
+            if inside:                          # the marker sits on the reference line by construction
+                ax.plot([b], [np.interp(b, x.value, y.value)], "o", color=PALETTE[i] if not same else "k", ms=3)
             ax.set_xlabel(label("SSE separator thickness", x.units))
             ax.set_ylabel(label("specific energy" if key == "specific_energy" else "energy density", y.units))
     return _finish_pair(fig, axes, result, "Fig. 3b: ASSLIB vs separator thickness", out_dir,
@@ -39,14 +45,20 @@ def fig3b(result, out_dir, formats):
 
 def fig3c(result, out_dir, formats):
     fig, ax = plt.subplots()
-    for i, sse in enumerate(result.groups("energy/fig3c")):
+    groups = result.groups("energy/fig3c")
+    vol = [result[f"energy/fig3c/{sse}/bet_volumetric"].value for sse in groups]
+    vol_same = len(vol) > 1 and all(np.allclose(v, vol[0], equal_nan=True) for v in vol)
+    for i, sse in enumerate(groups):
         g = f"energy/fig3c/{sse}"
         x = result[f"{g}/loading"]
         ax.plot(x.value, result[f"{g}/bet_gravimetric"].value, color=PALETTE[i], label=f"{sse} gravimetric")
-        ax.plot(x.value, result[f"{g}/bet_volumetric"].value, color=PALETTE[i], ls=":", label=f"{sse} volumetric")
+        if not vol_same:
+            ax.plot(x.value, result[f"{g}/bet_volumetric"].value, color=PALETTE[i], ls=":", label=f"{sse} volumetric")
         ax.set_xlabel(label("NCA loading", x.units))
         ax.set_ylabel(label("break-even thickness", result[f"{g}/bet_gravimetric"].units))
-    ax.legend(ncol=1)
+    if vol_same:
+        ax.plot(x.value, vol[0], color="k", ls=":", label="volumetric, all SSEs (identical: SSE volume kept)")
+    ax.legend(ncol=1, fontsize=6)
     ax.set_title("Fig. 3c: break-even SSE thickness vs loading")
     return save(fig, out_dir, "fig3c_break_even_thickness", formats)
 
@@ -59,7 +71,7 @@ def fig3de(result, out_dir, formats):
         for i, t in enumerate(groups):
             g = f"energy/fig3de/{t}"
             x, y = result[f"{g}/loading"], result[f"{g}/{key}"]
-            ax.plot(x.value, y.value, color=PALETTE[i % len(PALETTE)], label=f"LLZO {t.replace('um', ' um')}")
+            ax.plot(x.value, y.value, color=PALETTE[i % len(PALETTE)], label=f"LLZO {t.replace('um', ' µm')}")
             ax.set_xlabel(label("NCA loading", x.units))
             ax.set_ylabel(label(name, y.units))
         _ref_lines(ax, result, key)

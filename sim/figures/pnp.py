@@ -149,7 +149,7 @@ def compare(results, out_dir, formats):
             n_if = len([g for g in r.groups("pnp/sweep/observables") if g.startswith("interface_")])
             g = f"pnp/sweep/observables/interface_{n_if - 1}/right"
             U = r.value("pnp/sweep/cathode_potential")
-            name = Path(str(r.path)).stem
+            name = r.parameters.get("title") or Path(str(r.path)).stem
             axes[0].plot(U, r.value(f"{g}/r_scl"), color=PALETTE[i], label=name)
             axes[0].plot(U, r.value("pnp/sweep/observables/total_interfacial_asr"),
                          color=PALETTE[i], ls="--", label=f"{name}: total")
@@ -172,45 +172,57 @@ def _last_interface(result, prefix):
 
 
 def transient_voltage(result, out_dir, formats):
-    """Cell voltage against time for each run, with the overpotential stacked by origin."""
+    """Cell voltage and OCV against time (top) and the overpotential split by origin (bottom, lines:
+    parts can be negative, e.g. an accumulation layer that conducts better than the bulk)."""
     labels = result.value("pnp/transient/run_label")
     n_if = _last_interface(result, "pnp/transient/breakdown")
-    fig, axes = plt.subplots(1, len(labels), figsize=(TWO_COLUMN_IN, 2.6), squeeze=False)
-    for i, (ax, lab) in enumerate(zip(axes[0], labels)):
+    fig, axes = plt.subplots(2, len(labels), figsize=(TWO_COLUMN_IN, 4.0), squeeze=False, sharex="col")
+    for i, lab in enumerate(labels):
+        top, bot = axes[0][i], axes[1][i]
         t = result.value("pnp/transient/time")[i]
-        ok = np.isfinite(t) & (t > 0)
+        ok = np.isfinite(t)
         ocv = result.value("pnp/transient/ocv")[i]
-        base = np.where(np.isfinite(ocv), ocv, 0.0)[ok]
-        parts = [("bulk ohmic", result.value("pnp/transient/breakdown/bulk_ohmic")[i])]
+        if np.any(np.isfinite(ocv[ok])):
+            top.plot(t[ok], ocv[ok], color="0.5", lw=0.8, label="OCV")
+        top.plot(t[ok], result.value("pnp/transient/voltage")[i][ok], "k", lw=1.0, label="cell voltage")
+        parts = [("total", result.value("pnp/transient/overpotential")[i]),
+                 ("bulk ohmic", result.value("pnp/transient/breakdown/bulk_ohmic")[i])]
         for k in range(n_if):
             g = f"pnp/transient/breakdown/interface_{k}"
             name = result[f"pnp/transient/observables/interface_{k}/right/r_scl"].attrs.get("interface", f"if {k}")
-            parts += [(f"SCL {name} (left)", result.value(f"{g}/left/scl")[i]),
-                      (f"SCL {name} (right)", result.value(f"{g}/right/scl")[i]),
+            parts += [(f"SCL {name}, left side", result.value(f"{g}/left/scl")[i]),
+                      (f"SCL {name}, right side", result.value(f"{g}/right/scl")[i]),
                       (f"kinetic {name}", result.value(f"{g}/kinetic")[i])]
-        lower = base.copy()
-        ax.plot(t[ok], base, color="0.3", lw=0.8, label="OCV")
         for j, (name, v) in enumerate(parts):
-            upper = lower + v[ok]
-            ax.fill_between(t[ok], lower, upper, color=PALETTE[j % len(PALETTE)], alpha=0.6, lw=0, label=name)
-            lower = upper
-        ax.plot(t[ok], result.value("pnp/transient/voltage")[i][ok], "k", lw=1.0, label="cell voltage")
-        ax.set_xscale("log")
-        ax.set_title(str(lab))
-        ax.set_xlabel(label("time", "s"))
+            bot.plot(t[ok], v[ok] * 1e3, color="k" if j == 0 else PALETTE[(j - 1) % len(PALETTE)],
+                     lw=1.2 if j == 0 else 0.9, ls="-" if j < 2 else ("--", ":", "-.")[(j - 2) % 3], label=name)
+        bot.axhline(0, color="0.7", lw=0.5)
+        top.set_title(str(lab).replace("^2", "²"))
+        bot.set_xlim(0, float(np.nanmax(t)))              # linear time: the whole charge is visible
+        bot.set_xlabel(label("time", "s"))
     axes[0][0].set_ylabel(label("voltage vs Li/Li$^+$", "V"))
-    axes[0][-1].legend(fontsize=5)
+    axes[1][0].set_ylabel(label("overpotential", "mV"))
+    axes[0][0].legend(fontsize=6)
+    handles, names = axes[1][-1].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
     return save(fig, out_dir, "transient_voltage_breakdown", formats)
 
 
 def transient_profiles(result, out_dir, formats):
     """Li+ near the electrolyte interface at several times, for the highest-current run."""
     x = result.value("pnp/x")
-    x0 = np.atleast_1d(result.value("pnp/interfaces"))[-1]
-    carrier = ionic_names(result, "pnp/transient/c")[-1]      # Li+, or the vacancies of a Frenkel pair
+    xi = np.atleast_1d(result.value("pnp/interfaces"))
+    x0 = xi[-1]
+    t = result.value("pnp/transient/time")
+    # the carrier whose profile changes most over the highest-current run
+    names = ionic_names(result, "pnp/transient/c")
+    last = lambda c_, i_: c_[i_, np.flatnonzero(np.isfinite(t[i_]))[-1]]
+    change = [np.nanmax(np.abs(_relative(last(result.value(f"pnp/transient/c/{n}"), -1), result.value(f"pnp/c_bulk/{n}"))
+                               - _relative(result.value(f"pnp/transient/c/{n}")[-1, 0], result.value(f"pnp/c_bulk/{n}"))))
+              for n in names]
+    carrier = names[int(np.nanargmax(change))]
     cb = result.value(f"pnp/c_bulk/{carrier}")
     c = result.value(f"pnp/transient/c/{carrier}")
-    t = result.value("pnp/transient/time")
     i = len(c) - 1
     fig, ax = plt.subplots()
     ti = t[i]
@@ -221,17 +233,20 @@ def transient_profiles(result, out_dir, formats):
         with np.errstate(divide="ignore", invalid="ignore"):
             ax.semilogy((x - x0) * 1e9, np.where(cb > 0, c[i, k] / cb, np.nan), color=PALETTE[j % len(PALETTE)],
                         label=f"t = {t[i, k]:.3g} s")
-    ax.set_xlim(-3, 3)
+    ax.set_xlim(min((xi[0] - x0) * 1e9 - 3.0, -3.0), 3.0)     # every interface in view
+    for v in xi:
+        ax.axvline((v - x0) * 1e9, color="0.5", lw=0.6, ls=":")
     ax.set_xlabel(label("distance from the electrolyte interface", "nm"))
     ax.set_ylabel(f"{KROGER_VINK[carrier]} concentration / bulk")
-    ax.set_title(f"{result.value('pnp/transient/run_label')[i]}")
+    ax.set_title(f"{result.parameters.get('title') or ''}, {result.value('pnp/transient/run_label')[i]}".replace("^2", "²"),
+                 fontsize=7)
     ax.legend(fontsize=6)
     return save(fig, out_dir, "transient_li_profiles", formats)
 
 
 def transient_rscl(results, out_dir, formats):
     """Electrolyte-side R_SCL and total interfacial ASR against time, for one or more files."""
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(3.35, 3.4))
     for f, r in enumerate(results):
         n_if = _last_interface(r, "pnp/transient/observables")
         R = r.value(f"pnp/transient/observables/interface_{n_if - 1}/right/r_scl")
@@ -241,11 +256,17 @@ def transient_rscl(results, out_dir, formats):
         for i, lab in enumerate(r.value("pnp/transient/run_label")):
             ok = np.isfinite(t[i]) & (t[i] > 0)
             ls = ["-", "--", ":", "-."][i % 4]
+            lab = str(lab).replace("^2", "²")
             ax.plot(t[i][ok], R[i][ok], color=PALETTE[f], ls=ls, label=f"{name}, {lab}: electrolyte side")
             ax.plot(t[i][ok], tot[i][ok], color=PALETTE[f + 2], ls=ls, lw=0.8, label=f"{name}, {lab}: total")
     ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=1e-3)
+    vals = np.concatenate([np.ravel(r.value("pnp/transient/observables/total_interfacial_asr")) for r in results])
+    if np.nanmin(vals) < 0:
+        ax.set_yscale("symlog", linthresh=1e-3)        # negative values: the SCL conducts better than the bulk
+    else:
+        ax.set_yscale("log")
     ax.set_xlabel(label("time", "s"))
     ax.set_ylabel(label("R$_{SCL}$", "ohm cm^2"))
-    ax.legend(fontsize=4.5)
+    ax.set_title("electrolyte side, and total over every side", fontsize=7)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1)
     return save(fig, out_dir, "transient_rscl_vs_time" if len(results) == 1 else "compare_transient_rscl", formats)

@@ -2,7 +2,7 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .style import label, save
+from .style import label, pretty_units, save
 
 
 def render(result, out_dir, formats):
@@ -14,10 +14,10 @@ def render(result, out_dir, formats):
     lmax = float(result.value("polarization/max_separator_thickness"))
     J = result["polarization/current_density"]
     fig, ax = plt.subplots()
-    ax.plot(x.value, y.value * 1e3, label=f"J = {float(J.value):g} {J.units}")
+    ax.plot(x.value, y.value * 1e3, label=f"J = {float(J.value):g} {pretty_units(J.units)}")
     ax.axhline(budget * 1e3, color="0.4", ls="--", lw=0.8, label=f"budget {budget * 1e3:g} mV")
     if np.isfinite(lmax):
-        ax.axvline(lmax, color="#D55E00", ls=":", lw=0.8, label=f"L_max = {lmax:.1f} {result['polarization/max_separator_thickness'].units}")
+        ax.axvline(lmax, color="#D55E00", ls=":", lw=0.8, label=f"L$_{{max}}$ = {lmax:.1f} {pretty_units(result['polarization/max_separator_thickness'].units)}")
     ax.set_xlabel(label("separator thickness", x.units))
     ax.set_ylabel(label("polarization", "mV"))
     ax.legend()

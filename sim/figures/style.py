@@ -55,6 +55,18 @@ _PRETTY = {"um": "µm", "ohm cm^2": "Ω cm²", "mg/cm^2": "mg/cm²", "mA/cm^2": 
            "C/m^2": "C/m²", "F/m^2": "F/m²", "nm": "nm"}
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def pretty_units(units):
+    """'m^4/F^2' -> 'm⁴/F²', 'ohm cm^2' -> 'Ω cm²', 'um' -> 'µm': no ASCII units in a figure."""
+    import re
+    u = _PRETTY.get(units, units)
+    u = re.sub(r"\bohm\b", "Ω", u)
+    u = re.sub(r"\bum\b", "µm", u)
+    return re.sub(r"\^(-?\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), u)
+
+
 def label(name, units):
     """Axis label 'name (units)' with typeset units."""
-    return f"{name} ({_PRETTY.get(units, units)})" if units and units != "1" else name
+    return f"{name} ({pretty_units(units)})" if units and units != "1" else name

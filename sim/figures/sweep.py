@@ -48,7 +48,13 @@ def _columns(table, plot):
            and not c.startswith("param:") and table[c].dtype.kind == "f" and np.any(np.isfinite(table[c]))
            and np.nanstd(table[c]) > 0]
     if plot:
-        return [c for c in plot if c in table.dtype.names]
+        missing = [c for c in plot if c not in table.dtype.names]
+        if missing:
+            from ..errors import ResultFileError
+            from ..schema import suggest
+            raise ResultFileError(f"plot column {missing[0]!r} is not in the summary table"
+                                  + suggest(missing[0], table.dtype.names))
+        return list(plot)
     preferred = [c for c in obs if "total_interfacial_asr" in c or "r_scl" in c or "specific_energy" in c]
     return (preferred + [c for c in obs if c not in preferred])[:4]
 

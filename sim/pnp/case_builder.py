@@ -34,12 +34,20 @@ def _material(params, layer, file, name):
                          key_prefix=f"layers.{name}.material")
 
 
-def carrier_model(layer):
-    """'frenkel' or 'single': the layer's `carriers`, else its material's, else 'single'."""
+def carrier_model(layer, case_materials=None):
+    """'frenkel' or 'single': the layer's `carriers`, else its material's (database or defined in
+    the case), else 'frenkel' when the layer gives Frenkel data, else 'single'."""
     if layer.get("carriers") is not None:
         return layer["carriers"]
-    if layer.get("material") is not None:
-        return material_record(layer["material"]).get("carriers", "single")
+    name = layer.get("material")
+    if name is not None:
+        own = (case_materials or {}).get(name, {}).get("carriers")
+        if own is not None:
+            return own
+        try:
+            return material_record(name).get("carriers", "single")
+        except KeyError:
+            pass
     return "frenkel" if layer.get("frenkel") else "single"
 
 
@@ -175,13 +183,13 @@ def build_layers(params, file=None, potential_V=None):
         li_level = mat.get("mu0_li", 0.0)
         if name == cat_name and potential_V is not None and params["surface"].get("bulk_potential_V") is None:
             li_level += cathode_level_shift(params, mat, potential_V, file, key)
-        model = carrier_model(layer)
+        model = carrier_model(layer, params["materials"])
         if model == "frenkel":
             sp = _frenkel_species(params, layer, mat, file, key, li_level)
         else:
             sp = {}
             given = layer["species"].get("Li", {})
-            if given.get("present", "li_concentration" in mat):
+            if given.get("present", bool(given) or "li_concentration" in mat):
                 c_max = given.get("c_max_mol_m3", mat.get("li_concentration"))
                 frac = mat.get("mobile_fraction")
                 if c_max is None:
@@ -194,9 +202,12 @@ def build_layers(params, file=None, potential_V=None):
                 sp = {"Li": dict(z=1.0, c_max=c_max, c_bulk=c_bulk, mu0_eV=given.get("mu0_eV", li_level),
                                  D=given.get("D_m2_s"))}
                 sp = _transport(sp, 1.0, None, mat, T, file, key, layer)
-        if "electron_site_concentration" in mat and layer["species"].get("e", {}).get("present", True):
+        if ("electron_site_concentration" in mat or layer["species"].get("e")) and \
+                layer["species"].get("e", {}).get("present", True):
             given = layer["species"].get("e", {})
-            c_max = given.get("c_max_mol_m3", mat["electron_site_concentration"])
+            c_max = given.get("c_max_mol_m3", mat.get("electron_site_concentration"))
+            if c_max is None:
+                raise CaseError(file, f"{key}.species.e.c_max_mol_m3", None, "required (the material has no electrons)")
             sp["e"] = dict(z=-1.0, c_max=c_max, c_bulk=given.get("c_bulk_mol_m3", mat.get("electron_fraction", 0.1) * c_max),
                            mu0_eV=given.get("mu0_eV", 0.0), D=given.get("D_m2_s", mat.get("electron_diffusivity")))
         for s, given in layer["species"].items():       # further species, or values of built-in ones

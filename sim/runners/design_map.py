@@ -77,6 +77,8 @@ def run(params, case_dir=None):
         feasible = (L[None, :] <= np.nan_to_num(Lmax, nan=-1.0)[:, None]) & (L[None, :] <= (bet_g if np.isfinite(bet_g) else -1.0))
         gk = f"design_map/variant_{k}"
         out[f"{gk}/name"] = Q(name, "")
+        out[f"{gk}/case_text"] = Q(path.read_text(encoding="utf-8"), "", {"case_path": str(rel),
+                                                                          "meaning": "the pnp case this variant ran"})
         out[f"{gk}/interfacial_asr"] = Q(R / OHM_CM2, "ohm cm^2", {"cathode_potential_V": params["interfaces"]["cathode_potential_V"]})
         out[f"{gk}/max_thickness"] = Q(Lmax / UM, "um", {"meaning": "L_max(sigma); NaN: no thickness fits"})
         out[f"{gk}/feasible"] = Q(feasible.astype(np.int8), "1", {"dims": "(conductivity, thickness)",

@@ -27,7 +27,7 @@ def _newton_fn(params):
 def _protocols(params, li, eta_eq):
     t = params["transient"]
     if t["protocol"] == "galvanostatic":
-        return [(f"{j:g} mA/cm^2", j, tr.Galvanostatic(j * MA_CM2, li)) for j in t["current_densities_mA_cm2"]]
+        return [(f"{j:g} mA/cm²", j, tr.Galvanostatic(j * MA_CM2, li)) for j in t["current_densities_mA_cm2"]]
     if t["protocol"] == "potentiostatic":
         return [(f"{v:g} V", v, tr.Potentiostatic(v, eta_eq, li)) for v in t["overpotentials_V"]]
     table = tr.CurrentTable(t["table_time_s"], np.array(t["table_current_density_mA_cm2"]) * MA_CM2, li)

@@ -43,6 +43,8 @@ SCHEMA = Table({
 
 
 def check(params, file):
+    from ..case import check_database_materials
+    check_database_materials(params, file)
     cur = params["current"]
     if (cur.get("current_density_mA_cm2") is None) == (cur.get("c_rate_per_h") is None):
         raise CaseError(file, "current", cur, "give exactly one of current_density_mA_cm2 and c_rate_per_h")

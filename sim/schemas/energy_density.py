@@ -100,4 +100,6 @@ def check(params, file):
     known = set(material_names())
     for name in params["materials"]:
         if name not in known:
-            raise CaseError(file, f"materials.{name}", name, "unknown material")
+            from ..schema import suggest
+            raise CaseError(file, f"materials.{name}", name, "unknown material" + suggest(name, known)
+                            + " (stack cases use database materials only)")

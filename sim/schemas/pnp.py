@@ -231,6 +231,14 @@ def check(params, file):
     mesh = params["mesh"]
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
+    from ..case import case_material_names
+    used = {layer.get("material") for layer in layers.values()}
+    for name in case_material_names(params):
+        if name not in used:
+            from ..materials import _raw as database
+            raise CaseError(file, f"materials.{name}", name, "not in the database and no layer uses it"
+                            + suggest(name, database()) + " (a new material needs a layer with material = "
+                            f"\"{name}\")")
     surface = params["surface"].get("bulk_potential_V") is not None
     ip = params["impedance"]
     if ip.get("temperatures_K") is not None:

@@ -160,7 +160,20 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
         print(f"{len(failures)} of {len(todo)} case(s) failed:")
         for i, err in failures[:20]:
             print(f"  case {i}: {err}")
-    return store.read_summary(out)[0]
+    table = store.read_summary(out)[0]
+    _check_plot_columns(sweep, table)
+    return table
+
+
+def _check_plot_columns(sweep, table):
+    """`plot` may only name summary columns: an unknown one is an error (the results are kept)."""
+    from ..errors import CaseError
+    from ..schema import suggest
+    cols = [c for c in table.dtype.names if c not in ("case_id", "status", "wall_time", "error")]
+    for c in sweep.spec.get("plot") or []:
+        if c not in cols:
+            raise CaseError(sweep.path, "plot", c, "not a column of the summary table" + suggest(c, cols)
+                            + " (the results are written; fix `plot` and run `sim figures`)")
 
 
 def _rows_from_file(out, done):

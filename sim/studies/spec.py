@@ -139,15 +139,17 @@ def design_values(spec, file):
     return keys, np.column_stack([m.ravel() for m in mesh])
 
 
-def load_sweep(path):
-    """Read and validate a sweep file and every case it generates."""
+def load_sweep(path, overrides=None):
+    """Read and validate a sweep file and every case it generates; `overrides` [(dotted key,
+    value)] (`sim sweep --set`) apply to the base case before the swept values."""
     path = Path(path)
     text = read_case_text(path)
     spec = SWEEP_SCHEMA.validate(parse_case_text(text, path), path)
     base_path = (path.parent / spec["base"]).resolve()
     if not base_path.exists():
         raise CaseError(path, "base", spec["base"], f"no such case file ({base_path})")
-    base_doc = parse_case_text(read_case_text(base_path), base_path)
+    from ..case import apply_overrides
+    base_doc = apply_overrides(parse_case_text(read_case_text(base_path), base_path), overrides, f"{path} (--set)")
     keys, values = design_values(spec, path)
     sweep = Sweep(path, text, spec, base_doc, base_path, keys, values)
     validate_cases(sweep)
@@ -155,10 +157,17 @@ def load_sweep(path):
 
 
 def validate_cases(sweep):
-    """Validate every generated case; the first failure names the sweep file and the key."""
+    """Validate every generated case; the first failure names the sweep file and the key.  An
+    unknown key that a swept key path introduced is reported as a typo of that path."""
     for i in range(sweep.n):
         try:
             validate_document(sweep.case_doc(i), str(sweep.base_path.parent / f"{sweep.path.name} (case {i})"))
         except KeyError as e:
             raise CaseError(sweep.path, f"parameters.{e.args[0]}", None,
                             "the key path goes through a value that is not a table") from None
+        except CaseError as e:
+            swept = [k for k in sweep.keys if k == e.key or k.startswith(f"{e.key}.")]
+            if swept and "unknown key" in e.reason:
+                raise CaseError(sweep.path, f'parameters."{swept[0]}"', None,
+                                f"the swept key path does not exist in the case: {e.key!r} is an {e.reason}") from None
+            raise

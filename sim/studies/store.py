@@ -122,7 +122,7 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
             if "summary" in f:
                 del f["summary"]
             write_datasets(f.require_group("summary"), summary)
-            f["summary"].attrs["columns"] = json.dumps(list(summary))
+            f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -131,13 +131,22 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
         raise
 
 
+def _columns_attr(v):
+    """The summary's column order: an array of strings (older files: a JSON string)."""
+    if v is None:
+        return []
+    if isinstance(v, (str, bytes)):
+        return json.loads(v)
+    return [c.decode() if isinstance(c, bytes) else str(c) for c in v]
+
+
 def read_summary(path):
     """The summary table of a sweep file as a structured numpy array, and the columns' units."""
     try:
         with h5py.File(path, "r") as f:
             cols = {k: f[f"summary/{k}"] for k in f["summary"]}
             units = {k: str(d.attrs.get("units", "")) for k, d in cols.items()}
-            order = json.loads(f["summary"].attrs.get("columns", "[]")) or sorted(cols)
+            order = _columns_attr(f["summary"].attrs.get("columns")) or sorted(cols)
             arrays = {k: cols[k][()] for k in order}
     except (OSError, KeyError) as e:
         raise ResultFileError(f"{path}: no sweep summary ({e})") from None
