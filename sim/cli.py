@@ -158,10 +158,20 @@ def _cmd_demo(args):
         outputs.append(out)
         print(f"{path} -> {out} and {len(figs)} figure files ({time.perf_counter() - t0:.1f} s)")
     from .figures import render_comparison
-    pnp_outputs = [o for o in outputs if read_kind(o) == "pnp"]
-    if len(pnp_outputs) > 1:
-        figs = render_comparison(pnp_outputs, Path(args.out) / "comparison")
-        print(f"comparison of {len(pnp_outputs)} pnp results -> {len(figs)} figure files")
+    from .io import read_result
+    groups = {}
+    for o in outputs:               # compare like with like: equilibrium studies, charging runs, spectra
+        if read_kind(o) != "pnp":
+            continue
+        r = read_result(o)
+        study = ("impedance" if "pnp/impedance/temperature" in r else "charging" if "pnp/transient/voltage" in r
+                 else "equilibrium" if "pnp/sweep/cathode_potential" in r else None)
+        if study:
+            groups.setdefault(study, []).append(o)
+    for study, group in groups.items():
+        if len(group) > 1:
+            figs = render_comparison(group, Path(args.out) / "comparison" / study)
+            print(f"comparison of {len(group)} {study} results -> {len(figs)} figure files")
     from .studies import run_sweep
     for path in sorted(Path(args.cases).glob("sweeps/*.toml")):
         t0 = time.perf_counter()

@@ -159,7 +159,8 @@ def compare(results, out_dir, formats):
         axes[1].set_ylabel(label("electrolyte SCL thickness (1 %)", "nm"))
         for ax in axes:
             ax.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
-            ax.legend(fontsize=6)
+        axes[0].legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+        axes[1].legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
         paths += save(fig, out_dir, "compare_rscl_vs_potential", formats)
     transients = [r for r in pnp if "pnp/transient/voltage" in r]
     if len(transients) >= 2:
