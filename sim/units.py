@@ -25,10 +25,20 @@ UNIT_TO_SI = {
     "S/m": (1.0, "S/m"),
     "mS/cm": (1e-1, "S/m"),
     "mA/cm^2": (10.0, "A/m^2"),
+    "mAh/cm^2": (3.6e4, "C/m^2"),       # 1 mAh = 3.6 C, over 1e-4 m^2
+    "ohm cm^2": (1e-4, "ohm m^2"),
+    "um": (1e-6, "m"),
+    "nm": (1e-9, "m"),
+    "mg/cm^2": (1e-2, "kg/m^2"),
+    "A/m^2": (1.0, "A/m^2"),
     "cm^2/s": (1e-4, "m^2/s"),
     "m^2/s": (1.0, "m^2/s"),
     "K": (1.0, "K"),
 }
+
+
+#: factor to SI of each unit: x_SI = x * SI[unit], x = x_SI / SI[unit]
+SI = {unit: factor for unit, (factor, _) in UNIT_TO_SI.items()}
 
 
 def to_si(value, unit):
@@ -43,6 +53,3 @@ def to_si(value, unit):
 def thermal_voltage(temperature_K):
     """k_B T / e in volts."""
     return BOLTZMANN * temperature_K / ELEMENTARY_CHARGE
-
-#: area-specific resistance: 1 ohm m^2 = 1e4 ohm cm^2
-OHM_CM2_PER_OHM_M2 = 1e4

@@ -8,7 +8,6 @@ Prints a table of the measured errors.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -19,7 +19,7 @@ from .case import load_case
 from .pnp import analytic as an
 from .pnp import observables as obs
 from .runners.pnp import solve
-from .units import OHM_CM2_PER_OHM_M2, thermal_voltage
+from .units import SI, thermal_voltage
 
 ROOT = Path(__file__).resolve().parent.parent
 #: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
@@ -42,7 +42,7 @@ def sse_side(params, U):
     """(R_SCL of the sulfide side (ohm cm^2), 1 % thickness (m), potential drop (V)) at U."""
     p, psi, c, st = solve(params, U)
     side = obs.evaluate(p, psi, c, w=st.w)["interfaces"][-1]["right"]
-    return side["r_scl"] * OHM_CM2_PER_OHM_M2, side["thickness_1pct"], side["potential_drop"]
+    return side["r_scl"] / SI["ohm cm^2"], side["thickness_1pct"], side["potential_drop"]
 
 
 def _set(params, path, value):

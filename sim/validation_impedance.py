@@ -15,7 +15,7 @@ from .pnp import impedance as imp
 from .pnp.analytic import debye_length
 from .pnp.mesh import layered_mesh
 from .pnp.problem import Problem
-from .units import OHM_CM2_PER_OHM_M2, VACUUM_PERMITTIVITY, thermal_voltage
+from .units import SI, VACUUM_PERMITTIVITY, thermal_voltage
 
 T, EPS_R, C0, D = 298.15, 9.0, 3.1, 1e-13
 
@@ -51,7 +51,7 @@ def main(out_dir="docs/figures"):
     base = layered_mesh([L], 0.05 * lam, 0.5 * lam, 1.1, grade_outer=(True, True))
     with use_style():
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.7))
-        a1.plot(Za.real * OHM_CM2_PER_OHM_M2, -Za.imag * OHM_CM2_PER_OHM_M2, "k-", lw=0.8, label="analytic")
+        a1.plot(Za.real / SI["ohm cm^2"], -Za.imag / SI["ohm cm^2"], "k-", lw=0.8, label="analytic")
         errs = []
         for i, r in enumerate((1, 2, 4)):
             mesh = base.refined(r) if r > 1 else base
@@ -61,11 +61,11 @@ def main(out_dir="docs/figures"):
             err = np.abs(Z / Za - 1)
             errs.append(err.max())
             if r == 4:
-                a1.plot(Z.real * OHM_CM2_PER_OHM_M2, -Z.imag * OHM_CM2_PER_OHM_M2, "o", ms=2.5, color=PALETTE[0],
+                a1.plot(Z.real / SI["ohm cm^2"], -Z.imag / SI["ohm cm^2"], "o", ms=2.5, color=PALETTE[0],
                         label=f"this code ({mesh.n} cells)")
             a2.loglog(f, err, color=PALETTE[i], label=f"{mesh.n} cells")
-        a1.set_xlim(0, 2.5 * float(np.max(Za.real)) * OHM_CM2_PER_OHM_M2)
-        a1.set_ylim(0, 2.5 * float(np.max(Za.real)) * OHM_CM2_PER_OHM_M2)
+        a1.set_xlim(0, 2.5 * float(np.max(Za.real)) / SI["ohm cm^2"])
+        a1.set_ylim(0, 2.5 * float(np.max(Za.real)) / SI["ohm cm^2"])
         a1.set_aspect("equal", adjustable="box")
         a1.set_xlabel(label("Z′", "Ω cm²"))
         a1.set_ylabel(label("−Z″", "Ω cm²"))

@@ -1,7 +1,6 @@
 """Every figure that `make demo` draws, drawn from coarse versions of the shipped cases; each one
 passes the referee checks of conftest.check_figure (visible data for every legend entry, no raw
 keys, no ASCII units) as it is saved."""
-import os
 from pathlib import Path
 
 import pytest

@@ -14,9 +14,11 @@ MODULES = [energy, polarization, pnp, impedance, design_map, sweep]
 
 
 def render_all(result_path, out_dir=None, formats=("pdf", "png"), style=None):
-    """Render every figure `result_path` supports into out_dir (default: beside the file)."""
+    """Render every figure `result_path` (a file, or an in-memory `sim.io.Result`) supports into
+    out_dir (default: beside the file)."""
+    from ..io import Result
     from .style import use_style
-    result = read_result(result_path)
+    result = result_path if isinstance(result_path, Result) else read_result(result_path)
     out_dir = Path(out_dir) if out_dir else Path(result_path).with_suffix("")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -50,7 +50,6 @@ def nyquist(result, out_dir, formats):
         _decade_markers(ax, f, Z, PALETTE[i % len(PALETTE)], labels=i == 0)
         top = max(top, float(np.max(Z.real)), float(np.max(-Z.imag)))
     if "pnp/impedance/measured/frequency" in result:
-        fm = result.value(f"{PREFIX}/measured/frequency")
         Zm = result.value(f"{PREFIX}/measured/z_real") + 1j * result.value(f"{PREFIX}/measured/z_imag")
         ax.plot(Zm.real, -Zm.imag, "k.", ms=3, label="measured")
     ax.set_xlim(0, 1.05 * top)

@@ -147,7 +147,7 @@ class FiPyLinearization:
         With no Dirichlet potential anywhere, Poisson alone is singular: psi in the last cell is
         pinned by adding k (psi_N + dpsi_N) to its row, whose exact value is then zero because
         the Poisson rows sum to the total charge, which the balances conserve."""
-        fp, p = self.fp, self.p
+        p = self.p
         n, dx, V_T = p.n, g.dx, p.thermal_voltage
         R_psi, R_c = op.residual(p, g, psi, c, c_old=c_old, dt=dt, steady_closed=False,
                                  boundary_flux_in=boundary_flux_in, gauge=False)

@@ -8,13 +8,14 @@ L <= min(L_max(sigma), BET).
 """
 import numpy as np
 
+from ..units import SI
+
 from ..case import load_case, material_overrides_si
 from ..io import Q
 from ..materials import load_material
 from ..stack import energy as en
 from ..stack import polarization as pol
 
-UM, S_CM, MA_CM2, OHM_CM2 = 1e-6, 100.0, 10.0, 1e-4
 
 
 def interfacial_asr(case_path, potential_V):
@@ -41,31 +42,31 @@ def run(params, case_dir=None):
                               collectors=cell["collectors"], material_overrides=overrides)
     cur = params["current"]
     if cur.get("current_density_mA_cm2") is not None:
-        J = cur["current_density_mA_cm2"] * MA_CM2
+        J = cur["current_density_mA_cm2"] * SI["mA/cm^2"]
     else:
         cap = float(en.breakdown(design)["areal_capacity"])
         J = float(pol.current_density_from_c_rate(cur["c_rate_per_h"], cap))
     budget = params["budget"]["max_polarization_V"]
     g = params["grid"]
-    sigma = np.geomspace(*g["conductivity_range_S_cm"], g["points"]) * S_CM
-    L = np.linspace(*g["thickness_range_um"], g["points"]) * UM
+    sigma = np.geomspace(*g["conductivity_range_S_cm"], g["points"]) * SI["S/cm"]
+    L = np.linspace(*g["thickness_range_um"], g["points"]) * SI["um"]
     es_ref, ev_ref = (float(x) for x in en.energy(en.preset_design("LIB", material_overrides=overrides)))
     es, ev = en.energy(design, separator_thickness_m=L)
     bet_g = float(en.break_even_thickness(design, es_ref))
     bet_v = float(en.break_even_thickness(design, ev_ref, "volumetric"))
     out = {
-        "design_map/current_density": Q(J / MA_CM2, "mA/cm^2"),
+        "design_map/current_density": Q(J / SI["mA/cm^2"], "mA/cm^2"),
         "design_map/budget": Q(budget, "V"),
-        "design_map/conductivity": Q(sigma / S_CM, "S/cm"),
-        "design_map/separator_thickness": Q(L / UM, "um"),
+        "design_map/conductivity": Q(sigma / SI["S/cm"], "S/cm"),
+        "design_map/separator_thickness": Q(L / SI["um"], "um"),
         "design_map/specific_energy": Q(np.broadcast_to(es[None, :], (len(sigma), len(L))).copy(), "Wh/kg",
                                         {"dims": "(conductivity, thickness)"}),
         "design_map/energy_density": Q(np.broadcast_to(ev[None, :], (len(sigma), len(L))).copy(), "Wh/L",
                                        {"dims": "(conductivity, thickness)"}),
         "design_map/reference_specific_energy": Q(es_ref, "Wh/kg"),
         "design_map/reference_energy_density": Q(ev_ref, "Wh/L"),
-        "design_map/bet_gravimetric": Q(bet_g / UM, "um", {"note": "NaN: none"}),
-        "design_map/bet_volumetric": Q(bet_v / UM, "um", {"note": "NaN: none"}),
+        "design_map/bet_gravimetric": Q(bet_g / SI["um"], "um", {"note": "NaN: none"}),
+        "design_map/bet_volumetric": Q(bet_v / SI["um"], "um", {"note": "NaN: none"}),
         "design_map/sse": Q(cell["sse"], ""),
     }
     names = []
@@ -79,12 +80,12 @@ def run(params, case_dir=None):
         out[f"{gk}/name"] = Q(name, "")
         out[f"{gk}/case_text"] = Q(path.read_text(encoding="utf-8"), "", {"case_path": str(rel),
                                                                           "meaning": "the pnp case this variant ran"})
-        out[f"{gk}/interfacial_asr"] = Q(R / OHM_CM2, "ohm cm^2", {"cathode_potential_V": params["interfaces"]["cathode_potential_V"]})
-        out[f"{gk}/max_thickness"] = Q(Lmax / UM, "um", {"meaning": "L_max(sigma); NaN: no thickness fits"})
+        out[f"{gk}/interfacial_asr"] = Q(R / SI["ohm cm^2"], "ohm cm^2", {"cathode_potential_V": params["interfaces"]["cathode_potential_V"]})
+        out[f"{gk}/max_thickness"] = Q(Lmax / SI["um"], "um", {"meaning": "L_max(sigma); NaN: no thickness fits"})
         out[f"{gk}/feasible"] = Q(feasible.astype(np.int8), "1", {"dims": "(conductivity, thickness)",
                                                                     "meaning": "1: within the budget and beats the LIB"})
     marks = params["markers"]
     out["design_map/markers/name"] = Q(np.array(marks), "")
     out["design_map/markers/conductivity"] = Q(np.array([
-        load_material(m, overrides.get(m))["conductivity"] / S_CM for m in marks]), "S/cm", {"source": "materials database"})
+        load_material(m, overrides.get(m))["conductivity"] / SI["S/cm"] for m in marks]), "S/cm", {"source": "materials database"})
     return out

@@ -1,11 +1,12 @@
 """Runner of `energy_density` cases: reference cell, one design, and the Fig. 3 b-f data sets."""
 import numpy as np
 
+from ..units import SI
+
 from ..case import material_overrides_si
 from ..io import Q
 from ..stack import energy as en
 
-UM, MG = 1e-6, en.MG_CM2
 
 
 def _design(p, overrides, name):
@@ -25,13 +26,13 @@ def _breakdown_q(prefix, design):
            f"{prefix}/energy_density": Q(float(en.to_wh_l(b["energy_density"])), "Wh/L"),
            f"{prefix}/areal_capacity": Q(float(b["areal_capacity"]) / 3.6e4, "mAh/cm^2"),
            f"{prefix}/total_mass": Q(float(b["total_mass"]) * 100.0, "mg/cm^2"),
-           f"{prefix}/total_thickness": Q(float(b["total_thickness"]) / UM, "um")}
+           f"{prefix}/total_thickness": Q(float(b["total_thickness"]) / SI["um"], "um")}
     names = list(b["mass"])
     out[f"{prefix}/breakdown/mass_component"] = Q(np.array(names), "")
     out[f"{prefix}/breakdown/mass"] = Q(np.array([float(b["mass"][k]) * 100.0 for k in names]), "mg/cm^2")
     tnames = list(b["thickness"])
     out[f"{prefix}/breakdown/thickness_component"] = Q(np.array(tnames), "")
-    out[f"{prefix}/breakdown/thickness"] = Q(np.array([float(b["thickness"][k]) / UM for k in tnames]), "um")
+    out[f"{prefix}/breakdown/thickness"] = Q(np.array([float(b["thickness"][k]) / SI["um"] for k in tnames]), "um")
     return out
 
 
@@ -48,8 +49,8 @@ def run(params, case_dir=None):
 
     cell = _design(params["cell"], overrides, "cell")
     out.update(_breakdown_q("energy/cell", cell))
-    out["energy/cell/bet_gravimetric"] = Q(float(en.break_even_thickness(cell, es_ref)) / UM, "um")
-    out["energy/cell/bet_volumetric"] = Q(float(en.break_even_thickness(cell, ev_ref, "volumetric")) / UM, "um")
+    out["energy/cell/bet_gravimetric"] = Q(float(en.break_even_thickness(cell, es_ref)) / SI["um"], "um")
+    out["energy/cell/bet_volumetric"] = Q(float(en.break_even_thickness(cell, ev_ref, "volumetric")) / SI["um"], "um")
 
     f3 = params["fig3"]
     if not f3["enabled"]:
@@ -59,22 +60,22 @@ def run(params, case_dir=None):
     loads = np.linspace(*f3["loading_range_mg_cm2"], n)
     for sse in f3["sse"]:
         d = en.preset_design("ASSLIB", sse=sse, loading_mg_cm2=f3["loading_mg_cm2"], material_overrides=overrides)
-        es, ev = en.energy(d, separator_thickness_m=L * UM)
+        es, ev = en.energy(d, separator_thickness_m=L * SI["um"])
         g = f"energy/fig3b/{sse}"
         out[f"{g}/separator_thickness"] = Q(L, "um")
         out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
         out[f"{g}/energy_density"] = Q(ev, "Wh/L")
-        out[f"{g}/bet_gravimetric"] = Q(float(en.break_even_thickness(d, es_ref)) / UM, "um")
-        out[f"{g}/bet_volumetric"] = Q(float(en.break_even_thickness(d, ev_ref, "volumetric")) / UM, "um")
+        out[f"{g}/bet_gravimetric"] = Q(float(en.break_even_thickness(d, es_ref)) / SI["um"], "um")
+        out[f"{g}/bet_volumetric"] = Q(float(en.break_even_thickness(d, ev_ref, "volumetric")) / SI["um"], "um")
         g = f"energy/fig3c/{sse}"
         out[f"{g}/loading"] = Q(loads, "mg/cm^2")
-        out[f"{g}/bet_gravimetric"] = Q(en.break_even_thickness(d, es_ref, loading_kg_m2=loads * MG) / UM, "um",
+        out[f"{g}/bet_gravimetric"] = Q(en.break_even_thickness(d, es_ref, loading_kg_m2=loads * SI["mg/cm^2"]) / SI["um"], "um",
                                         {"note": "NaN: the design cannot reach the reference at any thickness"})
-        out[f"{g}/bet_volumetric"] = Q(en.break_even_thickness(d, ev_ref, "volumetric", loading_kg_m2=loads * MG) / UM, "um",
+        out[f"{g}/bet_volumetric"] = Q(en.break_even_thickness(d, ev_ref, "volumetric", loading_kg_m2=loads * SI["mg/cm^2"]) / SI["um"], "um",
                                        {"note": "NaN: the design cannot reach the reference at any thickness"})
     for t in f3["fig3de_separator_um"]:
         d = en.preset_design("ASSLIB", sse="LLZO", material_overrides=overrides)
-        es, ev = en.energy(d, loading_kg_m2=loads * MG, separator_thickness_m=t * UM)
+        es, ev = en.energy(d, loading_kg_m2=loads * SI["mg/cm^2"], separator_thickness_m=t * SI["um"])
         g = f"energy/fig3de/{t:g}um"
         out[f"{g}/loading"] = Q(loads, "mg/cm^2")
         out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
@@ -83,7 +84,7 @@ def run(params, case_dir=None):
     for cc in ("standard", "modified"):
         d = en.preset_design("ASSLIB", sse="LLZO", separator_thickness_um=f3["fig3f_separator_um"],
                              collectors=cc, material_overrides=overrides)
-        es, ev = en.energy(d, loading_kg_m2=loads * MG)
+        es, ev = en.energy(d, loading_kg_m2=loads * SI["mg/cm^2"])
         g = f"energy/fig3f/{cc}"
         out[f"{g}/loading"] = Q(loads, "mg/cm^2")
         out[f"{g}/specific_energy"] = Q(es, "Wh/kg")

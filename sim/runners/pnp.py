@@ -4,6 +4,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+
+from ..units import SI
 from tqdm.auto import tqdm
 
 from ..errors import MeshWarning
@@ -12,7 +14,6 @@ from ..pnp import observables as obs
 from ..pnp.case_builder import build_problem, cathode_layer, cathode_potential
 from ..pnp.newton import SolverOptions, solve_equilibrium
 
-OHM_CM2 = 1e4        # ohm m^2 -> ohm cm^2
 DCAP_STEP_V = 0.005
 
 
@@ -36,7 +37,7 @@ def solve(params, potential_V=None, start=None, solver=None):
 
 def _observable_q(prefix, ev):
     out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
-           f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] * OHM_CM2, "ohm cm^2",
+           f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] / SI["ohm cm^2"], "ohm cm^2",
                                                 {"meaning": "sum of R_SCL over every side of every interface"})}
     surf = ev.get("surface")
     if surf:
@@ -45,7 +46,7 @@ def _observable_q(prefix, ev):
                  "integral_capacitance": "F/m^2", "saturated_width": "m", "thickness_1pct": "m",
                  "r_scl": "ohm cm^2", "length": "m"}
         for k, u in units.items():
-            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (OHM_CM2 if k == "r_scl" else 1.0), u, a)
+            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "r_scl" else 1.0), u, a)
     for i, it in enumerate(ev["interfaces"]):
         g = f"{prefix}/interface_{i}"
         out[f"{g}/position"] = Q(it["position"], "m", {"interface": it["name"]})
@@ -57,7 +58,7 @@ def _observable_q(prefix, ev):
             out[f"{g}/{side}/charge"] = Q(v["charge"], "C/m^2", a)
             out[f"{g}/{side}/thickness_1pct"] = Q(v["thickness_1pct"], "m", a)
             out[f"{g}/{side}/thickness_moment"] = Q(v["thickness_moment"], "m", a)
-            out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] * OHM_CM2, "ohm cm^2", a)
+            out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] / SI["ohm cm^2"], "ohm cm^2", a)
     return out
 
 
@@ -171,7 +172,7 @@ def _surface_sweep(params, phi0s):
     out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"})}
     for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
                       ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
-        scale = OHM_CM2 if key == "r_scl" else 1.0
+        scale = 1 / SI["ohm cm^2"] if key == "r_scl" else 1.0
         out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit)
     if "Li_i" in p.species:
         out["pnp/sweep/first_integral_charge"] = Q(

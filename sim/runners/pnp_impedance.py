@@ -25,7 +25,7 @@ from ..pnp import observables as obs
 from ..pnp.case_builder import build_problem, galvanostatic_problem
 from ..pnp.newton import SolverOptions, newton, solve_equilibrium
 from ..pnp import operator as op
-from ..units import FARADAY, OHM_CM2_PER_OHM_M2, to_si
+from ..units import FARADAY, to_si, SI
 
 
 def steady_state(params, T):
@@ -84,7 +84,7 @@ def read_measured(path, case_dir=None):
         raise CaseError(None, "impedance.measured_csv", str(path), "needs at least 3 rows of f_Hz, z_real, z_imag")
     if not np.all(np.isfinite(data)) or np.any(data[:, 0] <= 0):
         raise CaseError(None, "impedance.measured_csv", str(path), "values must be finite and f > 0")
-    return data[:, 0], (data[:, 1] + 1j * data[:, 2]) / OHM_CM2_PER_OHM_M2
+    return data[:, 0], (data[:, 1] + 1j * data[:, 2]) * SI["ohm cm^2"]
 
 
 def _fit(circuit, f, Z, start=None):
@@ -105,7 +105,7 @@ def _fit_q(prefix, circuit, fitted):
     out = {}
     p, se, rms = fitted
     for (name, unit), v, e in zip(cc.parameter_names(circuit), p, se):
-        scale = OHM_CM2_PER_OHM_M2 if unit == "ohm m^2" else 1.0
+        scale = 1 / SI["ohm cm^2"] if unit == "ohm m^2" else 1.0
         shown = "ohm cm^2" if unit == "ohm m^2" else unit
         out[f"{prefix}/{name}"] = Q(v * scale, shown, {"standard_error": e * scale})
     out[f"{prefix}/relative_rms_residual"] = Q(rms, "1", {"meaning": "rms of (Z_fit - Z)/|Z|"})
@@ -134,16 +134,16 @@ def run(params, case_dir=None):
         spectra.append((f, Z))
         g = f"pnp/impedance/T_{T:.2f}K"
         out[f"{g}/frequency"] = Q(f, "Hz")
-        out[f"{g}/z_real"] = Q(Z.real * OHM_CM2_PER_OHM_M2, "ohm cm^2")
-        out[f"{g}/z_imag"] = Q(Z.imag * OHM_CM2_PER_OHM_M2, "ohm cm^2")
+        out[f"{g}/z_real"] = Q(Z.real / SI["ohm cm^2"], "ohm cm^2")
+        out[f"{g}/z_imag"] = Q(Z.imag / SI["ohm cm^2"], "ohm cm^2")
         rr, ri, M = cc.lin_kk(f, Z, capacitive=ip["electrodes"] == "blocking")
         out[f"{g}/kramers_kronig_residual"] = Q(max(np.max(np.abs(rr)), np.max(np.abs(ri))), "1",
                                                 {"meaning": "max Lin-KK residual / |Z|", "rc_elements": M})
         fits.append(_fit(circuit, f, Z, previous))
         previous = fits[-1][0] if fits[-1] is not None else previous
-        dc.append(Z[np.argmin(f)].real * OHM_CM2_PER_OHM_M2)
+        dc.append(Z[np.argmin(f)].real / SI["ohm cm^2"])
         ev = obs.evaluate(p, psi, c, w=w)
-        rscl.append(ev["total_interfacial_asr"] * OHM_CM2_PER_OHM_M2)
+        rscl.append(ev["total_interfacial_asr"] / SI["ohm cm^2"])
     # second pass, from the other end: a fit that a neighbour's parameters (scaled by the ratio of
     # the low-frequency resistances) improves is replaced, so elements keep their meaning along T
     is_R = np.array([u == "ohm m^2" for _, u in cc.parameter_names(circuit)])
@@ -160,7 +160,7 @@ def run(params, case_dir=None):
             out.update(_fit_q(f"{g}/fit", circuit, fitted))
         for n, v in zip([n for n, _ in cc.parameter_names(circuit)], fitted[0] if fitted else [np.nan] * is_R.size):
             if n in fitted_R:
-                fitted_R[n].append(v * OHM_CM2_PER_OHM_M2)
+                fitted_R[n].append(v / SI["ohm cm^2"])
     out["pnp/impedance/low_frequency_resistance"] = Q(np.array(dc), "ohm cm^2", {"meaning": "Re Z at the lowest frequency"})
     out["pnp/impedance/dc_r_scl"] = Q(np.array(rscl), "ohm cm^2",
                                       {"meaning": "sum of R_SCL of the steady-state profile (the DC estimate)"})
@@ -169,8 +169,8 @@ def run(params, case_dir=None):
     if ip.get("measured_csv"):
         fm, Zm = read_measured(ip["measured_csv"], case_dir)
         out["pnp/impedance/measured/frequency"] = Q(fm, "Hz")
-        out["pnp/impedance/measured/z_real"] = Q(Zm.real * OHM_CM2_PER_OHM_M2, "ohm cm^2")
-        out["pnp/impedance/measured/z_imag"] = Q(Zm.imag * OHM_CM2_PER_OHM_M2, "ohm cm^2")
+        out["pnp/impedance/measured/z_real"] = Q(Zm.real / SI["ohm cm^2"], "ohm cm^2")
+        out["pnp/impedance/measured/z_imag"] = Q(Zm.imag / SI["ohm cm^2"], "ohm cm^2")
         fitted = _fit(circuit, fm, Zm)
         if fitted is not None:
             out.update(_fit_q("pnp/impedance/measured/fit", circuit, fitted))

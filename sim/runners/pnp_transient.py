@@ -10,11 +10,8 @@ from ..pnp.carriers import cathode_li_level_shift, li_level_signs
 from ..pnp import transient as tr
 from ..pnp.case_builder import build_problem, cathode_layer, galvanostatic_problem, ocv_table
 from ..pnp.newton import SolverOptions, solve_equilibrium
-from ..units import FARADAY
+from ..units import FARADAY, SI
 
-MA_CM2 = 10.0            # 1 mA/cm^2 = 10 A/m^2
-MAH_CM2 = 3.6e4          # 1 mAh/cm^2 = 3.6e4 C/m^2
-OHM_CM2 = 1e4
 
 
 def _newton_fn(params):
@@ -27,10 +24,10 @@ def _newton_fn(params):
 def _protocols(params, li, eta_eq):
     t = params["transient"]
     if t["protocol"] == "galvanostatic":
-        return [(f"{j:g} mA/cm²", j, tr.Galvanostatic(j * MA_CM2, li)) for j in t["current_densities_mA_cm2"]]
+        return [(f"{j:g} mA/cm²", j, tr.Galvanostatic(j * SI["mA/cm^2"], li)) for j in t["current_densities_mA_cm2"]]
     if t["protocol"] == "potentiostatic":
         return [(f"{v:g} V", v, tr.Potentiostatic(v, eta_eq, li)) for v in t["overpotentials_V"]]
-    table = tr.CurrentTable(t["table_time_s"], np.array(t["table_current_density_mA_cm2"]) * MA_CM2, li)
+    table = tr.CurrentTable(t["table_time_s"], np.array(t["table_current_density_mA_cm2"]) * SI["mA/cm^2"], li)
     return [("current table", np.nan, table)]
 
 
@@ -42,7 +39,7 @@ def _soc(params, p, li):
     x, V = ocv_table(params)
     f, T = cat.get("ionic_fraction"), params["temperature_K"]
     return tr.CathodeSOC(cells=p.mesh.layer_of_cell == k, species=li, x0=cat["x_li"],
-                         capacity_C_m2=cat["areal_capacity_mAh_cm2"] * MAH_CM2, ocv_x=x, ocv_V=V,
+                         capacity_C_m2=cat["areal_capacity_mAh_cm2"] * SI["mAh/cm^2"], ocv_x=x, ocv_V=V,
                          signs=np.array(li_level_signs(p.species)),
                          level_shift=lambda U, xl: cathode_li_level_shift(U, xl, 0.0, 0.5, T, ionic_fraction=f))
 
@@ -133,7 +130,7 @@ def _to_q(p, times, series, U0):
     vb = lambda key: arr(lambda r, k: r["vb"][k][key])
     ocv = arr(lambda r, k: r["U"][k])
     total = vb("total")
-    out["pnp/transient/current_density"] = Q(arr(lambda r, k: r["J"][k]) / MA_CM2, "mA/cm^2",
+    out["pnp/transient/current_density"] = Q(arr(lambda r, k: r["J"][k]) / SI["mA/cm^2"], "mA/cm^2",
                                              {**dims, "meaning": "ionic current into the reservoir at x = L"})
     out["pnp/transient/overpotential"] = Q(total, "V", {**dims, "meaning": "(eta_Li(x=0) - eta_Li(reservoir)) / e"})
     out["pnp/transient/ocv"] = Q(ocv, "V", {**dims, "meaning": "cathode OCV at the current state of charge; "
@@ -153,9 +150,9 @@ def _to_q(p, times, series, U0):
             o = f"pnp/transient/observables/interface_{i}/{side}"
             out[f"{o}/thickness_1pct"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["thickness_1pct"]), "m", sa)
             out[f"{o}/charge"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["charge"]), "C/m^2", sa)
-            out[f"{o}/r_scl"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["r_scl"]) * OHM_CM2, "ohm cm^2", sa)
+            out[f"{o}/r_scl"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["r_scl"]) / SI["ohm cm^2"], "ohm cm^2", sa)
     out["pnp/transient/observables/total_interfacial_asr"] = Q(
-        arr(lambda r, k: r["ev"][k]["total_interfacial_asr"]) * OHM_CM2, "ohm cm^2", dims)
+        arr(lambda r, k: r["ev"][k]["total_interfacial_asr"]) / SI["ohm cm^2"], "ohm cm^2", dims)
     out["pnp/transient/time"] = Q(arr(lambda r, k: r["t"][k]), "s", {
         **dims, "meaning": "time of each stored state; the last one of a run ended by the cutoff is the stop time"})
     out["pnp/transient/phi"] = Q(field_arr(lambda r, k: r["phi"][k]), "V", {"dims": "(run, time, x)"})

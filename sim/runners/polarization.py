@@ -1,32 +1,29 @@
 """Runner of `polarization` cases: the Ohm's-law budget and the thickest separator that fits."""
 import numpy as np
 
+from ..units import SI
+
 from ..case import material_overrides_si
 from ..io import Q
 from ..materials import load_material
 from ..stack import polarization as pol
 
-UM = 1e-6
-MA_CM2 = 10.0          # 1 mA/cm^2 = 10 A/m^2
-S_CM = 100.0           # 1 S/cm = 100 S/m
-OHM_CM2 = 1e-4         # 1 ohm cm^2 = 1e-4 ohm m^2
-MAH_CM2 = 3.6e4        # 1 mAh/cm^2 = 3.6e4 C/m^2
 
 
 def run(params, case_dir=None):
     overrides = material_overrides_si(params["materials"])
     cur = params["current"]
     if cur.get("current_density_mA_cm2") is not None:
-        J = cur["current_density_mA_cm2"] * MA_CM2
+        J = cur["current_density_mA_cm2"] * SI["mA/cm^2"]
     else:
-        J = float(pol.current_density_from_c_rate(cur["c_rate_per_h"], cur["areal_capacity_mAh_cm2"] * MAH_CM2))
+        J = float(pol.current_density_from_c_rate(cur["c_rate_per_h"], cur["areal_capacity_mAh_cm2"] * SI["mAh/cm^2"]))
     names = list(params["layers"])
-    L = np.array([params["layers"][n]["thickness_um"] * UM for n in names])
+    L = np.array([params["layers"][n]["thickness_um"] * SI["um"] for n in names])
     sigma = np.array([
-        lay["conductivity_S_cm"] * S_CM if lay.get("conductivity_S_cm") is not None
+        lay["conductivity_S_cm"] * SI["S/cm"] if lay.get("conductivity_S_cm") is not None
         else load_material(lay["material"], overrides.get(lay["material"]))["conductivity"]
         for lay in params["layers"].values()])
-    R = {n: v["asr_ohm_cm2"] * OHM_CM2 for n, v in params["interfaces"].items()}
+    R = {n: v["asr_ohm_cm2"] * SI["ohm cm^2"] for n, v in params["interfaces"].items()}
     budget = params["budget"]["max_polarization_V"]
     sep = names.index(params["budget"]["separator"])
 
@@ -36,22 +33,22 @@ def run(params, case_dir=None):
     L_max = float(pol.max_separator_thickness(budget, J, sigma[sep], other))
 
     out = {
-        "polarization/current_density": Q(J / MA_CM2, "mA/cm^2"),
+        "polarization/current_density": Q(J / SI["mA/cm^2"], "mA/cm^2"),
         "polarization/budget": Q(budget, "V"),
         "polarization/total": Q(total, "V", {"meaning": "J sum L/sigma + J sum R at the given thicknesses"}),
-        "polarization/max_separator_thickness": Q(L_max / UM, "um",
+        "polarization/max_separator_thickness": Q(L_max / SI["um"], "um",
                                                   {"separator": names[sep], "note": "NaN: no thickness fits the budget"}),
         "polarization/within_budget": Q(int(total <= budget), "1"),
     }
     for n, l, s, d in zip(names, L, sigma, drops):
-        out[f"polarization/layers/{n}/thickness"] = Q(l / UM, "um")
-        out[f"polarization/layers/{n}/conductivity"] = Q(s / S_CM, "S/cm")
+        out[f"polarization/layers/{n}/thickness"] = Q(l / SI["um"], "um")
+        out[f"polarization/layers/{n}/conductivity"] = Q(s / SI["S/cm"], "S/cm")
         out[f"polarization/layers/{n}/voltage_drop"] = Q(float(d), "V")
     for n, r in R.items():
-        out[f"polarization/interfaces/{n}/asr"] = Q(r / OHM_CM2, "ohm cm^2")
+        out[f"polarization/interfaces/{n}/asr"] = Q(r / SI["ohm cm^2"], "ohm cm^2")
         out[f"polarization/interfaces/{n}/voltage_drop"] = Q(J * r, "V")
-    top = max(params["budget"]["curve_max_thickness_um"], 1.5 * (L_max / UM if np.isfinite(L_max) else 0.0))
+    top = max(params["budget"]["curve_max_thickness_um"], 1.5 * (L_max / SI["um"] if np.isfinite(L_max) else 0.0))
     Ls = np.linspace(0.0, top, 201)
     out["polarization/curve/separator_thickness"] = Q(Ls, "um")
-    out["polarization/curve/polarization"] = Q(J * (other + Ls * UM / sigma[sep]), "V")
+    out["polarization/curve/polarization"] = Q(J * (other + Ls * SI["um"] / sigma[sep]), "V")
     return out

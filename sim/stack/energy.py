@@ -25,11 +25,13 @@ from importlib import resources
 
 import numpy as np
 
+from ..units import SI
+
 from ..materials import load_material
 
 J_PER_WH = 3600.0
-UM = 1e-6
-MG_CM2 = 1e-2          # 1 mg/cm^2 = 1e-2 kg/m^2
+UM = SI["um"]
+MG_CM2 = SI["mg/cm^2"]
 
 
 @functools.lru_cache(maxsize=1)
