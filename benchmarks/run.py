@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from sim.case import load_case  # noqa: E402
 from sim.pnp import observables as obs  # noqa: E402
 from sim.pnp import transient as tr  # noqa: E402
-from sim.pnp.builders import one_sided_layer  # noqa: E402
-from sim.pnp.case_builder import build_problem, galvanostatic_problem  # noqa: E402
+from sim.pnp.reference_problems import one_sided_layer  # noqa: E402
+from sim.kinds.pnp.build import build_problem, galvanostatic_problem  # noqa: E402
 from sim.pnp.mesh import layered_mesh  # noqa: E402
 from sim.pnp.newton import SolverOptions, solve_equilibrium  # noqa: E402
 
@@ -117,7 +117,7 @@ def bench_scaling(tiny):
 
 
 def bench_transient(tiny):
-    from sim.runners.pnp_transient import _options, _soc
+    from sim.kinds.pnp.transient import _options, _soc
     prm = load_case(ROOT / "cases" / "lco_lps_charging.toml").params
     p = galvanostatic_problem(build_problem(prm))
     li = obs.li_index(p)
@@ -136,7 +136,7 @@ def bench_transient(tiny):
 def bench_impedance(tiny):
     """A 60-frequency spectrum of the default interface case (cases/lco_lps_impedance.toml at 25 C)."""
     from sim.pnp import impedance as imp
-    from sim.runners.pnp_impedance import steady_state
+    from sim.kinds.pnp.impedance import steady_state
     prm = load_case(ROOT / "cases" / "lco_lps_impedance.toml").params
     p, psi, c, w = steady_state(prm, 298.15)
     f = imp.frequencies(1e-3, 1e7, 6)[:60]

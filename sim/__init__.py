@@ -17,6 +17,6 @@ __version__ = "0.1.0"
 def __getattr__(name):
     """`sim.Simulation` without importing the solvers at `import sim` (lazy, for start-up time)."""
     if name in ("Simulation", "SimulationResult"):
-        from . import api
+        from sim import api
         return getattr(api, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

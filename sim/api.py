@@ -15,9 +15,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from .case import (Case, apply_overrides, parse_case_text, plausibility, read_case_text, resolved_materials,
+from sim.case import (Case, apply_overrides, parse_case_text, plausibility, read_case_text, resolved_materials,
                    validate_document)
-from .io import Result, provenance, write_result
+from sim.io import Result, provenance, write_result
 
 
 class Simulation:
@@ -67,7 +67,7 @@ class Simulation:
 
     def solve(self):
         """Run the model in memory; returns a SimulationResult."""
-        from .run import compute
+        from sim.run import compute
         case = Case(self.path, self.text, self.kind, self.params, list(self._overrides))
         data = compute(case)
         attrs = provenance(self.text or repr(self._doc), self.path, self.kind, self.params, self._overrides,
@@ -86,7 +86,7 @@ class SimulationResult(Result):
 
     def plot(self, out_dir="figures", formats=("png",), style=None):
         """Draw every figure this result supports; returns the paths."""
-        from .figures import render_all
+        from sim.figures import render_all
         return render_all(self, Path(out_dir), formats, style)
 
     def save(self, path):

@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import SimError
+from sim.errors import SimError
 
 
 def _cmd_run(args):
-    from .case import case_from_result, load_case, parse_override
-    from .run import run_case
+    from sim.case import case_from_result, load_case, parse_override
+    from sim.run import run_case
     t0 = time.perf_counter()
     overrides = [parse_override(s) for s in args.set or []]
     if args.from_result:
@@ -26,7 +26,7 @@ def _cmd_run(args):
             raise SimError("give a case file or --from RESULT.h5, not both")
         case = case_from_result(args.from_result)
         if overrides:
-            from .case import apply_overrides, parse_case_text, validate_document
+            from sim.case import apply_overrides, parse_case_text, validate_document
             overrides = case.overrides + overrides
             doc = apply_overrides(parse_case_text(case.text, case.path), overrides)
             case.kind, case.params = validate_document(doc, case.path)
@@ -38,22 +38,22 @@ def _cmd_run(args):
         raise SimError("give a case file (or --from RESULT.h5)")
     print(f"wrote {out} ({time.perf_counter() - t0:.2f} s)")
     if args.figures:
-        from .figures import render_all
+        from sim.figures import render_all
         for p in render_all(out):
             print(f"  figure {p}")
     return 0
 
 
 def _cmd_validate(args):
-    from .case import load_case, parse_case_text, read_case_text
+    from sim.case import load_case, parse_case_text, read_case_text
     for path in args.case:
         doc = parse_case_text(read_case_text(path), path)
         if isinstance(doc, dict) and "base" in doc and "kind" not in doc:      # a sweep file
-            from .studies import load_sweep
+            from sim.studies import load_sweep
             sweep = load_sweep(path)
             print(f"{path}: ok (sweep of {sweep.n} cases of {sweep.base_path.name}, all valid)")
         else:
-            from .case import plausibility
+            from sim.case import plausibility
             case = load_case(path)
             print(f"{path}: ok (kind = {case.kind})")
             for note in plausibility(case.params):
@@ -65,8 +65,8 @@ FIGURE_FORMATS = ("pdf", "png", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff"
 
 
 def _cmd_figures(args):
-    from .figures import render_all, render_comparison
-    from .schema import suggest
+    from sim.figures import render_all, render_comparison
+    from sim.schema import suggest
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
     for fmt in formats:
         if fmt not in FIGURE_FORMATS:
@@ -90,11 +90,11 @@ def _cmd_figures(args):
 
 
 def _cmd_materials(args):
-    from .materials import carrier_model_of, material_sources, source_citations, source_key
+    from sim.materials import carrier_model_of, material_sources, source_citations, source_key
     rows = [r for r in material_sources() if args.name in (None, r[0])]
     if not rows:
-        from .materials import material_names
-        from .schema import suggest
+        from sim.materials import material_names
+        from sim.schema import suggest
         print(f"error: no material named {args.name!r}{suggest(args.name, material_names())}", file=sys.stderr)
         return 2
     current = None
@@ -116,8 +116,8 @@ def _cmd_materials(args):
 
 
 def _cmd_sweep(args):
-    from .case import parse_case_text, read_case_text
-    from .studies import run_sweep
+    from sim.case import parse_case_text, read_case_text
+    from sim.studies import run_sweep
     doc = parse_case_text(read_case_text(args.sweep), args.sweep)
     if isinstance(doc, dict) and "kind" in doc and "base" not in doc:
         raise SimError(f"{args.sweep}: this is a case file (it has `kind`), not a sweep file: run it with "
@@ -127,8 +127,8 @@ def _cmd_sweep(args):
     t0 = time.perf_counter()
     sweep = args.sweep
     if args.set:
-        from .case import parse_override
-        from .studies import load_sweep
+        from sim.case import parse_override
+        from sim.studies import load_sweep
         sweep = load_sweep(args.sweep, [parse_override(s) for s in args.set])
     table = run_sweep(sweep, out, executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
                       resume=args.resume)
@@ -138,8 +138,8 @@ def _cmd_sweep(args):
 
 
 def _cmd_demo(args):
-    from .figures import render_all
-    from .run import run_case
+    from sim.figures import render_all
+    from sim.run import run_case
     cases = sorted(Path(args.cases).glob("*.toml")) + sorted(Path(args.cases).glob("verification/*.toml"))
     if not cases:
         print(f"no case files in {args.cases}", file=sys.stderr)
@@ -157,8 +157,8 @@ def _cmd_demo(args):
             continue
         outputs.append(out)
         print(f"{path} -> {out} and {len(figs)} figure files ({time.perf_counter() - t0:.1f} s)")
-    from .figures import render_comparison
-    from .io import read_result
+    from sim.figures import render_comparison
+    from sim.io import read_result
     groups = {}
     for o in outputs:               # compare like with like: equilibrium studies, charging runs, spectra
         if read_kind(o) != "pnp":
@@ -172,7 +172,7 @@ def _cmd_demo(args):
         if len(group) > 1:
             figs = render_comparison(group, Path(args.out) / "comparison" / study)
             print(f"comparison of {len(group)} {study} results -> {len(figs)} figure files")
-    from .studies import run_sweep
+    from sim.studies import run_sweep
     for path in sorted(Path(args.cases).glob("sweeps/*.toml")):
         t0 = time.perf_counter()
         out = Path(args.out) / "sweeps" / (path.stem + ".h5")
@@ -192,7 +192,7 @@ def _cmd_demo(args):
 
 
 def read_kind(path):
-    from .io import read_result
+    from sim.io import read_result
     return read_result(path).attrs.get("kind", "")
 
 

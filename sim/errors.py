@@ -51,3 +51,7 @@ class MeshWarning(UserWarning):
 
 class PlausibilityWarning(UserWarning):
     """A legal value that is almost certainly a unit mistake (e.g. temperature_K = 25)."""
+
+
+class MeshSizeError(SimError, ValueError):
+    """A mesh would exceed the cell limit (raised by the physics core, before allocation)."""

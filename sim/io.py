@@ -21,8 +21,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import __version__
-from .errors import ResultFileError
+from sim import __version__
+from sim.errors import ResultFileError
 
 SCHEMA_VERSION = 1
 

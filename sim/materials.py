@@ -10,8 +10,8 @@ import functools
 import tomllib
 from importlib import resources
 
-from .errors import CaseError
-from .units import to_si
+from sim.errors import CaseError
+from sim.units import to_si
 
 DATA_FILE = "data/materials.toml"
 SOURCES_FILE = "data/sources.toml"
@@ -42,7 +42,7 @@ def load_material(name, overrides=None, file=None, key_prefix="materials"):
     """
     raw = _raw()
     if name not in raw and not overrides:
-        from .schema import suggest
+        from sim.schema import suggest
         raise CaseError(file, f"{key_prefix}", name,
                         f"unknown material{suggest(name, raw)}; see `python -m sim materials`, or define it "
                         f"in the case under [materials.{name}]")
@@ -93,3 +93,10 @@ def source_key(source):
 def carrier_model_of(name):
     """The material's `carriers` entry ('frenkel', 'single'), or None."""
     return _raw().get(name, {}).get("carriers")
+
+
+@functools.lru_cache(maxsize=1)
+def cell_presets():
+    """The cell designs of the review's Table 1 (sim/data/cell_presets.toml): the stack module's data,
+    read here so that `sim.stack` does no I/O."""
+    return tomllib.loads(resources.files("sim").joinpath("data/cell_presets.toml").read_text(encoding="utf-8"))

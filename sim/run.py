@@ -1,25 +1,17 @@
 """Run a validated case and write its HDF5 result (atomically)."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from .case import Case, load_case, plausibility, resolved_materials
-from .io import provenance, write_result
+from sim.case import Case, load_case, plausibility, resolved_materials
+from sim.io import provenance, write_result
 
-#: kind -> runner module (each has run(params, case_dir) -> {path: Q}; case_dir resolves
-#: paths that a case gives relative to itself)
-RUNNERS = {
-    "energy_density": "sim.runners.energy_density",
-    "polarization": "sim.runners.polarization",
-    "pnp": "sim.runners.pnp",
-    "design_map": "sim.runners.design_map",
-}
 
 
 def compute(case: Case):
     """The {hdf5 path: Q} result of a case, without writing anything."""
-    return importlib.import_module(RUNNERS[case.kind]).run(case.params, case_dir=Path(case.path).parent)
+    from sim.kinds import kind
+    return kind(case.kind).run(case.params, case_dir=Path(case.path).parent)
 
 
 def default_output(case_path, results_dir="results"):
@@ -30,7 +22,7 @@ def run_case(case, out=None, overrides=None):
     """Load (if a path; with --set overrides), compute and write a case; returns the output path."""
     import json
     import warnings
-    from .errors import PlausibilityWarning
+    from sim.errors import PlausibilityWarning
     if not isinstance(case, Case):
         case = load_case(case, overrides)
     notes = plausibility(case.params)

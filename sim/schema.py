@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import CaseError
+from sim.errors import CaseError
 
 REQUIRED = object()
 

@@ -55,3 +55,42 @@ def _referee_every_figure(monkeypatch):
         check_figure(self)
         return original(self, *args, **kwargs)
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+
+
+# ---- coarse versions of every shipped case, run once per test session ----------------------------
+from pathlib import Path  # noqa: E402
+
+from sim.case import load_case  # noqa: E402
+from sim.run import run_case  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+COARSE = [("mesh.h_min_m", 5e-12), ("mesh.h_max_m", 2e-9), ("mesh.growth", 1.2)]
+
+
+def _cases():  # noqa: D103
+    return sorted((ROOT / "cases").glob("*.toml")) + sorted((ROOT / "cases" / "verification").glob("*.toml"))
+
+
+def _overrides(path):
+    case = load_case(path)
+    if case.kind != "pnp" or case.params["surface"].get("bulk_potential_V") is not None:
+        return []
+    out = list(COARSE)
+    if case.params["transient"].get("protocol"):
+        out += [("transient.output_points", 6), ("transient.linear_output_points", 4)]
+    if case.params["impedance"].get("temperatures_K") is not None:
+        out += [("impedance.temperatures_K", [298.15, 353.15]), ("impedance.points_per_decade", 3)]
+    if case.params["sweep"].get("potential_V") is not None:
+        out += [("sweep.points", 4)]
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    results = {}
+    for path in _cases():
+        results[path.stem] = run_case(load_case(path, _overrides(path)), out / f"{path.stem}.h5")
+    return out, results
+
+

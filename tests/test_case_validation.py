@@ -133,7 +133,7 @@ def test_pnp_bad_values(tmp_path):
 
 
 def test_pnp_per_layer_mesh_controls(tmp_path):
-    from sim.pnp.case_builder import build_problem
+    from sim.kinds.pnp.build import build_problem
     coarse = load_case(write(tmp_path, PNP)).params
     fine = load_case(write(tmp_path, PNP.replace('material = "LPS"', 'material = "LPS"\nh_min_m = 5e-13', 1), "f.toml")).params
     a, b = build_problem(coarse).mesh, build_problem(fine).mesh

@@ -31,7 +31,7 @@ def test_figures_bad_format_and_missing_style(tmp_path, capsys):
 
 
 def test_validation_script_help_creates_nothing(tmp_path, monkeypatch):
-    from sim.validation import cli
+    from sim.verification.limits import cli
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as e:
         cli(["--help"])

@@ -13,11 +13,11 @@ from sim.case import load_case
 from sim.materials import load_material, material_names, material_record
 from sim.pnp import analytic as an
 from sim.pnp import observables as obs
-from sim.pnp.builders import one_sided_frenkel
+from sim.pnp.reference_problems import one_sided_frenkel
 from sim.pnp.carriers import bulk_conductivity, frenkel_pair
-from sim.pnp.case_builder import build_layers
+from sim.kinds.pnp.build import build_layers
 from sim.pnp.newton import solve_equilibrium
-from sim.runners.pnp import solve
+from sim.kinds.pnp.runner import solve
 from sim.units import AVOGADRO, ELEMENTARY_CHARGE, FARADAY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -156,7 +156,7 @@ def test_cathode_potential_split():
 
 
 def test_fipy_agrees_with_native_on_the_layered_defect_model():
-    from sim.pnp.case_builder import build_problem
+    from sim.kinds.pnp.build import build_problem
     from sim.pnp.fipy_solver import solve_equilibrium_fipy
     from sim.pnp.newton import SolverOptions
     prm = copy.deepcopy(load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params)

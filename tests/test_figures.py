@@ -3,41 +3,11 @@ passes the referee checks of conftest.check_figure (visible data for every legen
 keys, no ASCII units) as it is saved."""
 from pathlib import Path
 
-import pytest
 
-from sim.case import load_case
 from sim.figures import render_all, render_comparison
-from sim.run import run_case
 
 ROOT = Path(__file__).resolve().parent.parent
-COARSE = [("mesh.h_min_m", 5e-12), ("mesh.h_max_m", 2e-9), ("mesh.growth", 1.2)]
-
-
-def _cases():
-    return sorted((ROOT / "cases").glob("*.toml")) + sorted((ROOT / "cases" / "verification").glob("*.toml"))
-
-
-def _overrides(path):
-    case = load_case(path)
-    if case.kind != "pnp" or case.params["surface"].get("bulk_potential_V") is not None:
-        return []
-    out = list(COARSE)
-    if case.params["transient"].get("protocol"):
-        out += [("transient.output_points", 6), ("transient.linear_output_points", 4)]
-    if case.params["impedance"].get("temperatures_K") is not None:
-        out += [("impedance.temperatures_K", [298.15, 353.15]), ("impedance.points_per_decade", 3)]
-    if case.params["sweep"].get("potential_V") is not None:
-        out += [("sweep.points", 4)]
-    return out
-
-
-@pytest.fixture(scope="module")
-def demo_results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    results = {}
-    for path in _cases():
-        results[path.stem] = run_case(load_case(path, _overrides(path)), out / f"{path.stem}.h5")
-    return out, results
+from conftest import COARSE  # noqa: E402
 
 
 def test_every_demo_figure_passes_the_referee_checks(demo_results):

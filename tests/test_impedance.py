@@ -14,8 +14,8 @@ from sim.pnp import impedance as imp
 from sim.pnp import observables as obs
 from sim.pnp import transient as tr
 from sim.pnp.analytic import debye_length
-from sim.pnp.builders import neutral_slab
-from sim.pnp.case_builder import build_problem, galvanostatic_problem
+from sim.pnp.reference_problems import neutral_slab
+from sim.kinds.pnp.build import build_problem, galvanostatic_problem
 from sim.pnp.mesh import layered_mesh
 from sim.pnp.newton import solve_equilibrium
 from sim.units import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
@@ -36,7 +36,7 @@ def test_neutral_slab_between_reversible_electrodes_is_bulk_r_parallel_geometric
     assert np.max(np.abs(Z / (R / (1 + 2j * np.pi * f * R * C)) - 1)) < 1e-6
 
 
-from sim.validation_impedance import C0, D, EPS_R, analytic, cell as blocking_cell  # noqa: E402
+from sim.verification.impedance import C0, D, EPS_R, analytic, cell as blocking_cell  # noqa: E402
 
 LAM = debye_length(EPS_R, C0, T)       # dilute carrier on a background: lambda = 2.6 nm
 L = 40 * LAM
@@ -136,7 +136,7 @@ def test_impedance_case_writes_spectra_fits_and_figures(tmp_path):
 
 
 def test_measured_csv_is_fitted_and_bad_files_are_clean_errors(tmp_path):
-    from sim.runners.pnp_impedance import read_measured
+    from sim.kinds.pnp.impedance import read_measured
     f = np.geomspace(1, 1e5, 20)
     Z = cc.evaluate("p(R0,C0)", [2e-4, 1e-5], f) * 1e4
     (tmp_path / "m.csv").write_text("# f_Hz, z_real, z_imag\n" + "\n".join(f"{a},{b.real},{b.imag}" for a, b in zip(f, Z)))

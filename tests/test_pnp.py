@@ -10,9 +10,9 @@ from sim.pnp import observables as obs
 from sim.pnp import operator as op
 from sim.pnp.analytic import (gouy_chapman_charge, mott_schottky_inverse_c2, mott_schottky_width,
                               saturated_charge)
-from sim.pnp.builders import one_sided_layer
+from sim.pnp.reference_problems import one_sided_layer
 from sim.pnp.newton import solve_equilibrium
-from sim.runners.pnp import solve
+from sim.kinds.pnp.runner import solve
 from sim.units import FARADAY, thermal_voltage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +80,7 @@ def test_jacobian_matches_finite_differences():
     params = load_case(os.path.join(ROOT, "cases", "lco_lno_lps.toml")).params
     params = copy.deepcopy(params)
     params["mesh"].update(h_min_m=2e-11, h_max_m=2e-9, growth=1.3)
-    from sim.pnp.case_builder import build_problem
+    from sim.kinds.pnp.build import build_problem
     from sim.pnp.newton import interleave, split
     import scipy.sparse as sp
     p = build_problem(params, potential_V=4.1)
@@ -196,7 +196,7 @@ def test_closed_fipy_pseudo_transient_agrees_with_native_direct():
 
 
 def test_cathode_potential_from_ocv_table_matches_direct_potential():
-    from sim.pnp.case_builder import build_problem, cathode_potential
+    from sim.kinds.pnp.build import build_problem, cathode_potential
     prm = _coarse("lco_lps.toml")
     prm["cathode"] = dict(prm["cathode"], potential_V=None, x_li=0.6, ocv_x=[0.4, 0.8, 1.0], ocv_V=[4.4, 4.0, 3.8],
                           ionic_fraction=1.0)

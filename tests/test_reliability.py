@@ -12,7 +12,7 @@ import pytest
 
 from sim.errors import ConvergenceError, ResultFileError
 from sim.io import Q, read_result, write_result
-from sim.pnp.builders import one_sided_layer
+from sim.pnp.reference_problems import one_sided_layer
 from sim.pnp.newton import SolverOptions, newton, solve_equilibrium
 from sim.pnp import operator as op
 

@@ -9,8 +9,8 @@ import pytest
 from sim.case import load_case
 from sim.pnp import observables as obs
 from sim.pnp import transient as tr
-from sim.pnp.builders import neutral_slab
-from sim.pnp.case_builder import build_problem, galvanostatic_problem
+from sim.pnp.reference_problems import neutral_slab
+from sim.kinds.pnp.build import build_problem, galvanostatic_problem
 from sim.pnp.mesh import layered_mesh
 from sim.pnp.newton import solve_equilibrium
 from sim.pnp.problem import Problem
@@ -148,7 +148,7 @@ def test_butler_volmer_kinetic_drop_matches_analytic():
 
 
 def test_charging_deepens_depletion_and_lno_suppresses_it():
-    from sim.runners.pnp_transient import run
+    from sim.kinds.pnp.transient import run
     res = {}
     for name in ("lco_lps_charging.toml", "lco_lno_lps_charging.toml"):
         prm = coarse_case(name)

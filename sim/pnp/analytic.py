@@ -5,7 +5,7 @@ the interface relative to the bulk; lambda = sqrt(eps kT / (e^2 c0)).
 """
 import numpy as np
 
-from ..units import FARADAY, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.units import FARADAY, VACUUM_PERMITTIVITY, thermal_voltage
 
 
 def debye_length(eps_r, c0, T):

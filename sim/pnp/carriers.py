@@ -25,8 +25,8 @@ import math
 
 import numpy as np
 
-from ..units import FARADAY, GAS_CONSTANT, thermal_voltage as kT_eV
-from .analytic import frenkel_b
+from sim.units import FARADAY, GAS_CONSTANT, thermal_voltage as kT_eV
+from sim.pnp.analytic import frenkel_b
 
 #: Kroger-Vink names of the species (HDF5 attributes and figure labels)
 KROGER_VINK = {"Li_i": "Li$_i^\\bullet$", "V_Li": "V$_{Li}'$", "Li": "Li$^+$", "e": "e$'$"}

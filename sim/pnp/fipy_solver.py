@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConvergenceError
-from ..units import FARADAY
-from . import operator as op
-from .newton import SolverOptions, damping, from_w, update_norm, interleave, relax_closed, solve_equilibrium, to_w
+from sim.errors import ConvergenceError
+from sim.units import FARADAY
+from sim.pnp import operator as op
+from sim.pnp.newton import SolverOptions, damping, from_w, update_norm, interleave, relax_closed, solve_equilibrium, to_w
 
 def _fipy():
     import fipy

@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from ..units import FARADAY
-from . import operator as op
+from sim.units import FARADAY
+from sim.pnp import operator as op
 
 
 def _banded(p, g, psi, c, w):
@@ -61,7 +61,7 @@ def _solve(ab, mass, bw, omega, rhs):
 
 def current_drive(p, psi, c, frequencies_Hz, species, w=None):
     """Z(f) (ohm m^2) for Li exchange at x = 0 under the boundary conditions of
-    `case_builder.galvanostatic_problem` (p must be such a problem, (psi, c) its steady state)."""
+    `sim.kinds.pnp.build.galvanostatic_problem` (p must be such a problem, (psi, c) its steady state)."""
     g = op.geometry(p)
     ab, mass, bw, m, scale = _banded(p, g, psi, c, w)
     s = species

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CaseError
+from sim.errors import MeshSizeError
 
 MAX_CELLS = 2_000_000
 
@@ -28,7 +28,7 @@ def graded_segment(length, h_min, h_max, growth):
         total += h
         h = min(h * growth, h_max)
         if len(sizes) > MAX_CELLS:
-            raise CaseError(None, "mesh", f"> {MAX_CELLS} cells", "mesh too large: raise h_min_m or h_max_m")
+            raise MeshSizeError(f"mesh of more than {MAX_CELLS} cells: raise h_min_m or h_max_m")
     sizes = np.array(sizes)
     return sizes * (length / sizes.sum())
 
@@ -93,7 +93,7 @@ def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
         layer_faces.append(layer_faces[-1] + len(sizes))
     sizes = np.concatenate(cells)
     if len(sizes) > MAX_CELLS:
-        raise CaseError(None, "mesh", len(sizes), f"mesh of more than {MAX_CELLS} cells refused")
+        raise MeshSizeError(f"mesh of {len(sizes)} cells refused (limit {MAX_CELLS}): raise h_min_m or h_max_m")
     faces = np.concatenate([[0.0], np.cumsum(sizes)])
     layer_of_cell = np.repeat(np.arange(K), [len(c) for c in cells])
     return Mesh(faces, layer_of_cell, np.array(layer_faces))
@@ -118,6 +118,6 @@ def double_layer_mesh(inner_width, fine_length, bulk_length, cells_per_fine_leng
         sizes.append(graded_segment(L - inner, inner / n_inner * growth, max(bulk_length / 4, h), growth))
     sizes = np.concatenate(sizes)
     if len(sizes) > MAX_CELLS:
-        raise CaseError(None, "mesh", len(sizes), f"mesh of more than {MAX_CELLS} cells refused")
+        raise MeshSizeError(f"mesh of {len(sizes)} cells refused (limit {MAX_CELLS}): raise h_min_m or h_max_m")
     faces = np.concatenate([[0.0], np.cumsum(sizes)])
     return Mesh(faces, np.zeros(len(sizes), int), np.array([0, len(sizes)]))

@@ -16,9 +16,9 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import ConvergenceError
-from . import operator as op
-from . import predictor
+from sim.errors import ConvergenceError
+from sim.pnp import operator as op
+from sim.pnp import predictor
 
 
 @dataclass

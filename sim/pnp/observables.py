@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import FARADAY, GAS_CONSTANT
-from .carriers import ionic_species
-from .operator import occupancy
+from sim.units import FARADAY, GAS_CONSTANT
+from sim.pnp.carriers import ionic_species
+from sim.pnp.operator import occupancy
 
 
 def li_index(p):

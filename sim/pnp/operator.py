@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..units import FARADAY, VACUUM_PERMITTIVITY
+from sim.units import FARADAY, VACUUM_PERMITTIVITY
 
 SMALL_T = 1e-4
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from ..units import FARADAY
+from sim.units import FARADAY
 
 
 def reservoir_levels(p):

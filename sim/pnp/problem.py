@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..units import FARADAY, VACUUM_PERMITTIVITY, thermal_voltage
-from .mesh import Mesh
+from sim.units import FARADAY, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.pnp.mesh import Mesh
 
 
 @dataclass

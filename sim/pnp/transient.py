@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import ConvergenceError
-from ..units import FARADAY
-from . import operator as op
-from .newton import SolverOptions, from_w, newton, to_w
+from sim.errors import ConvergenceError
+from sim.units import FARADAY
+from sim.pnp import operator as op
+from sim.pnp.newton import SolverOptions, from_w, newton, to_w
 
 
 @dataclass

@@ -18,26 +18,17 @@ loading m_A and the separator thickness, so millions of designs evaluate in well
 """
 from __future__ import annotations
 
-import functools
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 
-from ..units import SI
+from sim.units import SI
 
-from ..materials import load_material
+from sim.materials import cell_presets as presets, load_material
 
 J_PER_WH = 3600.0
 UM = SI["um"]
 MG_CM2 = SI["mg/cm^2"]
-
-
-@functools.lru_cache(maxsize=1)
-def presets():
-    text = resources.files("sim").joinpath("data/cell_presets.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@
     table = run_sweep("cases/sweeps/lps_eps.toml", "results/lps_eps.h5", executor="processes")
     table["param:materials.LPS.eps_r"], table["pnp/observables/total_interfacial_asr"]
 """
-from .runner import EXECUTORS, run_sweep
-from .spec import load_sweep
-from .store import read_summary as _read_summary
+from sim.studies.runner import EXECUTORS, run_sweep
+from sim.studies.spec import load_sweep
+from sim.studies.store import read_summary as _read_summary
 
 
 def load_summary(path):

@@ -21,8 +21,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..errors import ResultFileError, SimError
-from ..io import Q, write_datasets
+from sim.errors import ResultFileError, SimError
+from sim.io import Q, write_datasets
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 

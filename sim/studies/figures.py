@@ -4,8 +4,8 @@ import json
 import numpy as np
 import matplotlib.pyplot as plt
 
-from ..studies.store import read_summary
-from .style import PALETTE, TWO_COLUMN_IN, label, save
+from sim.studies.store import read_summary
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save
 
 
 NAMES = {"total_interfacial_asr": "total interfacial ASR", "r_scl": "R$_{SCL}$", "thickness_1pct": "SCL thickness (1 %)",
@@ -50,8 +50,8 @@ def _columns(table, plot):
     if plot:
         missing = [c for c in plot if c not in table.dtype.names]
         if missing:
-            from ..errors import ResultFileError
-            from ..schema import suggest
+            from sim.errors import ResultFileError
+            from sim.schema import suggest
             raise ResultFileError(f"plot column {missing[0]!r} is not in the summary table"
                                   + suggest(missing[0], table.dtype.names))
         return list(plot)

@@ -8,13 +8,13 @@ L <= min(L_max(sigma), BET).
 """
 import numpy as np
 
-from ..units import SI
+from sim.units import SI
 
-from ..case import load_case, material_overrides_si
-from ..io import Q
-from ..materials import load_material
-from ..stack import energy as en
-from ..stack import polarization as pol
+from sim.case import load_case, material_overrides_si
+from sim.io import Q
+from sim.materials import load_material
+from sim.stack import energy as en
+from sim.stack import polarization as pol
 
 
 
@@ -23,8 +23,8 @@ def interfacial_asr(case_path, potential_V):
     every interface plus the bulk resistance L / sigma of every internal layer (a buffer coating
     is in the current path; the outer layers stand for the cathode and the separator, whose bulk
     the design map counts elsewhere)."""
-    from ..pnp import observables as obs
-    from ..runners.pnp import solve
+    from sim.pnp import observables as obs
+    from sim.kinds.pnp.runner import solve
     params = load_case(case_path).params
     p, psi, c, st = solve(params, potential_V)
     sigma_b = obs.bulk_conductivity(p)

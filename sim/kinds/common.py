@@ -1,5 +1,6 @@
 """Schema pieces shared by several kinds."""
-from ..schema import Field
+from sim.kinds import REGISTRY
+from sim.schema import Field
 
-KIND = Field(str, "model to run", choices=("energy_density", "polarization", "pnp", "design_map"))
+KIND = Field(str, "model to run", choices=tuple(REGISTRY))
 TITLE = Field(str, "free text shown in figures and stored in the result", default="")

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..case import material_overrides_si
-from ..errors import CaseError
-from ..materials import load_material, material_record, material_table
-from ..units import AVOGADRO, thermal_voltage, to_si
-from .carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
+from sim.case import material_overrides_si
+from sim.errors import CaseError
+from sim.materials import load_material, material_record, material_table
+from sim.units import AVOGADRO, thermal_voltage, to_si
+from sim.pnp.carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
                        ionic_species, x_of_potential)
-from . import analytic as an
-from .mesh import double_layer_mesh, layered_mesh
-from .problem import Problem
+from sim.pnp import analytic as an
+from sim.pnp.mesh import double_layer_mesh, layered_mesh
+from sim.pnp.problem import Problem
 
 BUILTIN_Z = {"Li": 1.0, "e": -1.0, "Li_i": 1.0, "V_Li": -1.0}
 CONDUCTIVITY_MISMATCH = 0.10      # relative disagreement of sigma and the D given with it
@@ -252,7 +252,7 @@ def build_problem(params, file=None, potential_V=None):
     if phi0 is not None and layers[0]["thickness"] is None:
         mesh = _semi_infinite_mesh(params, layers[0], phi0, file)
     else:
-        from ..schemas.pnp import layer_mesh_controls
+        from sim.kinds.pnp.schema import layer_mesh_controls
         for L in layers:
             if L["thickness"] is None:
                 raise CaseError(file, f"layers.{L['name']}.thickness_m", None,

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CaseError
-from ..io import Q
-from ..pnp import circuits as cc
-from ..pnp import impedance as imp
-from ..pnp import observables as obs
-from ..pnp.case_builder import build_problem, galvanostatic_problem
-from ..pnp.newton import SolverOptions, newton, solve_equilibrium
-from ..pnp import operator as op
-from ..units import FARADAY, to_si, SI
+from sim.errors import CaseError
+from sim.io import Q
+from sim.pnp import circuits as cc
+from sim.pnp import impedance as imp
+from sim.pnp import observables as obs
+from sim.kinds.pnp.build import build_problem, galvanostatic_problem
+from sim.pnp.newton import SolverOptions, newton, solve_equilibrium
+from sim.pnp import operator as op
+from sim.units import FARADAY, to_si, SI
 
 
 def steady_state(params, T):

@@ -2,7 +2,7 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .style import label, pretty_units, save
+from sim.figures.style import label, pretty_units, save
 
 
 def render(result, out_dir, formats):

@@ -1,12 +1,12 @@
 """Runner of `polarization` cases: the Ohm's-law budget and the thickest separator that fits."""
 import numpy as np
 
-from ..units import SI
+from sim.units import SI
 
-from ..case import material_overrides_si
-from ..io import Q
-from ..materials import load_material
-from ..stack import polarization as pol
+from sim.case import material_overrides_si
+from sim.io import Q
+from sim.materials import load_material
+from sim.stack import polarization as pol
 
 
 

@@ -1,8 +1,8 @@
 """Schema of `kind = "design_map"` cases: the coupled polarization / energy-density design map."""
-from ..case import materials_schema
-from ..errors import CaseError
-from ..schema import Field, Table
-from .common import TITLE
+from sim.case import materials_schema
+from sim.errors import CaseError
+from sim.schema import Field, Table
+from sim.kinds.common import TITLE
 
 _SSE = ("LLZO", "LATP", "LGPS", "LPS")
 
@@ -43,7 +43,7 @@ SCHEMA = Table({
 
 
 def check(params, file):
-    from ..case import check_database_materials
+    from sim.case import check_database_materials
     check_database_materials(params, file)
     cur = params["current"]
     if (cur.get("current_density_mA_cm2") is None) == (cur.get("c_rate_per_h") is None):
@@ -53,7 +53,7 @@ def check(params, file):
         if b <= a:
             raise CaseError(file, f"grid.{key}", [a, b], "the second value must exceed the first")
     from pathlib import Path
-    from ..case import load_case
+    from sim.case import load_case
     base = Path(str(file)).parent if file else Path(".")
     for i, rel in enumerate(params["interfaces"]["pnp_cases"]):
         path = (base / rel)

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from ..pnp.carriers import IONIC, KROGER_VINK
-from .style import PALETTE, TWO_COLUMN_IN, label, save
+from sim.pnp.carriers import IONIC, KROGER_VINK
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save
 
 LINESTYLES = {"Li": "-", "Li_i": "-", "V_Li": "--"}
 

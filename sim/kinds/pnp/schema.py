@@ -1,10 +1,10 @@
 """Schema of `kind = "pnp"` cases: layered Poisson-Nernst-Planck equilibrium and potential sweeps."""
 import numpy as np
 
-from ..case import materials_schema
-from ..errors import CaseError
-from ..schema import Field, Table, TableMap, suggest
-from .common import KIND, TITLE
+from sim.case import materials_schema
+from sim.errors import CaseError
+from sim.schema import Field, Table, TableMap, suggest
+from sim.kinds.common import KIND, TITLE
 
 SPECIES_IN_LAYER = Table({
     "present": Field(bool, "whether the species exists in this layer (default: from the material)", default=None),
@@ -197,7 +197,7 @@ def check(params, file):
         raise CaseError(file, "cathode.ocv_V" if cat.get("ocv_V") is None else "cathode.ocv_x", None,
                         "ocv_x and ocv_V go together")
     if cat.get("x_li") is not None:
-        from ..pnp.case_builder import ocv_table
+        from sim.kinds.pnp.build import ocv_table
         ocv_table(params, file)
     if cat.get("ocv_x") is not None:
         if len(cat["ocv_x"]) != len(cat["ocv_V"]):
@@ -231,11 +231,11 @@ def check(params, file):
     mesh = params["mesh"]
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
-    from ..case import case_material_names
+    from sim.case import case_material_names
     used = {layer.get("material") for layer in layers.values()}
     for name in case_material_names(params):
         if name not in used:
-            from ..materials import _raw as database
+            from sim.materials import _raw as database
             raise CaseError(file, f"materials.{name}", name, "not in the database and no layer uses it"
                             + suggest(name, database()) + " (a new material needs a layer with material = "
                             f"\"{name}\")")
@@ -256,7 +256,7 @@ def check(params, file):
             raise CaseError(file, "impedance.bias_current_density_mA_cm2", ip["bias_current_density_mA_cm2"],
                             "a DC bias needs electrodes = 'li_exchanging'")
         if ip["circuit"] != "auto":
-            from ..pnp.circuits import parse
+            from sim.pnp.circuits import parse
             try:
                 parse(ip["circuit"])
             except ValueError as e:
@@ -285,5 +285,5 @@ def check(params, file):
             raise CaseError(file, f"layers.{name}.thickness_m", layer["thickness_m"],
                             f"needs about {n_est:.3g} cells; raise h_max_m / h_min_m or growth")
     # the full species/material resolution is checked by the builder (needs the database)
-    from ..pnp.case_builder import build_layers
+    from sim.kinds.pnp.build import build_layers
     build_layers(params, file)

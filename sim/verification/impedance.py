@@ -1,5 +1,5 @@
 """Verification figure of the impedance solver for docs/validation.md:
-`python -m sim.validation_impedance [OUT_DIR]`.
+`python -m sim.verification.impedance [OUT_DIR]`.
 
 A symmetric blocking cell (one mobile carrier on a fixed background, L = 40 Debye lengths) against
 the analytic impedance of the linearised PNP equations, with the relative error against frequency
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .pnp import impedance as imp
-from .pnp.analytic import debye_length
-from .pnp.mesh import layered_mesh
-from .pnp.problem import Problem
-from .units import SI, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.pnp import impedance as imp
+from sim.pnp.analytic import debye_length
+from sim.pnp.mesh import layered_mesh
+from sim.pnp.problem import Problem
+from sim.units import SI, VACUUM_PERMITTIVITY, thermal_voltage
 
 T, EPS_R, C0, D = 298.15, 9.0, 3.1, 1e-13
 
@@ -41,7 +41,7 @@ def analytic(f, lam, L):
 
 def main(out_dir="docs/figures"):
     import matplotlib.pyplot as plt
-    from .figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
+    from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lam = debye_length(EPS_R, C0, T)
@@ -82,5 +82,5 @@ def main(out_dir="docs/figures"):
 
 
 if __name__ == "__main__":
-    from .validation import cli
+    from sim.verification.limits import cli
     main(cli(doc=__doc__))

@@ -1,5 +1,5 @@
 """Validation of the defect-chemistry model for docs/validation.md:
-`python -m sim.validation_defects [OUT_DIR]`.
+`python -m sim.verification.defects [OUT_DIR]`.
 
 1. Swift-Qi Li | LLZO double layer: computed potential profile against the two-region
    approximation of Swift, Swift & Qi (2021), and the charge against the exact first integral.
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .case import load_case
-from .pnp import analytic as an
-from .pnp import observables as obs
-from .runners.pnp import solve
-from .units import SI, thermal_voltage
+from sim.case import load_case
+from sim.pnp import analytic as an
+from sim.pnp import observables as obs
+from sim.kinds.pnp.runner import solve
+from sim.units import SI, thermal_voltage
 
 ROOT = Path(__file__).resolve().parent.parent
 #: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
@@ -73,7 +73,7 @@ def swift_qi():
 
 def main(out_dir="docs/figures"):
     import matplotlib.pyplot as plt
-    from .figures.style import PALETTE, label, save, use_style
+    from sim.figures.style import PALETTE, label, save, use_style
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with use_style():
@@ -145,5 +145,5 @@ def main(out_dir="docs/figures"):
 
 
 if __name__ == "__main__":
-    from .validation import cli
+    from sim.verification.limits import cli
     main(cli(doc=__doc__))

@@ -2,7 +2,7 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .style import PALETTE, TWO_COLUMN_IN, label, pretty_units, save
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, pretty_units, save
 
 
 def render(result, out_dir, formats):

@@ -1,4 +1,4 @@
-"""Validation figures for docs/validation.md: `python -m sim.validation [OUT_DIR]`.
+"""Validation figures for docs/validation.md: `python -m sim.verification.limits [OUT_DIR]`.
 
 1. SCL charge against the interface potential: numerical vs the Gouy-Chapman and lattice-
    saturated first integrals (PHYSICS.md section 7), with the relative error.
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .pnp.analytic import gouy_chapman_charge, mott_schottky_inverse_c2, saturated_charge
-from .pnp.builders import one_sided_layer
-from .pnp.newton import solve_equilibrium
-from .units import FARADAY, thermal_voltage
+from sim.pnp.analytic import gouy_chapman_charge, mott_schottky_inverse_c2, saturated_charge
+from sim.pnp.reference_problems import one_sided_layer
+from sim.pnp.newton import solve_equilibrium
+from sim.units import FARADAY, thermal_voltage
 
 T, EPS, C0 = 298.15, 9.0, 3.1e3
 
@@ -50,8 +50,8 @@ def refinement(psi0=2.0, levels=(1, 2, 4, 8, 16, 32)):
 
 def main(out_dir="docs/figures"):
     import matplotlib.pyplot as plt
-    from .figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
-    from .pnp.analytic import debye_length
+    from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
+    from sim.pnp.analytic import debye_length
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lam = debye_length(EPS, C0, T)
@@ -115,7 +115,7 @@ def main(out_dir="docs/figures"):
 
 
 def cli(argv=None, default_out="docs/figures", doc=__doc__):
-    """`python -m sim.validation* [OUT_DIR]` with --help; never a directory called --help."""
+    """`python -m sim.verification.limits* [OUT_DIR]` with --help; never a directory called --help."""
     import argparse
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("out_dir", nargs="?", default=default_out, help=f"folder for the figures (default: {default_out})")

@@ -1,11 +1,11 @@
 """Runner of `energy_density` cases: reference cell, one design, and the Fig. 3 b-f data sets."""
 import numpy as np
 
-from ..units import SI
+from sim.units import SI
 
-from ..case import material_overrides_si
-from ..io import Q
-from ..stack import energy as en
+from sim.case import material_overrides_si
+from sim.io import Q
+from sim.stack import energy as en
 
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .style import PALETTE, TWO_COLUMN_IN, label, save
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save
 
 PREFIX = "pnp/impedance"
 

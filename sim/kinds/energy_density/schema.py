@@ -1,12 +1,12 @@
 """Schema of `kind = "energy_density"` cases (review Section 3, Fig. 3)."""
 import math
 
-from ..case import materials_schema
-from ..errors import CaseError
-from ..materials import load_material, material_names
-from ..schema import Field, FieldMap, Table
-from ..stack.energy import presets
-from .common import KIND, TITLE
+from sim.case import materials_schema
+from sim.errors import CaseError
+from sim.materials import load_material, material_names
+from sim.schema import Field, FieldMap, Table
+from sim.stack.energy import presets
+from sim.kinds.common import KIND, TITLE
 
 _PRESETS = ("LIB", "ASSLIB")
 _SSE = ("LLZO", "LATP", "LGPS", "LPS")
@@ -100,6 +100,6 @@ def check(params, file):
     known = set(material_names())
     for name in params["materials"]:
         if name not in known:
-            from ..schema import suggest
+            from sim.schema import suggest
             raise CaseError(file, f"materials.{name}", name, "unknown material" + suggest(name, known)
                             + " (stack cases use database materials only)")

@@ -1,0 +1,20 @@
+"""Case kind `pnp`: layered PNP equilibria, potential sweeps, transients and impedance spectra.
+
+schema (case keys), build (case -> `sim.pnp.Problem`: materials, carriers, cathode potential, BCs),
+runner (equilibrium, sweeps, dispatch), transient and impedance (their runners), figures and
+impedance_figures.
+"""
+from sim.kinds.pnp import figures, impedance_figures
+from sim.kinds.pnp.runner import run
+from sim.kinds.pnp.schema import SCHEMA, check
+
+
+def render(result, out_dir, formats):
+    return figures.render(result, out_dir, formats) + impedance_figures.render(result, out_dir, formats)
+
+
+def compare(results, out_dir, formats):
+    return figures.compare(results, out_dir, formats) + impedance_figures.compare(results, out_dir, formats)
+
+
+__all__ = ["SCHEMA", "check", "compare", "render", "run"]

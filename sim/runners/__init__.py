@@ -1,1 +1,0 @@
-"""Runners turn a validated case into a {hdf5 path: Q} mapping.  One module per kind."""
