@@ -18,6 +18,8 @@ from pathlib import Path
 from sim.case import (Case, apply_overrides, parse_case_text, plausibility, read_case_text, resolved_materials,
                    validate_document)
 from sim.io import Result, provenance, write_result
+from sim.run import compute
+from sim.figures import render_all
 
 
 class Simulation:
@@ -67,7 +69,6 @@ class Simulation:
 
     def solve(self):
         """Run the model in memory; returns a SimulationResult."""
-        from sim.run import compute
         case = Case(self.path, self.text, self.kind, self.params, list(self._overrides))
         data = compute(case)
         attrs = provenance(self.text or repr(self._doc), self.path, self.kind, self.params, self._overrides,
@@ -86,7 +87,6 @@ class SimulationResult(Result):
 
     def plot(self, out_dir="figures", formats=("png",), style=None):
         """Draw every figure this result supports; returns the paths."""
-        from sim.figures import render_all
         return render_all(self, Path(out_dir), formats, style)
 
     def save(self, path):

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import CaseError
+from sim.io import read_result
+from sim.kinds import schemas
 from sim.materials import _raw as _materials_raw
+from sim.materials import load_material, material_names
 from sim.schema import Field, Table, TableMap, suggest
+from sim.units import to_si
 
 #: bounds per material property (in file units), used for case overrides
 _PROPERTY_BOUNDS = {
@@ -59,7 +63,6 @@ def _override_table():
 
 def material_overrides_si(overrides):
     """{material: {key_with_unit: value}} -> {material: {property: SI value}}."""
-    from sim.units import to_si
     raw = _materials_raw()
     out = {}
     for name, props in overrides.items():
@@ -104,7 +107,6 @@ class Case:
 
 
 def _kinds():
-    from sim.kinds import schemas
     return schemas()
 
 
@@ -188,7 +190,6 @@ def case_from_result(result_path):
     """The case that produced a result file (its stored text, path and --set overrides), validated
     again: `sim run --from results/x.h5` reproduces the run."""
     import json
-    from sim.io import read_result
     r = read_result(result_path)
     text = r.attrs.get("case_text")
     if not text:
@@ -203,7 +204,6 @@ def case_from_result(result_path):
 def resolved_materials(params):
     """{material: {property: SI value}} of every database material the case names (layers,
     cells, markers, overrides), with the case's overrides applied: what the run used."""
-    from sim.materials import load_material, material_names
     names = set(material_names()) | set(params.get("materials", {}))
     found = set()
 
@@ -243,7 +243,6 @@ def plausibility(params):
 
 def check_database_materials(params, file):
     """Kinds that take database materials only: an unknown name in [materials] is an error."""
-    from sim.schema import suggest
     for name in case_material_names(params):
         raise CaseError(file, f"materials.{name}", name, "unknown material" + suggest(name, _materials_raw())
                         + " (this kind uses database materials only)")

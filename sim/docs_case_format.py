@@ -1,6 +1,7 @@
 """Print docs/case-format.md from the schemas: `python -m sim.docs_case_format > docs/case-format.md`."""
 from sim.schema import render_markdown
 from sim.kinds import schemas
+from sim.studies.spec import SWEEP_SCHEMA
 
 HEADER = """# Case-file format
 
@@ -64,7 +65,6 @@ def render():
     out = [HEADER, EXAMPLES]
     for kind, (schema, _) in schemas().items():
         out += [f"## kind = \"{kind}\"", ""] + render_markdown(schema, "", 3) + [""]
-    from sim.studies.spec import SWEEP_SCHEMA
     out += ["## Sweep files (`python -m sim sweep`)", "", "See docs/studies.md.", ""] + render_markdown(SWEEP_SCHEMA, "", 3) + [""]
     return "\n".join(out)
 

@@ -12,6 +12,7 @@ from importlib import resources
 
 from sim.errors import CaseError
 from sim.units import to_si
+from sim.schema import suggest
 
 DATA_FILE = "data/materials.toml"
 SOURCES_FILE = "data/sources.toml"
@@ -42,7 +43,6 @@ def load_material(name, overrides=None, file=None, key_prefix="materials"):
     """
     raw = _raw()
     if name not in raw and not overrides:
-        from sim.schema import suggest
         raise CaseError(file, f"{key_prefix}", name,
                         f"unknown material{suggest(name, raw)}; see `python -m sim materials`, or define it "
                         f"in the case under [materials.{name}]")

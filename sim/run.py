@@ -5,12 +5,13 @@ from pathlib import Path
 
 from sim.case import Case, load_case, plausibility, resolved_materials
 from sim.io import provenance, write_result
+from sim.kinds import kind
+from sim.errors import PlausibilityWarning
 
 
 
 def compute(case: Case):
     """The {hdf5 path: Q} result of a case, without writing anything."""
-    from sim.kinds import kind
     return kind(case.kind).run(case.params, case_dir=Path(case.path).parent)
 
 
@@ -22,7 +23,6 @@ def run_case(case, out=None, overrides=None):
     """Load (if a path; with --set overrides), compute and write a case; returns the output path."""
     import json
     import warnings
-    from sim.errors import PlausibilityWarning
     if not isinstance(case, Case):
         case = load_case(case, overrides)
     notes = plausibility(case.params)

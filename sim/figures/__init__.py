@@ -11,11 +11,11 @@ from pathlib import Path
 from sim.figures.style import use_style
 from sim.io import Result, read_result
 from sim.kinds import REGISTRY, kind
+from sim.studies import figures as sweep_figures
 
 
 def _draw(result, out_dir, formats):
     if result.attrs.get("study") == "sweep":
-        from sim.studies import figures as sweep_figures
         return sweep_figures.render(result, out_dir, formats)
     name = result.attrs.get("kind")
     return kind(name).render(result, out_dir, formats) if name in REGISTRY else []

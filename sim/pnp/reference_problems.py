@@ -4,6 +4,10 @@ import numpy as np
 from sim.pnp.mesh import layered_mesh
 from sim.units import thermal_voltage
 from sim.pnp.problem import Problem
+from sim.pnp.analytic import debye_length
+from sim.pnp import analytic as an
+from sim.pnp.carriers import frenkel_pair
+from sim.pnp.mesh import double_layer_mesh
 
 
 def one_sided_layer(psi0, eps_r=9.0, c0=3.1e3, c_sites=None, T=298.15, D=1e-13,
@@ -11,7 +15,6 @@ def one_sided_layer(psi0, eps_r=9.0, c0=3.1e3, c_sites=None, T=298.15, D=1e-13,
     """A single layer on [0, L]: blocking interface at x = 0 held at psi0 (kT/e units) relative
     to the bulk; bulk reservoir (c = c0, psi = 0) at x = L.  One species z = +1 on a uniform
     background c0.  c_sites = None gives the dilute limit (c_max = 1e12 c0)."""
-    from sim.pnp.analytic import debye_length
     lam = debye_length(eps_r, c0, T)
     if mesh is None:
         mesh = layered_mesh([length_debye * lam], h_min_debye * lam, h_max_debye * lam, growth,
@@ -49,9 +52,6 @@ def one_sided_frenkel(phi0_V, site_density_mol_m3, formation_energy_eV, eps_r, a
     """Swift & Qi's electrode | Frenkel-electrolyte double layer: the electrolyte bulk sits phi0_V
     above the (blocking) electrode surface at x = 0; bulk reservoir at x = L.  Semi-infinite by
     default: the mesh follows from the saturated width and the screening lengths."""
-    from sim.pnp import analytic as an
-    from sim.pnp.carriers import frenkel_pair
-    from sim.pnp.mesh import double_layer_mesh
     if mesh is None:
         x1 = an.frenkel_saturated_width(phi0_V, site_density_mol_m3, formation_energy_eV, eps_r, alpha, T)
         lam_s = an.saturated_screening_length(eps_r, site_density_mol_m3, alpha, T)

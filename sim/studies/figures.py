@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 
 from sim.studies.store import read_summary
 from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save
+from sim.errors import ResultFileError
+from sim.schema import suggest
 
 
 NAMES = {"total_interfacial_asr": "total interfacial ASR", "r_scl": "R$_{SCL}$", "thickness_1pct": "SCL thickness (1 %)",
@@ -50,8 +52,6 @@ def _columns(table, plot):
     if plot:
         missing = [c for c in plot if c not in table.dtype.names]
         if missing:
-            from sim.errors import ResultFileError
-            from sim.schema import suggest
             raise ResultFileError(f"plot column {missing[0]!r} is not in the summary table"
                                   + suggest(missing[0], table.dtype.names))
         return list(plot)
@@ -90,13 +90,15 @@ def render(result, out_dir, formats):
                 if good:
                     Z[np.searchsorted(ys, yi), np.searchsorted(xs, xi)] = zi
             fig, ax = plt.subplots()
+            fz, uz, _ = _axis(Z[np.isfinite(Z)], units.get(c, ""))       # e.g. lengths in nm: no offset text
+            Z = Z * fz
             logz = np.all(Z[np.isfinite(Z)] > 0) and np.nanmax(Z) / np.nanmin(Z) > 100
             show = np.log10(Z) if logz else Z
             m = ax.pcolormesh(xs, ys, show, shading="nearest", cmap="cividis")
             if len(xs) > 1 and len(ys) > 1:
                 cs = ax.contour(xs, ys, show, colors="w", linewidths=0.5)
                 ax.clabel(cs, fontsize=5)
-            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c), units.get(c, "")))
+            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c), uz))
             ax.set_xlabel(label(pretty(keys[0]), units.get(f"param:{keys[0]}", "")))
             ax.set_ylabel(label(pretty(keys[1]), units.get(f"param:{keys[1]}", "")))
             paths += save(fig, out_dir, f"sweep_map_{c.split('.')[-2]}_{c.split('.')[-1]}" if c.count(".") else f"sweep_map_{c}", formats)

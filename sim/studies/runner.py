@@ -17,6 +17,11 @@ from sim.io import Q, provenance
 from sim.schema import unit_of
 from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
+from sim.run import compute
+from sim.case import Case
+from sim.kinds import kind as kind_package
+from sim.errors import CaseError
+from sim.schema import suggest
 
 EXECUTORS = ("serial", "processes", "dask")
 
@@ -29,8 +34,6 @@ def run_one(doc, name):
     workers; the single writer only copies the image into the sweep file.
     """
     import warnings
-    from sim.run import compute
-    from sim.case import Case
     t0 = time.perf_counter()
     try:
         kind, params = validate_document(doc, name)
@@ -115,7 +118,6 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
     digest = sweep.digest()
     ids = list(range(sweep.n))
     kind = sweep.base_doc.get("kind")
-    from sim.kinds import kind as kind_package
     key_units = {k: unit_of(kind_package(kind).SCHEMA, k) for k in sweep.keys}
     with store.Lock(out):
         done = {}
@@ -167,8 +169,6 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
 
 def _check_plot_columns(sweep, table):
     """`plot` may only name summary columns: an unknown one is an error (the results are kept)."""
-    from sim.errors import CaseError
-    from sim.schema import suggest
     cols = [c for c in table.dtype.names if c not in ("case_id", "status", "wall_time", "error")]
     for c in sweep.spec.get("plot") or []:
         if c not in cols:

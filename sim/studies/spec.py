@@ -25,6 +25,9 @@ import numpy as np
 from sim.case import parse_case_text, read_case_text, validate_document
 from sim.errors import CaseError
 from sim.schema import Field, Table, TableMap
+from sim.schema import field_of
+from sim.kinds import schemas
+from sim.case import apply_overrides
 
 PARAMETER = Table({
     "values": Field(("list", float), "explicit values", default=None, min_length=1),
@@ -73,8 +76,6 @@ class Sweep:
         return h.hexdigest()
 
     def case_doc(self, i):
-        from sim.schema import field_of
-        from sim.kinds import schemas
         schema = schemas().get(self.base_doc.get("kind"), (None,))[0]
         doc = copy.deepcopy(self.base_doc)
         for key, v in zip(self.keys, self.values[i]):
@@ -148,7 +149,6 @@ def load_sweep(path, overrides=None):
     base_path = (path.parent / spec["base"]).resolve()
     if not base_path.exists():
         raise CaseError(path, "base", spec["base"], f"no such case file ({base_path})")
-    from sim.case import apply_overrides
     base_doc = apply_overrides(parse_case_text(read_case_text(base_path), base_path), overrides, f"{path} (--set)")
     keys, values = design_values(spec, path)
     sweep = Sweep(path, text, spec, base_doc, base_path, keys, values)

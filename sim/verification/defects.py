@@ -20,6 +20,7 @@ from sim.pnp import analytic as an
 from sim.pnp import observables as obs
 from sim.kinds.pnp.runner import solve
 from sim.units import SI, thermal_voltage
+from sim.figures.style import PALETTE, label, save, use_style
 
 ROOT = Path(__file__).resolve().parent.parent
 #: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
@@ -58,9 +59,9 @@ def sensitivity(U=4.2):
     base = _params("lco_lps.toml")
     r0 = sse_side(base, U)[0]
     rows = []
-    for label, path, lo, hi in SENSITIVITY:
+    for name, path, lo, hi in SENSITIVITY:
         vals = [r0 if v is None else sse_side(_set(base, path, v), U)[0] for v in (lo, hi)]
-        rows.append((label, vals[0], vals[1]))
+        rows.append((name, vals[0], vals[1]))
     return r0, rows
 
 
@@ -73,7 +74,6 @@ def swift_qi():
 
 def main(out_dir="docs/figures"):
     import matplotlib.pyplot as plt
-    from sim.figures.style import PALETTE, label, save, use_style
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with use_style():

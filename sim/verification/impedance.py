@@ -16,6 +16,7 @@ from sim.pnp.analytic import debye_length
 from sim.pnp.mesh import layered_mesh
 from sim.pnp.problem import Problem
 from sim.units import SI, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
 
 T, EPS_R, C0, D = 298.15, 9.0, 3.1, 1e-13
 
@@ -41,7 +42,6 @@ def analytic(f, lam, L):
 
 def main(out_dir="docs/figures"):
     import matplotlib.pyplot as plt
-    from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lam = debye_length(EPS_R, C0, T)

@@ -16,6 +16,8 @@ from sim.pnp.analytic import gouy_chapman_charge, mott_schottky_inverse_c2, satu
 from sim.pnp.reference_problems import one_sided_layer
 from sim.pnp.newton import solve_equilibrium
 from sim.units import FARADAY, thermal_voltage
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
+from sim.pnp.analytic import debye_length
 
 T, EPS, C0 = 298.15, 9.0, 3.1e3
 
@@ -50,8 +52,6 @@ def refinement(psi0=2.0, levels=(1, 2, 4, 8, 16, 32)):
 
 def main(out_dir="docs/figures"):
     import matplotlib.pyplot as plt
-    from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
-    from sim.pnp.analytic import debye_length
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lam = debye_length(EPS, C0, T)

@@ -1,7 +1,12 @@
 """Case kind `design_map`: schema, runner and figures (see sim.kinds)."""
-from sim.kinds.design_map.figures import render
 from sim.kinds.design_map.runner import run
 from sim.kinds.design_map.schema import SCHEMA, check
+
+
+def render(result, out_dir, formats):
+    """Figures of a result (matplotlib is imported here, on first use: runs do not pay for it)."""
+    from sim.kinds.design_map import figures
+    return figures.render(result, out_dir, formats)
 
 
 def compare(results, out_dir, formats):

@@ -15,6 +15,8 @@ from sim.io import Q
 from sim.materials import load_material
 from sim.stack import energy as en
 from sim.stack import polarization as pol
+from sim.pnp import observables as obs
+from sim.kinds.pnp.runner import solve
 
 
 
@@ -23,8 +25,6 @@ def interfacial_asr(case_path, potential_V):
     every interface plus the bulk resistance L / sigma of every internal layer (a buffer coating
     is in the current path; the outer layers stand for the cathode and the separator, whose bulk
     the design map counts elsewhere)."""
-    from sim.pnp import observables as obs
-    from sim.kinds.pnp.runner import solve
     params = load_case(case_path).params
     p, psi, c, st = solve(params, potential_V)
     sigma_b = obs.bulk_conductivity(p)

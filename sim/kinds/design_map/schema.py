@@ -3,6 +3,8 @@ from sim.case import materials_schema
 from sim.errors import CaseError
 from sim.schema import Field, Table
 from sim.kinds.common import TITLE
+from sim.case import check_database_materials
+from sim.case import load_case
 
 _SSE = ("LLZO", "LATP", "LGPS", "LPS")
 
@@ -43,7 +45,6 @@ SCHEMA = Table({
 
 
 def check(params, file):
-    from sim.case import check_database_materials
     check_database_materials(params, file)
     cur = params["current"]
     if (cur.get("current_density_mA_cm2") is None) == (cur.get("c_rate_per_h") is None):
@@ -53,7 +54,6 @@ def check(params, file):
         if b <= a:
             raise CaseError(file, f"grid.{key}", [a, b], "the second value must exceed the first")
     from pathlib import Path
-    from sim.case import load_case
     base = Path(str(file)).parent if file else Path(".")
     for i, rel in enumerate(params["interfaces"]["pnp_cases"]):
         path = (base / rel)

@@ -7,6 +7,7 @@ from sim.materials import load_material, material_names
 from sim.schema import Field, FieldMap, Table
 from sim.stack.energy import presets
 from sim.kinds.common import KIND, TITLE
+from sim.schema import suggest
 
 _PRESETS = ("LIB", "ASSLIB")
 _SSE = ("LLZO", "LATP", "LGPS", "LPS")
@@ -100,6 +101,5 @@ def check(params, file):
     known = set(material_names())
     for name in params["materials"]:
         if name not in known:
-            from sim.schema import suggest
             raise CaseError(file, f"materials.{name}", name, "unknown material" + suggest(name, known)
                             + " (stack cases use database materials only)")

@@ -56,6 +56,12 @@ def species_list(params, file=None, potential_V=None):
     return build_layers(params, file, potential_V)[0]
 
 
+def layer_mesh_controls(params, name):
+    """(h_min, h_max, growth) of one layer: its own values, else the [mesh] defaults."""
+    layer, mesh = params["layers"][name], params["mesh"]
+    return tuple(layer.get(k) if layer.get(k) is not None else mesh[k] for k in ("h_min_m", "h_max_m", "growth"))
+
+
 def cathode_layer(params):
     return params["cathode"].get("layer") or next(iter(params["layers"]))
 
@@ -252,7 +258,6 @@ def build_problem(params, file=None, potential_V=None):
     if phi0 is not None and layers[0]["thickness"] is None:
         mesh = _semi_infinite_mesh(params, layers[0], phi0, file)
     else:
-        from sim.kinds.pnp.schema import layer_mesh_controls
         for L in layers:
             if L["thickness"] is None:
                 raise CaseError(file, f"layers.{L['name']}.thickness_m", None,

@@ -13,6 +13,12 @@ from sim.io import Q
 from sim.pnp import observables as obs
 from sim.kinds.pnp.build import build_problem, cathode_layer, cathode_potential
 from sim.pnp.newton import SolverOptions, solve_equilibrium
+from sim.pnp.fipy_solver import solve_equilibrium_fipy
+from sim.pnp.carriers import KROGER_VINK_TEXT
+from sim.pnp import analytic as an
+from sim.errors import CaseError
+from sim.case import material_overrides_si
+from sim.materials import load_material
 
 DCAP_STEP_V = 0.005
 
@@ -28,7 +34,6 @@ def solve(params, potential_V=None, start=None, solver=None):
     p = build_problem(params, potential_V=potential_V)
     solver = solver or params["solver"]
     if solver == "fipy":
-        from sim.pnp.fipy_solver import solve_equilibrium_fipy
         psi, c, stats = solve_equilibrium_fipy(p, _options(params), max_sweeps=params["solver_options"]["fipy_max_sweeps"])
     else:
         psi, c, stats = solve_equilibrium(p, _options(params), start=start)
@@ -64,7 +69,6 @@ def _observable_q(prefix, ev):
 
 def _species_attrs(p):
     """Kroger-Vink names and bulk conductivity of every layer."""
-    from sim.pnp.carriers import KROGER_VINK_TEXT
     return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), ""),
             "pnp/layer_bulk_conductivity": Q(np.array([float(obs.bulk_conductivity(p)[p.mesh.layer_of_cell == k][0])
                                                        for k in range(len(p.layer_names))]), "S/m",
@@ -74,7 +78,6 @@ def _species_attrs(p):
 def _frenkel_reference(p, surf):
     """The exact first integral of the Frenkel double layer and Swift & Qi's two-region width,
     next to the computed values."""
-    from sim.pnp import analytic as an
     T, V_T = p.temperature_K, p.thermal_voltage
     s = p.species.index("Li_i")
     aN = float(p.c_max[s, -1])
@@ -146,16 +149,15 @@ def run(params, case_dir=None):
     sw = params["sweep"]
     if sw.get("potential_V") is not None:
         if not has_ref:
-            from sim.errors import CaseError
             raise CaseError(None, "sweep.potential_V", sw["potential_V"], "the cathode material has no reference_potential")
         out.update(_sweep(params, np.linspace(*sw["potential_V"], sw["points"]), (psi, c)))
     if sw.get("bulk_potential_V") is not None:
         out.update(_surface_sweep(params, np.linspace(*sw["bulk_potential_V"], sw["points"])))
     if params["transient"].get("protocol"):
-        from sim.kinds.pnp.transient import run as run_transient
+        from sim.kinds.pnp.transient import run as run_transient      # optional feature: loaded when used
         out.update(run_transient(params))
     if params["impedance"].get("temperatures_K") is not None:
-        from sim.kinds.pnp.impedance import run as run_impedance
+        from sim.kinds.pnp.impedance import run as run_impedance      # scipy.optimize: loaded when used
         out.update(run_impedance(params, case_dir))
     return out
 
@@ -183,8 +185,6 @@ def _surface_sweep(params, phi0s):
 
 def _reference_potential(params):
     layer = params["layers"][cathode_layer(params)]
-    from sim.case import material_overrides_si
-    from sim.materials import load_material
     mat = load_material(layer["material"], material_overrides_si(params["materials"]).get(layer["material"]))
     return mat["reference_potential"]
 

@@ -1,10 +1,13 @@
 """Schema of `kind = "pnp"` cases: layered Poisson-Nernst-Planck equilibrium and potential sweeps."""
 import numpy as np
 
-from sim.case import materials_schema
+from sim.case import case_material_names, materials_schema
 from sim.errors import CaseError
-from sim.schema import Field, Table, TableMap, suggest
 from sim.kinds.common import KIND, TITLE
+from sim.kinds.pnp.build import build_layers, layer_mesh_controls, ocv_table
+from sim.materials import _raw as database
+from sim.pnp.circuits import parse
+from sim.schema import Field, Table, TableMap, suggest
 
 SPECIES_IN_LAYER = Table({
     "present": Field(bool, "whether the species exists in this layer (default: from the material)", default=None),
@@ -182,12 +185,6 @@ SCHEMA = Table({
 })
 
 
-def layer_mesh_controls(params, name):
-    """(h_min, h_max, growth) of one layer: its own values, else the [mesh] defaults."""
-    layer, mesh = params["layers"][name], params["mesh"]
-    return tuple(layer.get(k) if layer.get(k) is not None else mesh[k] for k in ("h_min_m", "h_max_m", "growth"))
-
-
 def check(params, file):
     layers = params["layers"]
     cat = params["cathode"]
@@ -197,7 +194,6 @@ def check(params, file):
         raise CaseError(file, "cathode.ocv_V" if cat.get("ocv_V") is None else "cathode.ocv_x", None,
                         "ocv_x and ocv_V go together")
     if cat.get("x_li") is not None:
-        from sim.kinds.pnp.build import ocv_table
         ocv_table(params, file)
     if cat.get("ocv_x") is not None:
         if len(cat["ocv_x"]) != len(cat["ocv_V"]):
@@ -231,11 +227,9 @@ def check(params, file):
     mesh = params["mesh"]
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
-    from sim.case import case_material_names
     used = {layer.get("material") for layer in layers.values()}
     for name in case_material_names(params):
         if name not in used:
-            from sim.materials import _raw as database
             raise CaseError(file, f"materials.{name}", name, "not in the database and no layer uses it"
                             + suggest(name, database()) + " (a new material needs a layer with material = "
                             f"\"{name}\")")
@@ -256,7 +250,6 @@ def check(params, file):
             raise CaseError(file, "impedance.bias_current_density_mA_cm2", ip["bias_current_density_mA_cm2"],
                             "a DC bias needs electrodes = 'li_exchanging'")
         if ip["circuit"] != "auto":
-            from sim.pnp.circuits import parse
             try:
                 parse(ip["circuit"])
             except ValueError as e:
@@ -285,5 +278,4 @@ def check(params, file):
             raise CaseError(file, f"layers.{name}.thickness_m", layer["thickness_m"],
                             f"needs about {n_est:.3g} cells; raise h_max_m / h_min_m or growth")
     # the full species/material resolution is checked by the builder (needs the database)
-    from sim.kinds.pnp.build import build_layers
     build_layers(params, file)

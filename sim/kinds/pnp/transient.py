@@ -11,12 +11,13 @@ from sim.pnp import transient as tr
 from sim.kinds.pnp.build import build_problem, cathode_layer, galvanostatic_problem, ocv_table
 from sim.pnp.newton import SolverOptions, solve_equilibrium
 from sim.units import FARADAY, SI
+from sim.pnp.fipy_solver import make_fipy_newton
+from sim.pnp import operator as op
 
 
 
 def _newton_fn(params):
     if params["solver"] == "fipy":
-        from sim.pnp.fipy_solver import make_fipy_newton
         return make_fipy_newton(params["solver_options"]["fipy_max_sweeps"])
     return None
 
@@ -75,7 +76,6 @@ def run(params):
 
         def record(time_s, p_t, psi, c, rec=rec, proto=proto):
             nonlocal g
-            from sim.pnp import operator as op
             g = g or op.geometry(p_t)
             Nb = op.boundary_fluxes(p_t, g, psi, c)
             J_meas = FARADAY * float(np.sum(p_t.z * Nb[1]))     # ionic current into the reservoir

@@ -1,7 +1,12 @@
 """Case kind `polarization`: schema, runner and figures (see sim.kinds)."""
-from sim.kinds.polarization.figures import render
 from sim.kinds.polarization.runner import run
 from sim.kinds.polarization.schema import SCHEMA, check
+
+
+def render(result, out_dir, formats):
+    """Figures of a result (matplotlib is imported here, on first use: runs do not pay for it)."""
+    from sim.kinds.polarization import figures
+    return figures.render(result, out_dir, formats)
 
 
 def compare(results, out_dir, formats):

@@ -3,6 +3,9 @@ from sim.case import materials_schema
 from sim.errors import CaseError
 from sim.schema import Field, Table, TableMap
 from sim.kinds.common import KIND, TITLE
+from sim.case import check_database_materials
+from sim.schema import suggest
+from sim.materials import load_material
 
 LAYER = Table({
     "thickness_um": Field(float, "layer thickness (ignored for the free separator when solving for L_max)",
@@ -38,7 +41,6 @@ SCHEMA = Table({
 
 
 def check(params, file):
-    from sim.case import check_database_materials
     check_database_materials(params, file)
     cur = params["current"]
     if (cur.get("current_density_mA_cm2") is None) == (cur.get("c_rate_per_h") is None):
@@ -47,13 +49,11 @@ def check(params, file):
         raise CaseError(file, "current.areal_capacity_mAh_cm2", None, "required with c_rate_per_h")
     sep = params["budget"]["separator"]
     if sep not in params["layers"]:
-        from sim.schema import suggest
         raise CaseError(file, "budget.separator", sep, "not a layer name" + suggest(sep, params["layers"]))
     for name, layer in params["layers"].items():
         if (layer.get("conductivity_S_cm") is None) == (layer.get("material") is None):
             raise CaseError(file, f"layers.{name}", layer, "give exactly one of conductivity_S_cm and material")
         if layer.get("material") is not None:
-            from sim.materials import load_material
             props = load_material(layer["material"], file=file, key_prefix=f"layers.{name}.material")
             if "conductivity" not in props:
                 raise CaseError(file, f"layers.{name}.material", layer["material"], "material has no conductivity in the database")
