@@ -110,18 +110,50 @@ def _kinds():
     return schemas()
 
 
+def _nesting(text):
+    """Deepest nesting of [ / { in values and of dotted table headers (a cheap upper bound)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    header = max((line.count(".") for line in text.splitlines() if line.lstrip().startswith("[")), default=0)
+    return max(deepest, header)
+
+
 def parse_case_text(text, file="<string>"):
-    """Parse TOML text into a dict; syntax errors become CaseError."""
+    """Parse TOML text into a dict; syntax errors and absurd nesting become CaseError."""
+    if len(text) > MAX_CASE_BYTES:
+        raise CaseError(file, "<file>", len(text), f"larger than {MAX_CASE_BYTES} bytes: not a case file")
+    if _nesting(text) > MAX_NESTING:
+        raise CaseError(file, "<syntax>", None, f"nested more than {MAX_NESTING} levels deep")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise CaseError(file, "<syntax>", None, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise CaseError(file, "<syntax>", None, "nested too deeply to parse") from None
+
+
+#: limits on what a case or sweep file may be before it is read or parsed
+MAX_CASE_BYTES = 1 << 20
+MAX_NESTING = 64
 
 
 def read_case_text(path):
+    """The text of a case file: a regular file of at most MAX_CASE_BYTES, UTF-8.  Devices, pipes and
+    huge files are refused before anything is read (`/dev/zero` would never end)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        st = path.stat()
+        if not path.is_file():
+            raise CaseError(path, "<file>", None, "not a regular file")
+        if st.st_size > MAX_CASE_BYTES:
+            raise CaseError(path, "<file>", st.st_size, f"larger than {MAX_CASE_BYTES} bytes: not a case file")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CASE_BYTES + 1)
     except OSError as e:
         raise CaseError(path, "<file>", None, f"cannot read: {e.strerror or e}") from None
     try:

@@ -13,11 +13,21 @@ class CaseError(SimError, ValueError):
 
     def __init__(self, file, key, value, reason):
         self.file, self.key, self.value, self.reason = str(file), key, value, reason
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        shown = _short_repr(value)
         where = f"{self.file}: " if file else ""
         super().__init__(f"{where}key '{key}' = {shown}: {reason}")
+
+
+def _short_repr(value, limit=80):
+    """repr bounded in depth and length: a hostile, deeply nested value cannot recurse or flood."""
+    import reprlib
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlist, r.maxdict = 3, 60, 60, 6, 4
+    try:
+        shown = r.repr(value)
+    except RecursionError:
+        shown = f"<{type(value).__name__}>"
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
 
 
 class ConvergenceError(SimError, RuntimeError):

@@ -106,11 +106,33 @@ def write_datasets(group, data):
             ds.attrs[k] = v
 
 
-def write_result(out_path, data, root_attrs):
-    """Atomically write `data` ({path: Q}) and root attributes to `out_path`."""
+def check_output_path(out_path):
+    """Refuse, before any computation, an output that cannot be written: a directory, a device or
+    other non-regular file (`-o /dev/null` must not be replaced), a folder under a file, or a
+    read-only folder.  Returns the path."""
     out_path = Path(out_path)
+    if out_path.exists() and not out_path.is_file():
+        raise ResultFileError(f"{out_path}: exists and is not a regular file (a directory or device); "
+                              "give a file name")
+    parent = out_path.parent
+    for p in [parent, *parent.parents]:
+        if p.exists():
+            if not p.is_dir():
+                raise ResultFileError(f"{out_path}: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise ResultFileError(f"{out_path}: the folder {p} is not writable")
+            break
+    if len(out_path.name.encode()) > 255:
+        raise ResultFileError(f"{out_path}: file name longer than 255 bytes")
+    return out_path
+
+
+def write_result(out_path, data, root_attrs):
+    """Atomically write `data` ({path: Q}) and root attributes to `out_path` (a temporary file in
+    the same folder, fsynced, then renamed over the target)."""
+    out_path = check_output_path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=out_path.parent)
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:

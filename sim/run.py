@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.case import Case, load_case, plausibility, resolved_materials
-from sim.io import provenance, write_result
+from sim.io import check_output_path, provenance, write_result
 from sim.kinds import kind
 from sim.errors import PlausibilityWarning
 
@@ -25,11 +25,11 @@ def run_case(case, out=None, overrides=None):
     import warnings
     if not isinstance(case, Case):
         case = load_case(case, overrides)
+    out = check_output_path(out if out else default_output(case.path))      # before the computation
     notes = plausibility(case.params)
     for n in notes:
         warnings.warn(f"{case.path}: {n}", PlausibilityWarning, stacklevel=2)
     data = compute(case)
-    out = Path(out) if out else default_output(case.path)
     attrs = provenance(case.text, case.path, case.kind, case.params, case.overrides, resolved_materials(case.params))
     attrs["warnings_json"] = json.dumps(notes)
     return write_result(out, data, attrs)

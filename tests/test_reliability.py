@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -58,7 +59,7 @@ def test_failed_run_writes_no_result_and_keeps_the_old_one(tmp_path):
     with pytest.raises(ConvergenceError):
         run_case(case, out)
     assert out.read_bytes() == before
-    assert not list(tmp_path.glob(".o.h5.*"))          # no temporary left behind
+    assert not list(tmp_path.glob(".sim-*"))           # no temporary left behind
     with pytest.raises(ConvergenceError):
         run_case(case, tmp_path / "new.h5")
     assert not (tmp_path / "new.h5").exists()
@@ -131,3 +132,51 @@ def test_sweep_survives_sigkill_and_resumes(tmp_path):
 def test_sweep_survives_twenty_random_sigkills(tmp_path):
     kept = _kill_and_resume_trials(tmp_path, trials=20, seed=7)
     assert len(set(kept)) > 3          # the kills landed at many different moments
+
+
+def test_hostile_case_files_are_one_clean_error(tmp_path):
+    from sim.case import load_case
+    from sim.errors import CaseError
+    deep = tmp_path / "deep.toml"
+    deep.write_text("kind = " + "[" * 5000 + "]" * 5000 + "\n")
+    header = tmp_path / "header.toml"
+    header.write_text("[" + ".".join(["a"] * 5000) + "]\nx = 1\n")
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (2 << 20) + "\n")
+    for path, words in ((deep, "nested"), (header, "nested"), (big, "larger than"), (Path("/dev/zero"), "regular file")):
+        with pytest.raises(CaseError, match=words):
+            load_case(path)
+
+
+def test_design_map_listing_itself_is_an_error_not_a_recursion(tmp_path):
+    from sim.case import load_case
+    from sim.errors import CaseError
+    text = (Path(ROOT) / "cases" / "design_map.toml").read_text()
+    text = text.replace('pnp_cases = ["lco_lps.toml", "lco_lno_lps.toml"]', 'pnp_cases = ["self.toml"]')
+    (tmp_path / "self.toml").write_text(text)
+    with pytest.raises(CaseError, match="not a pnp case"):
+        load_case(tmp_path / "self.toml")
+
+
+@pytest.mark.parametrize("bad", ["a/b", ".", "x y"])
+def test_names_that_would_break_hdf5_are_refused(tmp_path, bad):
+    from sim.case import load_case
+    from sim.errors import CaseError
+    text = (Path(ROOT) / "cases" / "lco_lps.toml").read_text().replace("[layers.sse]", f'[layers."{bad}"]')
+    (tmp_path / "c.toml").write_text(text)
+    with pytest.raises(CaseError, match="HDF5"):
+        load_case(tmp_path / "c.toml")
+
+
+def test_unwritable_outputs_are_refused_before_the_computation(tmp_path):
+    from sim.errors import ResultFileError
+    from sim.run import run_case
+    case = Path(ROOT) / "cases" / "separator_budget.toml"
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "adir", Path("/dev/null"), tmp_path / "afile" / "o.h5"):
+        with pytest.raises(ResultFileError):
+            run_case(case, out)
+    assert Path("/dev/null").is_char_device()
+    long_name = tmp_path / ("r" * 250 + ".h5")                    # a valid 253-byte name
+    assert run_case(case, long_name).exists()

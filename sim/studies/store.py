@@ -97,7 +97,7 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
     summary: {column: Q(array)}.  fresh: start from an empty file instead of a copy.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=path.parent)   # short: long names stay valid
     os.close(fd)
     try:
         if not fresh and path.exists():

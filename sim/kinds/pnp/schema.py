@@ -1,4 +1,6 @@
 """Schema of `kind = "pnp"` cases: layered Poisson-Nernst-Planck equilibrium and potential sweeps."""
+import re
+
 import numpy as np
 
 from sim.case import case_material_names, materials_schema
@@ -185,8 +187,22 @@ SCHEMA = Table({
 })
 
 
+#: names that become HDF5 group or dataset names
+NAME = re.compile(r"[A-Za-z0-9_+\-]{1,64}")
+
+
 def check(params, file):
     layers = params["layers"]
+    for where, names in (("layers", layers), ("species", params["species"])):
+        for name in names:
+            if not NAME.fullmatch(name):
+                raise CaseError(file, f"{where}.{name}", name, "names become HDF5 paths: use letters, digits, "
+                                "_ + - (at most 64)")
+    for name, layer in layers.items():
+        for s in layer["species"]:
+            if not NAME.fullmatch(s):
+                raise CaseError(file, f"layers.{name}.species.{s}", s, "names become HDF5 paths: use letters, "
+                                "digits, _ + - (at most 64)")
     cat = params["cathode"]
     if cat.get("layer") is not None and cat["layer"] not in layers:
         raise CaseError(file, "cathode.layer", cat["layer"], "not a layer name" + suggest(cat["layer"], layers))
