@@ -4,9 +4,13 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")
+# fontTools (PDF font subsetting) logs a warning per embedded font about its timestamps: noise for users
+logging.getLogger("fontTools").setLevel(logging.ERROR)
 import matplotlib.pyplot as plt  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind-safe palette
