@@ -83,6 +83,15 @@ def surface_sweep(result, out_dir, formats):
     return save(fig, out_dir, "pnp_surface_sweep", formats)
 
 
+def side_label(result, interface, side):
+    """'LPS side of cathode|sse' from an interface name and a side, naming the layer's material."""
+    layers = result.parameters.get("layers", {})
+    left, _, right = str(interface).partition("|")
+    layer = left if side == "left" else right
+    mat = layers.get(layer, {}).get("material")
+    return f"{mat or layer} side of {left}|{right}"
+
+
 def sweep(result, out_dir, formats):
     U = result["pnp/sweep/cathode_potential"]
     fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6))
@@ -92,9 +101,9 @@ def sweep(result, out_dir, formats):
         name = result[f"{g}/right/r_scl"].attrs.get("interface", f"interface {i}")
         for j, side in enumerate(("left", "right")):
             r = result[f"{g}/{side}/r_scl"]
-            axes[0].plot(U.value, r.value, color=PALETTE[2 * i + j], label=f"{name} ({side})")
+            axes[0].plot(U.value, r.value, color=PALETTE[2 * i + j], label=side_label(result, name, side))
             t = result[f"{g}/{side}/thickness_1pct"]
-            axes[1].plot(U.value, t.value * 1e9, color=PALETTE[2 * i + j], label=f"{name} ({side})")
+            axes[1].plot(U.value, t.value * 1e9, color=PALETTE[2 * i + j], label=side_label(result, name, side))
     axes[0].set_yscale("symlog", linthresh=1e-3)      # accumulation sides are negative
     axes[0].set_ylabel(label("R$_{SCL}$", "ohm cm^2"))
     axes[1].set_ylabel(label("SCL thickness (1 % criterion)", "nm"))
@@ -191,8 +200,8 @@ def transient_voltage(result, out_dir, formats):
         for k in range(n_if):
             g = f"pnp/transient/breakdown/interface_{k}"
             name = result[f"pnp/transient/observables/interface_{k}/right/r_scl"].attrs.get("interface", f"if {k}")
-            parts += [(f"SCL {name}, left side", result.value(f"{g}/left/scl")[i]),
-                      (f"SCL {name}, right side", result.value(f"{g}/right/scl")[i]),
+            parts += [(f"SCL, {side_label(result, name, 'left')}", result.value(f"{g}/left/scl")[i]),
+                      (f"SCL, {side_label(result, name, 'right')}", result.value(f"{g}/right/scl")[i]),
                       (f"kinetic {name}", result.value(f"{g}/kinetic")[i])]
         for j, (name, v) in enumerate(parts):
             bot.plot(t[ok], v[ok] * 1e3, color="k" if j == 0 else PALETTE[(j - 1) % len(PALETTE)],
