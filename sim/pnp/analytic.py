@@ -1,4 +1,4 @@
-"""Analytic limits of the one-sided space-charge layer (PHYSICS.md section 7).
+"""Analytic limits of the one-sided space-charge layer (docs/theory.md, analytic limits).
 
 One mobile species (z = +1) on a uniform background c0; psi0 = e dphi / kT is the potential at
 the interface relative to the bulk; lambda = sqrt(eps kT / (e^2 c0)).

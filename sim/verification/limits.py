@@ -1,7 +1,7 @@
 """Validation figures for docs/validation.md: `python -m sim.verification.limits [OUT_DIR]`.
 
 1. SCL charge against the interface potential: numerical vs the Gouy-Chapman and lattice-
-   saturated first integrals (PHYSICS.md section 7), with the relative error.
+   saturated first integrals (docs/theory.md), with the relative error.
 2. Mesh refinement: error against the smallest cell for nested bisection, with a slope-2 guide.
 3. Mott-Schottky: 1/C^2 against the interface potential, numerical and analytic.
 Prints a table of the measured errors.
