@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sim.errors import CaseError
 from sim.io import read_result
-from sim.kinds import schemas
+from sim.kinds import REGISTRY, kind, schemas
 from sim.materials import _raw as _materials_raw
 from sim.materials import load_material, material_names
 from sim.schema import Field, Table, TableMap, suggest
@@ -256,8 +256,12 @@ def resolved_materials(params):
 
 
 def plausibility(params):
-    """Warnings for legal values that are almost certainly unit mistakes, as text."""
+    """Warnings for legal values that are almost certainly unit mistakes, and for keys that have no
+    effect in their context (the kind's `notes(params)`), as text."""
     out = []
+    name = params.get("kind")
+    if name in REGISTRY and hasattr(kind(name), "notes"):
+        out += kind(name).notes(params)
     T = params.get("temperature_K")
     if isinstance(T, (int, float)) and T < 150.0:
         out.append(f"temperature_K = {T:g} K is very cold: if you meant {T:g} °C, write {T + 273.15:g}")

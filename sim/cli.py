@@ -260,8 +260,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv=None):
+    import signal
     import warnings
     warnings.showwarning = _show_warning
+    from sim.io import terminate_handler
+    signal.signal(signal.SIGTERM, terminate_handler)        # no temporary file or lock survives a SIGTERM
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import h5py
 import numpy as np
 
 from sim import __version__
-from sim.errors import ResultFileError
+from sim.errors import ResultFileError, SimError
 
 SCHEMA_VERSION = 1
 
@@ -106,7 +107,23 @@ def write_datasets(group, data):
             ds.attrs[k] = v
 
 
-def check_output_path(out_path):
+#: temporary files and locks of this process, removed by `terminate_handler` on SIGTERM
+_PENDING = set()
+
+
+def terminate_handler(signum, frame):
+    """SIGTERM: remove this process's temporary result files and locks, then exit (128 + signum).
+    Done in the handler itself: an exception raised from a signal handler can land in a finalizer
+    (h5py closes objects through weakref callbacks) and be ignored there."""
+    for p in list(_PENDING):
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+    os._exit(128 + signum)
+
+
+def check_output_path(out_path, check_lock=True):
     """Refuse, before any computation, an output that cannot be written: a directory, a device or
     other non-regular file (`-o /dev/null` must not be replaced), a folder under a file, or a
     read-only folder.  Returns the path."""
@@ -124,16 +141,20 @@ def check_output_path(out_path):
             break
     if len(out_path.name.encode()) > 255:
         raise ResultFileError(f"{out_path}: file name longer than 255 bytes")
+    holder = lock_holder(lock_path(out_path)) if check_lock else None
+    if holder:
+        raise OutputLocked(f"{out_path}: another sweep or run ({holder}) is writing this file; choose another output")
     return out_path
 
 
 def write_result(out_path, data, root_attrs):
     """Atomically write `data` ({path: Q}) and root attributes to `out_path` (a temporary file in
     the same folder, fsynced, then renamed over the target)."""
-    out_path = check_output_path(out_path)
+    out_path = check_output_path(out_path, check_lock=False)      # the caller holds the lock if any
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=out_path.parent)
     os.close(fd)
+    _PENDING.add(tmp)
     try:
         with h5py.File(tmp, "w") as f:
             for k, v in root_attrs.items():
@@ -148,6 +169,8 @@ def write_result(out_path, data, root_attrs):
         except OSError:
             pass
         raise
+    finally:
+        _PENDING.discard(tmp)
     return out_path
 
 
@@ -211,3 +234,75 @@ def read_result(path):
         except (OSError, KeyError, RuntimeError) as e:
             raise ResultFileError(f"{path}: corrupt or truncated ({e})") from None
     return Result(path, attrs, data)
+
+
+class OutputLocked(SimError):
+    pass
+
+
+class Lock:
+    """Exclusive lock file beside an output (sweeps and single runs share it); stale locks of dead
+    processes are taken over, an empty lock file only once it is old."""
+
+    def __init__(self, out_path):
+        self.path = lock_path(out_path)
+
+    def __enter__(self):
+        for _ in range(2):
+            if self.path.is_dir():
+                raise OutputLocked(f"{self.path}: a directory stands where the lock file goes; remove it")
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                _PENDING.add(str(self.path))
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                return self
+            except FileExistsError:
+                holder = lock_holder(self.path)
+                if holder:
+                    raise OutputLocked(f"{self.path.with_suffix('')}: another sweep or run ({holder}) is writing "
+                                       f"this file; wait for it or remove {self.path} if it is gone") from None
+                self.path.unlink(missing_ok=True)       # stale: its process is gone
+        raise OutputLocked(f"{self.path}: could not take the lock")
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+        _PENDING.discard(str(self.path))
+
+
+def lock_path(out_path):
+    """The lock file of an output: `<out>.lock`, or a short hashed name when that would exceed the
+    255-byte file-name limit."""
+    out_path = Path(out_path)
+    name = out_path.name + ".lock"
+    if len(name.encode()) > 255:
+        import hashlib
+        name = "." + hashlib.sha1(out_path.name.encode()).hexdigest()[:16] + ".lock"
+    return out_path.parent / name
+
+
+def lock_holder(path, young_s=10.0):
+    """Who else holds a lock file: 'process <pid>' if that process lives, 'a writer starting up' for an
+    empty lock file younger than young_s (its pid is not written yet), else None (stale)."""
+    try:
+        text = Path(path).read_text().strip()
+        age = _time.time() - Path(path).stat().st_mtime
+    except OSError:
+        return None
+    if not text:
+        return "a writer starting up" if age < young_s else None
+    try:
+        pid = int(text)
+    except ValueError:
+        return None
+    return f"process {pid}" if _alive(pid) else None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True

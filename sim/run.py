@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.case import Case, load_case, plausibility, resolved_materials
-from sim.io import check_output_path, provenance, write_result
+from sim.io import Lock, check_output_path, provenance, write_result
 from sim.kinds import kind
 from sim.errors import PlausibilityWarning
 
@@ -32,4 +32,5 @@ def run_case(case, out=None, overrides=None):
     data = compute(case)
     attrs = provenance(case.text, case.path, case.kind, case.params, case.overrides, resolved_materials(case.params))
     attrs["warnings_json"] = json.dumps(notes)
-    return write_result(out, data, attrs)
+    with Lock(out):                  # the lock sweeps take: a run never writes into a running sweep's file
+        return write_result(out, data, attrs)

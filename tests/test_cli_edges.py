@@ -108,3 +108,16 @@ def test_case_format_example_of_a_layer_without_a_material_runs(tmp_path):
     case = load_case(tmp_path / "c.toml")
     out = compute(case)
     assert out["pnp/species"].value.tolist() == ["Li"]
+
+
+def test_keys_without_effect_are_warned_and_degenerate_sweeps_refused(tmp_path, capsys):
+    case = str(ROOT / "cases" / "lco_lps.toml")
+    out = tmp_path / "o.h5"
+    assert main(["run", case, "-o", str(out), "--set", "kinetics.alpha=0.3", "--set", "transient.duration_s=10.0",
+                 "--set", "materials.LLZO.eps_r=40.0", "--set", "sweep.points=2"] + FAST) == 0
+    notes = json.loads(h5py.File(out).attrs["warnings_json"])
+    assert any("kinetics.alpha" in n for n in notes) and any("transient.duration_s" in n for n in notes)
+    assert any("materials.LLZO" in n for n in notes)
+    capsys.readouterr()
+    assert main(["run", case, "--set", "sweep.potential_V=[4.0, 4.0]"]) == 2
+    assert "start and stop must differ" in _err(capsys)

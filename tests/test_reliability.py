@@ -180,3 +180,43 @@ def test_unwritable_outputs_are_refused_before_the_computation(tmp_path):
     assert Path("/dev/null").is_char_device()
     long_name = tmp_path / ("r" * 250 + ".h5")                    # a valid 253-byte name
     assert run_case(case, long_name).exists()
+
+
+def test_run_into_a_running_sweeps_output_is_refused_and_odd_locks_are_clean_errors(tmp_path):
+    from sim.io import Lock, OutputLocked
+    from sim.run import run_case
+    case = Path(ROOT) / "cases" / "separator_budget.toml"
+    out = tmp_path / "s.h5"
+    with Lock(out):                                        # a sweep holds the file
+        with pytest.raises(OutputLocked):
+            run_case(case, out)
+    assert not out.exists()
+    (tmp_path / "e.h5.lock").write_text("")               # an empty, young lock: a writer starting up
+    with pytest.raises(OutputLocked, match="starting up"):
+        run_case(case, tmp_path / "e.h5")
+    old = time.time() - 60
+    os.utime(tmp_path / "e.h5.lock", (old, old))          # old and empty: stale, taken over
+    assert run_case(case, tmp_path / "e.h5").exists()
+    (tmp_path / "d.h5.lock").mkdir()
+    with pytest.raises(OutputLocked, match="directory"):
+        with Lock(tmp_path / "d.h5"):
+            pass
+
+
+def test_sigterm_leaves_no_temporary_file_and_no_lock(tmp_path):
+    """SIGTERM while a run writes its (large) result: exit code 143, no temporary file, no lock."""
+    code = ("import signal, numpy as np\n"
+            "from sim.io import Lock, Q, terminate_handler, write_result\n"
+            "signal.signal(signal.SIGTERM, terminate_handler)\n"
+            f"out = {str(tmp_path / 'o.h5')!r}\n"
+            "data = {f'd{i}': Q(np.random.default_rng(i).random(2_000_000), '1') for i in range(40)}\n"
+            "with Lock(out):\n"
+            "    write_result(out, data, {})\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob(".sim-*")) and proc.poll() is None:
+        time.sleep(0.005)
+    assert list(tmp_path.glob(".sim-*")), "the writer never started writing"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert not list(tmp_path.glob(".sim-*")) and not list(tmp_path.glob("*.lock")) and not (tmp_path / "o.h5").exists()

@@ -144,7 +144,7 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
 
 
 def test_second_writer_is_refused(tmp_path):
-    from sim.studies.store import Lock, OutputLocked
+    from sim.io import Lock, OutputLocked
     out = tmp_path / "o.h5"
     with Lock(out):
         with pytest.raises(OutputLocked, match="another sweep"):

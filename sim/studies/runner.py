@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from sim.case import validate_document
 from sim.errors import SimError
-from sim.io import Q, provenance
+from sim.io import Lock, Q, provenance
 from sim.schema import unit_of
 from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
@@ -119,7 +119,7 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
     ids = list(range(sweep.n))
     kind = sweep.base_doc.get("kind")
     key_units = {k: unit_of(kind_package(kind).SCHEMA, k) for k in sweep.keys}
-    with store.Lock(out):
+    with Lock(out):
         done = {}
         fresh = True
         if resume and out.exists():

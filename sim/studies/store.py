@@ -21,52 +21,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sim.errors import ResultFileError, SimError
+from sim.errors import ResultFileError
+from sim.io import _PENDING as PENDING
 from sim.io import Q, write_datasets
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
-
-
-class OutputLocked(SimError):
-    pass
-
-
-class Lock:
-    """Exclusive lock file beside the output; stale locks of dead processes are taken over."""
-
-    def __init__(self, out_path):
-        self.path = Path(str(out_path) + ".lock")
-
-    def __enter__(self):
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                return self
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and _alive(pid):
-                    raise OutputLocked(f"{self.path.with_suffix('')}: another sweep (pid {pid}) is writing "
-                                       f"this file; wait for it or remove {self.path} if it is gone") from None
-                self.path.unlink(missing_ok=True)       # stale
-        raise OutputLocked(f"{self.path}: could not take the lock")
-
-    def __exit__(self, *exc):
-        self.path.unlink(missing_ok=True)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 def read_state(path, digest):
@@ -99,6 +58,7 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=path.parent)   # short: long names stay valid
     os.close(fd)
+    PENDING.add(tmp)                     # removed by sim.io.terminate_handler on SIGTERM
     try:
         if not fresh and path.exists():
             shutil.copyfile(path, tmp)
@@ -129,6 +89,8 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        PENDING.discard(tmp)
 
 
 def _columns_attr(v):

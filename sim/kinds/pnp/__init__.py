@@ -5,7 +5,7 @@ runner (equilibrium, sweeps, dispatch), transient and impedance (their runners),
 impedance_figures.
 """
 from sim.kinds.pnp.runner import run
-from sim.kinds.pnp.schema import SCHEMA, check
+from sim.kinds.pnp.schema import SCHEMA, check, notes
 
 
 def render(result, out_dir, formats):
@@ -19,4 +19,4 @@ def compare(results, out_dir, formats):
     return figures.compare(results, out_dir, formats) + impedance_figures.compare(results, out_dir, formats)
 
 
-__all__ = ["SCHEMA", "check", "compare", "render", "run"]
+__all__ = ["SCHEMA", "check", "compare", "notes", "render", "run"]

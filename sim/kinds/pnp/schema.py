@@ -270,6 +270,10 @@ def check(params, file):
                 parse(ip["circuit"])
             except ValueError as e:
                 raise CaseError(file, "impedance.circuit", ip["circuit"], str(e)) from None
+    for key in ("potential_V", "bulk_potential_V"):
+        v = params["sweep"].get(key)
+        if v is not None and v[0] == v[1]:
+            raise CaseError(file, f"sweep.{key}", v, "start and stop must differ")
     if params["sweep"].get("bulk_potential_V") is not None and not surface:
         raise CaseError(file, "sweep.bulk_potential_V", params["sweep"]["bulk_potential_V"],
                         "needs a [surface] case (surface.bulk_potential_V)")
@@ -295,3 +299,28 @@ def check(params, file):
                             f"needs about {n_est:.3g} cells; raise h_max_m / h_min_m or growth")
     # the full species/material resolution is checked by the builder (needs the database)
     build_layers(params, file)
+
+
+def notes(params):
+    """Keys that are legal but have no effect in this case (stored with the result as warnings)."""
+    out = []
+    tr, kin, sw, cat = params["transient"], params["kinetics"], params["sweep"], params["cathode"]
+    defaults = {k: f.default for k, f in SCHEMA.fields["transient"].fields.items()}
+    if tr.get("protocol") is None:
+        changed = [k for k, v in tr.items() if k != "protocol" and v != defaults.get(k)]
+        if changed:
+            out.append(f"transient.{changed[0]} has no effect without transient.protocol")
+    if kin.get("exchange_current_density_mA_cm2") is None and (kin["alpha"] != 0.5 or kin["interface"] != 0):
+        out.append("kinetics.alpha / kinetics.interface have no effect without kinetics.exchange_current_density_mA_cm2")
+    if sw.get("potential_V") is None and sw.get("bulk_potential_V") is None and sw["points"] != 9:
+        out.append("sweep.points has no effect without sweep.potential_V or sweep.bulk_potential_V")
+    used = {layer.get("material") for layer in params["layers"].values()}
+    for name in params["materials"]:
+        if name not in used:
+            out.append(f"materials.{name}: no layer uses this material, so its overrides have no effect")
+    if cat.get("x_li") is not None:
+        x, _ = ocv_table(params)
+        if not min(x) <= cat["x_li"] <= max(x):
+            out.append(f"cathode.x_li = {cat['x_li']:g} lies outside the OCV table ({min(x):g}-{max(x):g}); "
+                       "the potential is held at the table's end")
+    return out
