@@ -65,3 +65,12 @@ class PlausibilityWarning(UserWarning):
 
 class MeshSizeError(SimError, ValueError):
     """A mesh would exceed the cell limit (raised by the physics core, before allocation)."""
+
+
+def with_origin(error, origin):
+    """The same exception with `origin: ` (the case file, and the case id in a sweep) in front of its
+    message, so that a failure inside a design map or a sweep says which case failed."""
+    origin = str(origin)
+    if error.args and origin not in str(error.args[0]):
+        error.args = (f"{origin}: {error.args[0]}",) + tuple(error.args[1:])
+    return error

@@ -11,11 +11,14 @@ and an interrupted write leaves the previous file intact.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import io
 import json
 import os
 import subprocess
 import tempfile
 import time as _time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,14 +110,60 @@ def write_datasets(group, data):
             ds.attrs[k] = v
 
 
+def _canonical_bytes(value):
+    """The bytes a digest sees for one dataset value: the same for what is written and what is read
+    back (strings are compared as UTF-8 text, numbers with their dtype and shape)."""
+    if isinstance(value, (str, bytes)):
+        return b"s" + (value.decode() if isinstance(value, bytes) else value).encode()
+    a = np.asarray(value)
+    if a.dtype.kind in "USO":
+        items = [x.decode() if isinstance(x, bytes) else str(x) for x in a.ravel()]
+        return b"S" + repr(a.shape).encode() + "\x00".join(items).encode()
+    a = np.ascontiguousarray(a)
+    return a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes()
+
+
+def content_digest(data):
+    """SHA-256 over {path: Q}: every dataset's path, units and value, in path order.  Stored with
+    each result (root attribute `content_sha256`; per case group and for the summary in sweeps,
+    attribute `digest`) and checked by every reader, so a damaged file is never trusted."""
+    h = hashlib.sha256()
+    for path in sorted(data, key=lambda p: p.strip("/")):
+        q = data[path]
+        b = _canonical_bytes(q.value)
+        h.update(path.strip("/").encode() + b"\x00" + str(q.units).encode() + b"\x00")
+        h.update(len(b).to_bytes(8, "little") + b)
+    return h.hexdigest()
+
+
 #: temporary files and locks of this process, removed by `terminate_handler` on SIGTERM
 _PENDING = set()
+
+
+#: SIGTERM arriving while a file is created and registered in _PENDING waits until both are done
+_DEFERRED = {"depth": 0, "signum": None}
+
+
+@contextmanager
+def _registering():
+    """Create a file and add it to _PENDING as one step as far as SIGTERM is concerned (the Python
+    handler runs between bytecodes, so it could otherwise land between the two)."""
+    _DEFERRED["depth"] += 1
+    try:
+        yield
+    finally:
+        _DEFERRED["depth"] -= 1
+        if _DEFERRED["depth"] == 0 and _DEFERRED["signum"] is not None:
+            terminate_handler(_DEFERRED["signum"], None)
 
 
 def terminate_handler(signum, frame):
     """SIGTERM: remove this process's temporary result files and locks, then exit (128 + signum).
     Done in the handler itself: an exception raised from a signal handler can land in a finalizer
     (h5py closes objects through weakref callbacks) and be ignored there."""
+    if _DEFERRED["depth"]:
+        _DEFERRED["signum"] = signum
+        return
     for p in list(_PENDING):
         try:
             os.unlink(p)
@@ -147,31 +196,56 @@ def check_output_path(out_path, check_lock=True):
     return out_path
 
 
-def write_result(out_path, data, root_attrs):
-    """Atomically write `data` ({path: Q}) and root attributes to `out_path` (a temporary file in
-    the same folder, fsynced, then renamed over the target)."""
-    out_path = check_output_path(out_path, check_lock=False)      # the caller holds the lock if any
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=out_path.parent)
-    os.close(fd)
-    _PENDING.add(tmp)
+def write_atomically(out_path, build, start_from=None):
+    """Write an HDF5 file to `out_path` so that a reader only ever sees the old or the new file.
+
+    `build(h5file)` fills the file in memory (starting from the bytes `start_from`, opened "r+", or
+    from an empty file); the image is then written to a temporary file beside `out_path` with plain
+    file I/O, fsync'ed and renamed over it (os.replace).  HDF5 never writes to the disk itself: a
+    full disk or a file-size limit is one clean ResultFileError, and nothing at `out_path` changes
+    (HDF5 failing inside a write to disk can crash the process at close).
+    """
+    out_path = Path(out_path)
+    with _registering():
+        fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=out_path.parent)   # short: long names stay valid
+        os.close(fd)
+        _PENDING.add(tmp)
     try:
-        with h5py.File(tmp, "w") as f:
-            for k, v in root_attrs.items():
-                f.attrs[k] = v
-            write_datasets(f, data)
-        with open(tmp, "rb+") as fh:
+        bio = io.BytesIO(start_from or b"")
+        with h5py.File(bio, "r+" if start_from else "w") as f:
+            build(f)
+        with open(tmp, "wb") as fh:
+            fh.write(bio.getbuffer())
+            fh.flush()
             os.fsync(fh.fileno())
+        del bio
         os.replace(tmp, out_path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, ResultFileError):
+            raise ResultFileError(f"{out_path}: could not write the result ({e.strerror or e}); "
+                                  "the previous file, if any, is unchanged") from None
         raise
     finally:
         _PENDING.discard(tmp)
     return out_path
+
+
+def write_result(out_path, data, root_attrs):
+    """Atomically write `data` ({path: Q}) and root attributes to `out_path` (see write_atomically),
+    with the content digest of `data` as root attribute `content_sha256`."""
+    out_path = check_output_path(out_path, check_lock=False)      # the caller holds the lock if any
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def build(f):
+        for k, v in root_attrs.items():
+            f.attrs[k] = v
+        f.attrs["content_sha256"] = content_digest(data)
+        write_datasets(f, data)
+    return write_atomically(out_path, build)
 
 
 @dataclass
@@ -200,39 +274,86 @@ class Result:
         return json.loads(self.attrs.get("parameters_json", "{}"))
 
 
+def read_datasets(group, where):
+    """{relative path: Q} of every dataset under an open h5py group, and {group path: digest
+    attribute} of the groups below it that carry one.  `where` names the file in errors."""
+    data, digests = {}, {}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            if "units" not in obj.attrs:
+                raise ResultFileError(f"{where}: dataset /{name} has no 'units' attribute")
+            v = obj[()]
+            if isinstance(v, bytes):
+                v = v.decode()
+            elif isinstance(v, np.ndarray) and v.dtype.kind == "O":
+                v = np.array([x.decode() if isinstance(x, bytes) else x for x in v.ravel()]).reshape(v.shape)
+            extra = {k: a for k, a in obj.attrs.items() if k != "units"}
+            data[name] = Q(v, str(obj.attrs["units"]), extra)
+        elif "digest" in obj.attrs:
+            digests[name] = str(obj.attrs["digest"])
+    try:
+        group.visititems(visit)
+    except (OSError, KeyError, RuntimeError, ValueError, UnicodeDecodeError) as e:
+        raise ResultFileError(f"{where}: corrupt or truncated ({e})") from None
+    return data, digests
+
+
+def verify(data, digests, where, stored=None):
+    """Check a file's datasets against the digests written with them (the root `content_sha256`,
+    or the `digest` of each sweep case group and of the summary)."""
+    damaged = "its datasets do not match the digest written with them (damaged or edited); run it again"
+    if stored is not None:
+        if content_digest(data) != stored:
+            raise ResultFileError(f"{where}: {damaged}")
+        return
+    for g, d in digests.items():
+        part = {k[len(g) + 1:]: q for k, q in data.items() if k.startswith(g + "/")}
+        if content_digest(part) != d:
+            raise ResultFileError(f"{where}: /{g}: {damaged}")
+
+
 def read_result(path):
-    """Read a result file.  Raises ResultFileError naming the file and what is wrong."""
+    """Read a result file and verify its digest.  Raises ResultFileError naming the file and what is wrong."""
     path = Path(path)
     if not path.exists():
         raise ResultFileError(f"{path}: no such result file")
+    if not path.is_file():
+        raise ResultFileError(f"{path}: not a regular file")
     try:
         f = h5py.File(path, "r")
     except OSError as e:
         raise ResultFileError(f"{path}: not a readable HDF5 file ({e})") from None
     with f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        try:
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        except (OSError, KeyError, RuntimeError, ValueError, UnicodeDecodeError) as e:
+            raise ResultFileError(f"{path}: corrupt root attributes ({e})") from None
         if "schema_version" not in attrs:
             raise ResultFileError(f"{path}: not a sim result file (root attribute 'schema_version' is missing)")
-        if int(attrs["schema_version"]) != SCHEMA_VERSION:
+        try:
+            version = int(attrs["schema_version"])
+        except (TypeError, ValueError):
+            version = None
+        if version != SCHEMA_VERSION:
             raise ResultFileError(f"{path}: schema version {attrs['schema_version']} is not supported "
                                   f"(this sim reads version {SCHEMA_VERSION})")
-        data = {}
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                if "units" not in obj.attrs:
-                    raise ResultFileError(f"{path}: dataset /{name} has no 'units' attribute")
-                v = obj[()]
-                if isinstance(v, bytes):
-                    v = v.decode()
-                elif isinstance(v, np.ndarray) and v.dtype.kind == "O":
-                    v = np.array([x.decode() if isinstance(x, bytes) else x for x in v.ravel()]).reshape(v.shape)
-                extra = {k: a for k, a in obj.attrs.items() if k != "units"}
-                data[name] = Q(v, str(obj.attrs["units"]), extra)
+        data, digests = read_datasets(f, path)
         try:
-            f.visititems(visit)
-        except (OSError, KeyError, RuntimeError) as e:
+            ok_cases = [f"cases/{k}" for k in (f["cases"] if "cases" in f else [])
+                        if f[f"cases/{k}"].attrs.get("status") == "ok"]
+        except (OSError, KeyError, RuntimeError, ValueError) as e:
             raise ResultFileError(f"{path}: corrupt or truncated ({e})") from None
+    if attrs.get("study") == "sweep":
+        missing = [g for g in ok_cases + ["summary"] if g not in digests]
+        if missing:
+            raise ResultFileError(f"{path}: /{missing[0]} has no digest (written by an older sim or edited); "
+                                  "run the sweep again")
+        verify(data, digests, path)
+    elif "content_sha256" not in attrs:
+        raise ResultFileError(f"{path}: has no content digest (written by an older sim or edited); run it again")
+    else:
+        verify(data, {}, path, stored=str(attrs["content_sha256"]))
     return Result(path, attrs, data)
 
 
@@ -248,12 +369,17 @@ class Lock:
         self.path = lock_path(out_path)
 
     def __enter__(self):
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ResultFileError(f"{self.path.parent}: cannot create the output folder ({e.strerror})") from None
         for _ in range(2):
             if self.path.is_dir():
                 raise OutputLocked(f"{self.path}: a directory stands where the lock file goes; remove it")
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                _PENDING.add(str(self.path))
+                with _registering():
+                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                    _PENDING.add(str(self.path))
                 os.write(fd, str(os.getpid()).encode())
                 os.close(fd)
                 return self
@@ -263,11 +389,13 @@ class Lock:
                     raise OutputLocked(f"{self.path.with_suffix('')}: another sweep or run ({holder}) is writing "
                                        f"this file; wait for it or remove {self.path} if it is gone") from None
                 self.path.unlink(missing_ok=True)       # stale: its process is gone
+            except OSError as e:
+                raise ResultFileError(f"{self.path}: cannot create the lock file ({e.strerror})") from None
         raise OutputLocked(f"{self.path}: could not take the lock")
 
     def __exit__(self, *exc):
-        self.path.unlink(missing_ok=True)
         _PENDING.discard(str(self.path))
+        self.path.unlink(missing_ok=True)
 
 
 def lock_path(out_path):

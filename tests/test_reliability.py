@@ -209,7 +209,7 @@ def test_sigterm_leaves_no_temporary_file_and_no_lock(tmp_path):
             "from sim.io import Lock, Q, terminate_handler, write_result\n"
             "signal.signal(signal.SIGTERM, terminate_handler)\n"
             f"out = {str(tmp_path / 'o.h5')!r}\n"
-            "data = {f'd{i}': Q(np.random.default_rng(i).random(2_000_000), '1') for i in range(40)}\n"
+            "data = {f'd{i}': Q(np.random.default_rng(i).random(2_000_000), '1') for i in range(12)}\n"
             "with Lock(out):\n"
             "    write_result(out, data, {})\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE)
@@ -220,3 +220,155 @@ def test_sigterm_leaves_no_temporary_file_and_no_lock(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 143
     assert not list(tmp_path.glob(".sim-*")) and not list(tmp_path.glob("*.lock")) and not (tmp_path / "o.h5").exists()
+
+
+def _flip_byte_in(path, dataset):
+    """Damage one byte of a contiguous dataset in the raw file, as a disk or a copy might."""
+    with h5py.File(path, "r") as f:
+        ds = f[dataset]
+        offset = ds.id.get_offset()
+        assert offset is not None
+    with open(path, "r+b") as fh:
+        fh.seek(offset + 3)
+        b = fh.read(1)
+        fh.seek(offset + 3)
+        fh.write(bytes([b[0] ^ 0x10]))
+
+
+def test_damaged_result_is_never_trusted(tmp_path):
+    """A flipped bit in a dataset, an edited value or a removed digest: read_result refuses the file,
+    and `sim figures` says so in one line instead of drawing it."""
+    out = tmp_path / "r.h5"
+    write_result(out, {"pnp/phi": Q(np.linspace(0, 1, 50), "V"), "pnp/x": Q(np.linspace(0, 1e-8, 50), "m"),
+                       "note": Q("text", "")}, {"schema_version": 1, "kind": "pnp"})
+    r = read_result(out)                                  # intact: read and verified
+    np.testing.assert_array_equal(r.value("pnp/phi"), np.linspace(0, 1, 50))
+    _flip_byte_in(out, "pnp/phi")
+    with pytest.raises(ResultFileError, match="do not match the digest"):
+        read_result(out)
+    write_result(out, {"a": Q(np.arange(4.0), "m")}, {"schema_version": 1})
+    with h5py.File(out, "r+") as f:
+        f["a"][1] = 7.0
+    with pytest.raises(ResultFileError, match="do not match the digest"):
+        read_result(out)
+    with h5py.File(out, "r+") as f:
+        del f.attrs["content_sha256"]
+    with pytest.raises(ResultFileError, match="no content digest"):
+        read_result(out)
+    proc = subprocess.run([sys.executable, "-m", "sim", "figures", str(out)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "no content digest" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_resume_verifies_every_completed_case_and_repairs_damage(tmp_path, capsys):
+    """--resume recomputes a case whose data were altered, whose group is missing or whose id is
+    duplicated in the summary, reports each repair, and ends equal to an undamaged run."""
+    from sim.studies import load_summary, run_sweep
+    (tmp_path / "base.toml").write_text(SWEEP_BASE)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('base = "base.toml"\n[parameters."materials.LPS.eps_r"]\nrange = [6.0, 12.0]\npoints = 6\n')
+    reference = run_sweep(sweep, tmp_path / "ref.h5", executor="serial", progress=False)
+    out = tmp_path / "damaged.h5"
+    run_sweep(sweep, out, executor="serial", progress=False)
+    with h5py.File(out, "r+") as f:
+        f["cases/000001/pnp/phi"][5] += 1e-3           # silent change of one number
+        del f["cases/000003"]                           # a lost group
+        ids = f["summary/case_id"][()]
+        ids[4] = 2                                      # case 2 listed twice, case 4 not at all
+        f["summary/case_id"][...] = ids
+    with pytest.raises(ResultFileError, match="summary does not match the digest"):
+        load_summary(out)
+    capsys.readouterr()
+    table = run_sweep(sweep, out, executor="serial", resume=True, progress=False)
+    report = capsys.readouterr().out
+    assert "case 1: data do not match its digest" in report
+    assert "case 3: marked ok but its group is missing" in report
+    assert "case 2: case_id listed twice" in report
+    assert list(table["case_id"]) == list(range(6)) and list(table["status"]) == ["ok"] * 6
+    for c in reference.dtype.names:
+        if reference[c].dtype.kind == "f" and "wall_time" not in c:
+            np.testing.assert_array_equal(table[c], reference[c], err_msg=c)
+    r = read_result(out)                                # every case group verifies again
+    assert len(r.groups("cases")) == 6
+    _flip_byte_in(out, "cases/000000/pnp/phi")
+    with pytest.raises(ResultFileError, match="cases/000000"):
+        read_result(out)
+
+
+def test_failure_inside_a_design_map_names_the_pnp_case(tmp_path):
+    from sim.run import run_case
+    text = (Path(ROOT) / "cases" / "design_map.toml").read_text()
+    text = text.replace('pnp_cases = ["lco_lps.toml", "lco_lno_lps.toml"]', 'pnp_cases = ["stiff.toml"]')
+    text = text.replace("points = 161", "points = 11")
+    (tmp_path / "map.toml").write_text(text)
+    (tmp_path / "stiff.toml").write_text(PNP_TWO_LAYER + "[solver_options]\ncontinuation = false\npredictor = false\n"
+                                         "max_iter = 1\n")
+    with pytest.raises(ConvergenceError, match=r"stiff\.toml \(a pnp case of the design map\)"):
+        run_case(tmp_path / "map.toml", tmp_path / "map.h5")
+    assert not (tmp_path / "map.h5").exists()
+
+
+def _children(pid):
+    """Pids whose parent is `pid` (from /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def _running(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkill_of_a_process_pool_sweep_leaves_no_orphan_workers(tmp_path):
+    (tmp_path / "base.toml").write_text(SWEEP_BASE)
+    (tmp_path / "s.toml").write_text('base = "base.toml"\n[parameters."materials.LPS.eps_r"]\n'
+                                     'range = [6.0, 12.0]\npoints = 400\n')
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", "s.toml", "-o", "o.h5", "--executor",
+                             "processes", "--jobs", "2"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": ROOT})
+    deadline = time.time() + 60
+    workers = []
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        workers = [p for p in _children(proc.pid) if _running(p)]
+    assert len(workers) >= 2, "the pool did not start"
+    time.sleep(1.0)                                   # the workers are computing
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(_running(p) for p in workers):
+        time.sleep(0.2)
+    alive = [p for p in workers if _running(p)]
+    for p in alive:                                   # do not leave them behind if the test fails
+        os.kill(p, signal.SIGKILL)
+    assert not alive, f"orphan workers still running: {alive}"
+
+
+def test_file_size_limit_is_one_clean_line_not_a_crash(tmp_path):
+    """`ulimit -f 64`: HDF5 writing to disk itself used to segfault at close; now the result is built in
+    memory and written with plain file I/O, so the limit is one line, exit code 2, nothing left behind."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+    out = tmp_path / "sub" / "o.h5"
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-m", "sim", "run", str(Path(ROOT) / "cases" / "lco_lps.toml"),
+                               "-o", str(out)], cwd=ROOT, capture_output=True, text=True, preexec_fn=limit)
+        assert proc.returncode == 2, proc.stderr[-500:]
+        assert proc.stderr.strip().splitlines() == [
+            f"error: {out}: could not write the result (File too large); the previous file, if any, is unchanged"]
+    assert sorted(p.name for p in out.parent.iterdir()) == []          # no temporary file, no lock

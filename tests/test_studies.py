@@ -110,6 +110,7 @@ def test_failing_case_is_recorded_and_the_sweep_goes_on(tmp_path):
     table = run_sweep(sweep, tmp_path / "o.h5", executor="serial", progress=False)
     assert list(table["status"]) == ["failed", "ok"]
     assert "ConvergenceError" in table["error"][0]
+    assert "s.toml#case0" in table["error"][0]          # names the sweep file and the case id
     assert np.isnan(table["pnp.observables.total_interfacial_asr"][0])
     assert np.isfinite(table["pnp.observables.total_interfacial_asr"][1])
 

@@ -12,8 +12,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sim.case import validate_document
-from sim.errors import SimError
-from sim.io import Lock, Q, provenance
+from sim.errors import SimError, with_origin
+from sim.io import Lock, provenance
 from sim.schema import unit_of
 from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
@@ -29,7 +29,8 @@ EXECUTORS = ("serial", "processes", "dask")
 def run_one(doc, name):
     """Validate and compute one case, in a worker.
 
-    Returns (status, wall time s, error, {summary column: Q}, HDF5 image bytes of the result).
+    Returns (status, wall time s, error, {summary column: Q}, (HDF5 image bytes of the result, its
+    content digest)).
     Serialising the result to an in-memory HDF5 file here keeps the per-dataset work in the
     workers; the single writer only copies the image into the sweep file.
     """
@@ -42,10 +43,10 @@ def run_one(doc, name):
             data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
         return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), store.image(data)
     except SimError as e:
-        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}", {}, b""
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {with_origin(e, name)}", {}, (b"", "")
     except Exception as e:   # a bug in a case must not stop the sweep; keep the traceback
         tb = traceback.format_exc(limit=3)
-        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, b""
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, (b"", "")
 
 
 def _scalars(data):
@@ -64,6 +65,19 @@ def _case_name(sweep, i):
     return str(sweep.base_path.parent / f"{sweep.path.name}#case{i}")
 
 
+def _exit_with_parent(parent_pid, interval_s=0.5):
+    """Worker initializer: a daemon thread ends this worker once its parent is gone (a SIGKILLed
+    sweep must not leave workers computing for nobody; the pool's queue would never tell them)."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _submit_all(executor, todo, sweep, jobs, scheduler):
     """Yield (case id, result) as results arrive."""
     if executor == "serial":
@@ -71,7 +85,8 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
             yield i, run_one(sweep.case_doc(i), _case_name(sweep, i))
         return
     if executor == "processes":
-        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
+        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futs = {pool.submit(run_one, sweep.case_doc(i), _case_name(sweep, i)): i for i in todo}
             for f in as_completed(futs):
                 yield futs[f], f.result()
@@ -122,13 +137,16 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
     with Lock(out):
         done = {}
         fresh = True
+        repaired = []
         if resume and out.exists():
-            state = store.read_state(out, digest)
-            done = {i: s for i, s in state.items() if s == store.STATUS_OK}
+            verified, repaired = store.verified_cases(out, digest)
+            done = {i: v for i, v in verified.items() if i in set(ids)}
             fresh = False
-        rows = {}
-        if done:
-            rows = _rows_from_file(out, done)
+            if repaired:
+                print(f"resume: {len(repaired)} completed case(s) failed verification and are computed again:")
+                for i, why in repaired[:20]:
+                    print(f"  case {i}: {why}")
+        rows = {i: (status, wall, err, _scalars(data)) for i, (status, wall, err, data) in done.items()}
         todo = [i for i in ids if i not in done]
         attrs = provenance(sweep.base_path.read_text(encoding="utf-8"), sweep.base_path, kind, sweep.spec)
         attrs.update(sweep_text=sweep.text, sweep_path=str(sweep.path), sweep_digest=digest,
@@ -144,18 +162,20 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
             pending.clear()
 
         bar = tqdm(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
-        for i, (status, wall, err, scalars, data) in _submit_all(executor, todo, sweep, jobs, scheduler):
+        for i, (status, wall, err, scalars, (img, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler):
             rows[i] = (status, wall, err, scalars)
             case_attrs = {"status": status, "wall_time_s": wall, "error": err,
                           "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
-            pending[i] = (case_attrs, data)
+            if status == store.STATUS_OK:
+                case_attrs["digest"] = case_digest
+            pending[i] = (case_attrs, img)
             if time.monotonic() - last >= flush_interval_s:
                 write()
                 last = time.monotonic()
             if status != store.STATUS_OK:
                 failures.append((i, err.splitlines()[0] if err else ""))
             bar.update(1)
-        if pending:
+        if pending or (not fresh and not todo):   # a resume with nothing to do still rewrites the summary
             write()
         bar.close()
     if failures:
@@ -174,17 +194,3 @@ def _check_plot_columns(sweep, table):
         if c not in cols:
             raise CaseError(sweep.path, "plot", c, "not a column of the summary table" + suggest(c, cols)
                             + " (the results are written; fix `plot` and run `sim figures`)")
-
-
-def _rows_from_file(out, done):
-    """Summary rows of the completed cases of an existing file."""
-    table, units = store.read_summary(out)
-    rows = {}
-    obs_cols = [c for c in table.dtype.names if c not in ("case_id", "status", "wall_time", "error")
-                and not c.startswith("param:")]
-    for r in table:
-        i = int(r["case_id"])
-        if i in done:
-            rows[i] = (str(r["status"]), float(r["wall_time"]), str(r["error"]),
-                       {c: Q(float(r[c]), units[c]) for c in obs_cols if np.isfinite(r[c])})
-    return rows

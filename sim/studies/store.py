@@ -1,96 +1,123 @@
 """The sweep result file: one HDF5 file, grown case by case, never left half-written.
 
-Each flush copies the current file to a temporary file beside it, appends the new case groups
+Each flush rebuilds the file in memory from the current one, appends the new case groups
 and rewrites the summary there, fsyncs it and renames it over the original (os.replace).  A
 SIGKILL at any moment therefore leaves either the previous or the new complete file.  A lock
 file (OUT.lock, holding the writer's pid) refuses a second writer on the same output.
 
 Layout: /cases/<id>/... (that case's full result, attributes `status`, `wall_time_s`, `error`,
-`parameters_json`), /summary/<column> (one row per case), root attributes as for single runs
+`parameters_json`, `digest`), /summary/<column> (one row per case; attribute `digest`), root attributes as for single runs
 plus `sweep_text`, `sweep_digest`, `varied_keys`.
 """
 from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from sim.errors import ResultFileError
-from sim.io import _PENDING as PENDING
-from sim.io import Q, write_datasets
+from sim.io import Q, content_digest, read_datasets, write_atomically, write_datasets
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 
 
-def read_state(path, digest):
-    """{case id: status} of an existing sweep file, checked against the sweep's digest."""
+def verified_cases(path, digest):
+    """The completed cases of an existing sweep file that can be trusted, for `--resume`.
+
+    Returns ({case id: (status, wall time s, error, {path: Q} of the case)}, [(case id, reason)]):
+    a case counts as done only if the summary says "ok", its group is present and readable, its
+    status attribute agrees and its datasets match the digest written with them.  The cases in
+    the second list are computed again.  Raises ResultFileError for a file of another sweep or
+    one that cannot be opened at all.
+    """
     try:
-        with h5py.File(path, "r") as f:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
+    done, repaired = {}, []
+    with f:
+        try:
             if f.attrs.get("sweep_digest") != digest:
                 raise ResultFileError(f"{path}: was written by a different sweep (cases or base changed); "
                                       "remove it or write to another file")
-            ids = f["summary/case_id"][()]
+            ids = np.asarray(f["summary/case_id"][()]).astype(np.int64).tolist()
             status = [s.decode() if isinstance(s, bytes) else str(s) for s in f["summary/status"][()]]
-            return dict(zip(ids.tolist(), status))
-    except OSError as e:
-        raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
+            names = set(f["cases"]) if "cases" in f else set()
+        except ResultFileError:
+            raise
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
+        seen = set()
+        for i, s in zip(ids, status):
+            if i in seen:
+                repaired.append((i, "case_id listed twice in the summary"))
+                done.pop(i, None)
+                continue
+            seen.add(i)
+            if s != STATUS_OK:
+                continue
+            name = f"{i:06d}"
+            if name not in names:
+                repaired.append((i, "marked ok but its group is missing"))
+                continue
+            try:
+                g = f[f"cases/{name}"]
+                g_attrs = dict(g.attrs)
+                data, _ = read_datasets(g, path)
+            except (ResultFileError, OSError, KeyError, RuntimeError, ValueError) as e:
+                repaired.append((i, f"unreadable ({str(e)[:80]})"))
+                continue
+            if g_attrs.get("status") != STATUS_OK:
+                repaired.append((i, "summary and case group disagree on its status"))
+            elif not data or g_attrs.get("digest") != content_digest(data):
+                repaired.append((i, "data do not match its digest"))
+            else:
+                done[i] = (STATUS_OK, float(g_attrs.get("wall_time_s", np.nan)), str(g_attrs.get("error", "")), data)
+    return done, repaired
 
 
 def image(data):
-    """An in-memory HDF5 file holding {path: Q}, as bytes."""
+    """An in-memory HDF5 file holding {path: Q}, as bytes, and the content digest of `data`."""
     bio = io.BytesIO()
     with h5py.File(bio, "w") as f:
         write_datasets(f, data)
-    return bio.getvalue()
+    return bio.getvalue(), content_digest(data)
 
 
 def flush(path, root_attrs, new_cases, summary, fresh=False):
     """Atomically add `new_cases` ({id: (attrs, HDF5 image bytes)}) and replace the summary.
 
-    summary: {column: Q(array)}.  fresh: start from an empty file instead of a copy.
+    summary: {column: Q(array)}.  fresh: start from an empty file instead of the current one.
+    The new file is built in memory from the current one and written by sim.io.write_atomically
+    (temporary file, fsync, rename), so a kill, a full disk or a file-size limit leaves the
+    previous complete file.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=path.parent)   # short: long names stay valid
-    os.close(fd)
-    PENDING.add(tmp)                     # removed by sim.io.terminate_handler on SIGTERM
-    try:
-        if not fresh and path.exists():
-            shutil.copyfile(path, tmp)
-            mode = "r+"
-        else:
-            mode = "w"
-        with h5py.File(tmp, mode) as f:
-            for k, v in root_attrs.items():
-                f.attrs[k] = v
-            for cid, (attrs, img) in new_cases.items():
-                name = f"cases/{cid:06d}"
-                if name in f:
-                    del f[name]
-                g = f.require_group(name)
-                for k, v in attrs.items():
-                    g.attrs[k] = v
-                if img:
-                    with h5py.File(io.BytesIO(img), "r") as src:
-                        for k in src:
-                            src.copy(src[k], g, name=k)
-            if "summary" in f:
-                del f["summary"]
-            write_datasets(f.require_group("summary"), summary)
-            f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        PENDING.discard(tmp)
+    start = path.read_bytes() if not fresh and path.exists() else None
+
+    def build(f):
+        for k, v in root_attrs.items():
+            f.attrs[k] = v
+        for cid, (attrs, img) in new_cases.items():
+            name = f"cases/{cid:06d}"
+            if name in f:
+                del f[name]
+            g = f.require_group(name)
+            for k, v in attrs.items():
+                g.attrs[k] = v
+            if img:
+                with h5py.File(io.BytesIO(img), "r") as src:
+                    for k in src:
+                        src.copy(src[k], g, name=k)
+        if "summary" in f:
+            del f["summary"]
+        write_datasets(f.require_group("summary"), summary)
+        f["summary"].attrs["digest"] = content_digest(summary)
+        f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
+    write_atomically(path, build, start_from=start)
 
 
 def _columns_attr(v):
@@ -106,10 +133,17 @@ def read_summary(path):
     """The summary table of a sweep file as a structured numpy array, and the columns' units."""
     try:
         with h5py.File(path, "r") as f:
+            stored = f["summary"].attrs.get("digest")
+            summary, _ = read_datasets(f["summary"], path)
+            if stored is None or content_digest(summary) != stored:
+                raise ResultFileError(f"{path}: the sweep summary does not match the digest written with it "
+                                      "(damaged, edited or written by an older sim); run `sim sweep --resume` to repair it")
             cols = {k: f[f"summary/{k}"] for k in f["summary"]}
             units = {k: str(d.attrs.get("units", "")) for k, d in cols.items()}
             order = _columns_attr(f["summary"].attrs.get("columns")) or sorted(cols)
             arrays = {k: cols[k][()] for k in order}
+    except ResultFileError:
+        raise
     except (OSError, KeyError) as e:
         raise ResultFileError(f"{path}: no sweep summary ({e})") from None
     dtype = []

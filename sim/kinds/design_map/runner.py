@@ -11,6 +11,7 @@ import numpy as np
 from sim.units import SI
 
 from sim.case import load_case, material_overrides_si
+from sim.errors import SimError, with_origin
 from sim.io import Q
 from sim.materials import load_material
 from sim.stack import energy as en
@@ -26,7 +27,10 @@ def interfacial_asr(case_path, potential_V):
     is in the current path; the outer layers stand for the cathode and the separator, whose bulk
     the design map counts elsewhere)."""
     params = load_case(case_path).params
-    p, psi, c, st = solve(params, potential_V)
+    try:
+        p, psi, c, st = solve(params, potential_V)
+    except SimError as e:            # name the pnp case that failed, not only the design map
+        raise with_origin(e, f"{case_path} (a pnp case of the design map)") from None
     sigma_b = obs.bulk_conductivity(p)
     buffers = sum(float(np.sum(p.mesh.widths[p.mesh.layer_of_cell == k])) / float(sigma_b[p.mesh.layer_of_cell == k][0])
                   for k in range(1, len(p.layer_names) - 1))
