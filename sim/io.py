@@ -234,10 +234,25 @@ def write_atomically(out_path, build, start_from=None):
     return out_path
 
 
+def check_no_infinity(data, where):
+    """No result holds ±inf: it is never a documented value (NaN is, where a dataset's `meaning` or
+    `note` says what it stands for).  Raises ResultFileError naming the first such dataset."""
+    for path, q in data.items():
+        if isinstance(q.value, str):
+            continue
+        a = np.asarray(q.value)
+        if a.dtype.kind in "fc" and np.isinf(a).any():
+            raise ResultFileError(f"{where}: the computation produced an infinite value in /{path.strip('/')} "
+                                  f"({int(np.isinf(a).sum())} of {a.size}); nothing was written. Check the inputs "
+                                  "for values near zero or overflow")
+    return data
+
+
 def write_result(out_path, data, root_attrs):
     """Atomically write `data` ({path: Q}) and root attributes to `out_path` (see write_atomically),
     with the content digest of `data` as root attribute `content_sha256`."""
     out_path = check_output_path(out_path, check_lock=False)      # the caller holds the lock if any
+    check_no_infinity(data, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
     def build(f):

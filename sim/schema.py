@@ -31,6 +31,10 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+#: no array in a case file is longer: bounds validation and computation cost of hostile input
+MAX_ARRAY_LENGTH = 1000
+
+
 @dataclass
 class Field:
     """One scalar or array value.
@@ -94,6 +98,10 @@ class Field:
                 raise CaseError(file, key, v, f"expected at least {self.min_length} values")
             if self.max_length is not None and len(v) > self.max_length:
                 raise CaseError(file, key, v, f"expected at most {self.max_length} values")
+            if len(v) > MAX_ARRAY_LENGTH:
+                raise CaseError(file, key, f"{len(v)} values",
+                                f"at most {MAX_ARRAY_LENGTH} values allowed in any array of a case file "
+                                "(a longer series is a sweep or a data file)")
             v = [self._check_scalar(e, self.type[1], file, f"{key}[{i}]") for i, e in enumerate(v)]
         else:
             v = self._check_scalar(v, self.type, file, key)

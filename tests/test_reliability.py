@@ -372,3 +372,45 @@ def test_file_size_limit_is_one_clean_line_not_a_crash(tmp_path):
         assert proc.stderr.strip().splitlines() == [
             f"error: {out}: could not write the result (File too large); the previous file, if any, is unchanged"]
     assert sorted(p.name for p in out.parent.iterdir()) == []          # no temporary file, no lock
+
+
+def test_arrays_in_case_files_are_bounded(tmp_path):
+    from sim.case import load_case
+    from sim.errors import CaseError
+    text = (Path(ROOT) / "cases" / "lco_lps_charging.toml").read_text()
+    long = "[" + ", ".join(["1.0"] * 100_000) + "]"
+    p = tmp_path / "c.toml"
+    p.write_text(text.replace("current_densities_mA_cm2 = [0.1, 1.0, 3.0]", f"current_densities_mA_cm2 = {long}"))
+    with pytest.raises(CaseError, match=r"current_densities_mA_cm2.*100000 values.*at most 1000 values"):
+        load_case(p)
+
+
+def test_validation_of_a_million_case_sweep_is_bounded_and_still_checks_the_extremes(tmp_path, monkeypatch):
+    from sim.errors import CaseError
+    from sim.studies import spec
+    calls = []
+    real = spec.validate_document
+    monkeypatch.setattr(spec, "validate_document", lambda doc, name: calls.append(name) or real(doc, name))
+    (tmp_path / "base.toml").write_text(SWEEP_BASE)
+    axes = ('[parameters."materials.LPS.eps_r"]\nrange = [6.0, 12.0]\npoints = 100\n'
+            '[parameters."materials.LPS.conductivity_S_cm"]\nrange = [1e-5, 1e-3]\npoints = 100\n')
+    (tmp_path / "s.toml").write_text('base = "base.toml"\n' + axes +
+                                     '[parameters."layers.sse.thickness_m"]\nrange = [15e-9, 30e-9]\npoints = 100\n')
+    sweep = spec.load_sweep(tmp_path / "s.toml")
+    assert sweep.n == 1_000_000 and len(calls) == spec.VALIDATE_ALL_UP_TO
+    # an invalid value reached only at one end of one axis is still found
+    (tmp_path / "bad.toml").write_text('base = "base.toml"\n' + axes +
+                                       '[parameters."layers.sse.thickness_m"]\nrange = [30e-9, -1e-9]\npoints = 100\n')
+    with pytest.raises(CaseError, match="thickness_m"):
+        spec.load_sweep(tmp_path / "bad.toml")
+
+
+def test_no_result_holds_infinity(tmp_path):
+    out = tmp_path / "o.h5"
+    out.write_bytes(b"previous")
+    with pytest.raises(ResultFileError, match=r"infinite value in /pnp/r_scl \(1 of 3\)"):
+        write_result(out, {"pnp/r_scl": Q(np.array([1.0, np.inf, 2.0]), "ohm cm^2")}, {"schema_version": 1})
+    assert out.read_bytes() == b"previous"
+    write_result(out, {"pnp/x": Q(np.array([1.0, np.nan]), "V", {"meaning": "NaN: no cathode"})},
+                 {"schema_version": 1})                                   # documented NaN is allowed
+    assert np.isnan(read_result(out).value("pnp/x")[1])

@@ -164,6 +164,7 @@ def _to_q(p, times, series, U0):
                       ("wall_time_s", "s"), ("smallest_step_s", "s"), ("largest_step_s", "s"),
                       ("stopped_at", "s")):
         out[f"pnp/transient/stats/{key[:-2] if key.endswith('_s') else key}"] = Q(
-            np.array([getattr(st, key) for *_, st in series]), unit)
+            np.array([getattr(st, key) for *_, st in series]), unit,
+            {"meaning": "time a stop condition ended the run; NaN: none did"} if key == "stopped_at" else {})
     out["pnp/transient/initial_cathode_potential"] = Q(U0, "V")
     return out
