@@ -31,3 +31,12 @@ def test_sweep_figures_pass_the_referee_checks(tmp_path):
     sweep = load_sweep(ROOT / "cases" / "sweeps" / "lno_thickness.toml", [parse_override(f"{k}={v}") for k, v in COARSE])
     run_sweep(sweep, tmp_path / "s.h5", executor="serial", progress=False)
     assert {Path(p).name for p in render_all(tmp_path / "s.h5", tmp_path / "f", ("png",))} == {"sweep_lines.png"}
+
+
+def test_sweep_axis_names_say_which_material():
+    from sim.studies.figures import pretty
+    layers = {"cathode": "LCO", "buffer": "LNO", "sse": "LPS"}
+    assert pretty("pnp.observables.interface_1.right.r_scl", layers) == "R$_{SCL}$ in LPS (LNO|LPS)"
+    assert pretty("pnp.observables.interface_0.left.r_scl", layers) == "R$_{SCL}$ in LCO (LCO|LNO)"
+    assert pretty("param:layers.buffer.thickness_m", layers) == "thickness, buffer (LNO)"
+    assert pretty("pnp.observables.interface_1.right.r_scl") == "R$_{SCL}$, interface 1, right side"

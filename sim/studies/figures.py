@@ -19,17 +19,52 @@ NAMES = {"total_interfacial_asr": "total interfacial ASR", "r_scl": "R$_{SCL}$",
 DISPLAY = {"m": [(1e-6, "nm", 1e9), (1e-3, "µm", 1e6)]}
 
 
-def pretty(key):
+def pretty(key, layers=None):
     """'materials.LCO.mu0_li_eV' -> 'Li+ level, LCO'; 'pnp.observables.interface_1.right.r_scl' ->
-    'R_SCL, interface 1, right side': readable axis names instead of dotted keys."""
+    'R_SCL in LPS (LNO|LPS)' when the base case's layers {name: material} are known (else 'R_SCL,
+    interface 1, right side'); 'layers.buffer.thickness_m' -> 'thickness, buffer (LNO)'."""
     parts = [p for p in key.replace("param:", "").split(".") if p not in ("pnp", "observables")]
     name = NAMES.get(parts[-1], parts[-1].replace("_", " "))
+    mats = list((layers or {}).values())
+    if (len(parts) == 3 and parts[0].startswith("interface_") and parts[1] in ("left", "right")
+            and parts[0][10:].isdigit() and int(parts[0][10:]) + 1 < len(mats)):
+        i = int(parts[0][10:])
+        side = mats[i] if parts[1] == "left" else mats[i + 1]
+        return f"{name} in {side} ({mats[i]}|{mats[i + 1]})"
     where = []
-    for p in parts[:-1]:
+    for k, p in enumerate(parts[:-1]):
         if p in ("materials", "layers", "cathode"):
             continue
+        if k > 0 and parts[k - 1] == "layers" and p in (layers or {}):
+            p = f"{p} ({layers[p]})"
         where.append(p.replace("interface_", "interface ") + (" side" if p in ("left", "right") else ""))
     return name + (", " + ", ".join(where) if where else "")
+
+
+def _layers(result):
+    """{layer name: material} of the sweep's base case, in stack order ({} if it has no layers)."""
+    import tomllib
+    try:
+        doc = tomllib.loads(result.attrs.get("case_text", ""))
+    except (tomllib.TOMLDecodeError, TypeError):
+        return {}
+    layers = doc.get("layers")
+    if not isinstance(layers, dict):
+        return {}
+    return {n: str(v.get("material", n)) for n, v in layers.items() if isinstance(v, dict)}
+
+
+def _sign_note(values):
+    """What a negative resistance means, where one is drawn ('' otherwise)."""
+    if any(np.nanmin(v) < 0 for v in values if np.any(np.isfinite(v))):
+        return "R$_{SCL}$, ASR: excess over the bulk; negative = accumulation layer, more conductive than the bulk"
+    return ""
+
+
+def _title(fig, *lines):
+    text = "\n".join(t for t in lines if t)
+    if text:
+        fig.suptitle(text, fontsize=7)
 
 
 def _axis(values, unit):
@@ -67,6 +102,8 @@ def render(result, out_dir, formats):
     plot = result.parameters.get("plot")
     cols = _columns(table, plot)
     ok = table["status"] == "ok"
+    layers = _layers(result)
+    title = result.parameters.get("title") or ""
     paths = []
     if len(keys) == 1 or not cols:
         x = table[f"param:{keys[0]}"]
@@ -78,8 +115,10 @@ def render(result, out_dir, formats):
             if logx:
                 ax.set_xscale("log")
             ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
-            ax.set_xlabel(label(pretty(keys[0]), ux))
-            ax.set_ylabel(label(pretty(c), units.get(c, "")))
+            ax.set_xlabel(label(pretty(keys[0], layers), ux))
+            ax.set_ylabel(label(pretty(c, layers), units.get(c, "")))
+        resist = [table[c][ok] for c in cols if "r_scl" in c or "asr" in c]
+        _title(fig, title, _sign_note(resist))
         paths += save(fig, out_dir, "sweep_lines", formats)
     if len(keys) >= 2:
         x, y = table[f"param:{keys[0]}"], table[f"param:{keys[1]}"]
@@ -98,8 +137,10 @@ def render(result, out_dir, formats):
             if len(xs) > 1 and len(ys) > 1:
                 cs = ax.contour(xs, ys, show, colors="w", linewidths=0.5)
                 ax.clabel(cs, fontsize=5)
-            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c), uz))
-            ax.set_xlabel(label(pretty(keys[0]), units.get(f"param:{keys[0]}", "")))
-            ax.set_ylabel(label(pretty(keys[1]), units.get(f"param:{keys[1]}", "")))
+            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c, layers), uz))
+            ax.set_xlabel(label(pretty(keys[0], layers), units.get(f"param:{keys[0]}", "")))
+            ax.set_ylabel(label(pretty(keys[1], layers), units.get(f"param:{keys[1]}", "")))
+            note = _sign_note([Z[np.isfinite(Z)]]) if "r_scl" in c or "asr" in c else ""
+            _title(fig, title, note.replace("; ", ";\n"))
             paths += save(fig, out_dir, f"sweep_map_{c.split('.')[-2]}_{c.split('.')[-1]}" if c.count(".") else f"sweep_map_{c}", formats)
     return paths
