@@ -123,16 +123,25 @@ def _canonical_bytes(value):
     return a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes()
 
 
-def content_digest(data):
-    """SHA-256 over {path: Q}: every dataset's path, units and value, in path order.  Stored with
-    each result (root attribute `content_sha256`; per case group and for the summary in sweeps,
-    attribute `digest`) and checked by every reader, so a damaged file is never trusted."""
+def content_digest(data, root_attrs=None):
+    """SHA-256 over {path: Q}: every dataset's path, units, value and attributes, in path order, and
+    the root attributes (all but `content_sha256` itself) when given.  Stored with each result (root
+    attribute `content_sha256`; per case group and for the summary in sweeps, attribute `digest`)
+    and checked by every reader, so a damaged or edited file is never trusted."""
     h = hashlib.sha256()
+
+    def add(tag, key, value):
+        b = _canonical_bytes(value)
+        h.update(tag + str(key).encode() + b"\x00" + len(b).to_bytes(8, "little") + b)
     for path in sorted(data, key=lambda p: p.strip("/")):
         q = data[path]
-        b = _canonical_bytes(q.value)
-        h.update(path.strip("/").encode() + b"\x00" + str(q.units).encode() + b"\x00")
-        h.update(len(b).to_bytes(8, "little") + b)
+        h.update(b"d" + path.strip("/").encode() + b"\x00" + str(q.units).encode() + b"\x00")
+        add(b"v", "", q.value)
+        for k in sorted(q.attrs):
+            add(b"a", k, q.attrs[k])
+    for k in sorted(root_attrs or {}):
+        if k != "content_sha256":
+            add(b"r", k, root_attrs[k])
     return h.hexdigest()
 
 
@@ -258,7 +267,7 @@ def write_result(out_path, data, root_attrs):
     def build(f):
         for k, v in root_attrs.items():
             f.attrs[k] = v
-        f.attrs["content_sha256"] = content_digest(data)
+        f.attrs["content_sha256"] = content_digest(data, root_attrs)
         write_datasets(f, data)
     return write_atomically(out_path, build)
 
@@ -314,12 +323,12 @@ def read_datasets(group, where):
     return data, digests
 
 
-def verify(data, digests, where, stored=None):
-    """Check a file's datasets against the digests written with them (the root `content_sha256`,
-    or the `digest` of each sweep case group and of the summary)."""
+def verify(data, digests, where, stored=None, root_attrs=None):
+    """Check a file's datasets (and root attributes) against the digests written with them (the root
+    `content_sha256`, or the `digest` of each sweep case group and of the summary)."""
     damaged = "its datasets do not match the digest written with them (damaged or edited); run it again"
     if stored is not None:
-        if content_digest(data) != stored:
+        if content_digest(data, root_attrs) != stored:
             raise ResultFileError(f"{where}: {damaged}")
         return
     for g, d in digests.items():
@@ -368,7 +377,7 @@ def read_result(path):
     elif "content_sha256" not in attrs:
         raise ResultFileError(f"{path}: has no content digest (written by an older sim or edited); run it again")
     else:
-        verify(data, {}, path, stored=str(attrs["content_sha256"]))
+        verify(data, {}, path, stored=str(attrs["content_sha256"]), root_attrs=attrs)
     return Result(path, attrs, data)
 
 

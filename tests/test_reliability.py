@@ -251,6 +251,17 @@ def test_damaged_result_is_never_trusted(tmp_path):
         f["a"][1] = 7.0
     with pytest.raises(ResultFileError, match="do not match the digest"):
         read_result(out)
+    write_result(out, {"a": Q(np.arange(4.0), "m", {"meaning": "x"})}, {"schema_version": 1, "kind": "pnp"})
+    read_result(out)
+    with h5py.File(out, "r+") as f:
+        f.attrs["kind"] = "pnq"                               # an edited root attribute
+    with pytest.raises(ResultFileError, match="do not match the digest"):
+        read_result(out)
+    write_result(out, {"a": Q(np.arange(4.0), "m", {"meaning": "x"})}, {"schema_version": 1, "kind": "pnp"})
+    with h5py.File(out, "r+") as f:
+        f["a"].attrs["meaning"] = "y"                         # an edited dataset attribute
+    with pytest.raises(ResultFileError, match="do not match the digest"):
+        read_result(out)
     with h5py.File(out, "r+") as f:
         del f.attrs["content_sha256"]
     with pytest.raises(ResultFileError, match="no content digest"):
