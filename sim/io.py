@@ -110,15 +110,20 @@ def write_datasets(group, data):
             ds.attrs[k] = v
 
 
+def _utf8(text):
+    """UTF-8 bytes of any str, damaged ones (lone surrogates from undecodable bytes) included."""
+    return str(text).encode("utf-8", "surrogatepass")
+
+
 def _canonical_bytes(value):
     """The bytes a digest sees for one dataset value: the same for what is written and what is read
     back (strings are compared as UTF-8 text, numbers with their dtype and shape)."""
     if isinstance(value, (str, bytes)):
-        return b"s" + (value.decode() if isinstance(value, bytes) else value).encode()
+        return b"s" + _utf8(value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value)
     a = np.asarray(value)
     if a.dtype.kind in "USO":
-        items = [x.decode() if isinstance(x, bytes) else str(x) for x in a.ravel()]
-        return b"S" + repr(a.shape).encode() + "\x00".join(items).encode()
+        items = [x.decode("utf-8", "surrogateescape") if isinstance(x, bytes) else str(x) for x in a.ravel()]
+        return b"S" + repr(a.shape).encode() + _utf8("\x00".join(items))
     a = np.ascontiguousarray(a)
     return a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes()
 
@@ -132,10 +137,10 @@ def content_digest(data, root_attrs=None):
 
     def add(tag, key, value):
         b = _canonical_bytes(value)
-        h.update(tag + str(key).encode() + b"\x00" + len(b).to_bytes(8, "little") + b)
+        h.update(tag + _utf8(key) + b"\x00" + len(b).to_bytes(8, "little") + b)
     for path in sorted(data, key=lambda p: p.strip("/")):
         q = data[path]
-        h.update(b"d" + path.strip("/").encode() + b"\x00" + str(q.units).encode() + b"\x00")
+        h.update(b"d" + _utf8(path.strip("/")) + b"\x00" + _utf8(q.units) + b"\x00")
         add(b"v", "", q.value)
         for k in sorted(q.attrs):
             add(b"a", k, q.attrs[k])
@@ -304,6 +309,8 @@ def read_datasets(group, where):
     data, digests = {}, {}
 
     def visit(name, obj):
+        if not isinstance(name, str):          # h5py hands back bytes for a name that is not UTF-8
+            raise ResultFileError(f"{where}: corrupt object name {name[:40]!r}")
         if isinstance(obj, h5py.Dataset):
             if "units" not in obj.attrs:
                 raise ResultFileError(f"{where}: dataset /{name} has no 'units' attribute")
