@@ -4,6 +4,7 @@ from sim.errors import CaseError
 from sim.schema import Field, Table
 from sim.kinds.common import TITLE
 from sim.case import check_database_materials
+from sim.kinds.common import check_current
 from sim.case import load_case, parse_case_text, read_case_text
 
 _SSE = ("LLZO", "LATP", "LGPS", "LPS")
@@ -46,9 +47,7 @@ SCHEMA = Table({
 
 def check(params, file):
     check_database_materials(params, file)
-    cur = params["current"]
-    if (cur.get("current_density_mA_cm2") is None) == (cur.get("c_rate_per_h") is None):
-        raise CaseError(file, "current", cur, "give exactly one of current_density_mA_cm2 and c_rate_per_h")
+    check_current(params, file)
     for key in ("conductivity_range_S_cm", "thickness_range_um"):
         a, b = params["grid"][key]
         if b <= a:

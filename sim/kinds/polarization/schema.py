@@ -2,7 +2,7 @@
 from sim.case import materials_schema
 from sim.errors import CaseError
 from sim.schema import Field, Table, TableMap
-from sim.kinds.common import KIND, TITLE
+from sim.kinds.common import KIND, TITLE, check_current
 from sim.case import check_database_materials
 from sim.schema import suggest
 from sim.materials import load_material
@@ -42,9 +42,7 @@ SCHEMA = Table({
 
 def check(params, file):
     check_database_materials(params, file)
-    cur = params["current"]
-    if (cur.get("current_density_mA_cm2") is None) == (cur.get("c_rate_per_h") is None):
-        raise CaseError(file, "current", cur, "give exactly one of current_density_mA_cm2 and c_rate_per_h")
+    cur = check_current(params, file)
     if cur.get("c_rate_per_h") is not None and cur.get("areal_capacity_mAh_cm2") is None:
         raise CaseError(file, "current.areal_capacity_mAh_cm2", None, "required with c_rate_per_h")
     sep = params["budget"]["separator"]
