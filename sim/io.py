@@ -28,7 +28,13 @@ import numpy as np
 from sim import __version__
 from sim.errors import ResultFileError, SimError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Every file sim writes starts with a 512-byte HDF5 user block holding the SHA-256 of the bytes
+# after it.  Readers check it in plain Python before HDF5 parses anything: the HDF5 library can
+# loop for minutes inside damaged metadata, and nothing in Python can interrupt it there.
+USERBLOCK_BYTES = 512
+SEAL_TAG = b"sim-result sha256="
 
 
 @dataclass
@@ -226,13 +232,18 @@ def write_atomically(out_path, build, start_from=None):
         _PENDING.add(tmp)
     try:
         bio = io.BytesIO(start_from or b"")
-        with h5py.File(bio, "r+" if start_from else "w") as f:
+        if start_from:
+            f = h5py.File(bio, "r+")
+        else:
+            f = h5py.File(bio, "w", userblock_size=USERBLOCK_BYTES)
+        with f:
             build(f)
+        sealed = seal(bio.getbuffer())
         with open(tmp, "wb") as fh:
-            fh.write(bio.getbuffer())
+            fh.write(sealed)
             fh.flush()
             os.fsync(fh.fileno())
-        del bio
+        del bio, sealed
         os.replace(tmp, out_path)
     except BaseException as e:
         try:
@@ -248,17 +259,70 @@ def write_atomically(out_path, build, start_from=None):
     return out_path
 
 
+def seal(image):
+    """The file image with its user block set to SEAL_TAG + hex SHA-256 of the bytes after the block."""
+    image = bytearray(image)
+    if bytes(image[USERBLOCK_BYTES:USERBLOCK_BYTES + 8]) != b"\x89HDF\r\n\x1a\n":
+        raise ResultFileError("internal: an HDF5 image without the 512-byte user block cannot be sealed")
+    head = SEAL_TAG + hashlib.sha256(memoryview(image)[USERBLOCK_BYTES:]).hexdigest().encode() + b"\n"
+    image[:USERBLOCK_BYTES] = head.ljust(USERBLOCK_BYTES, b"\0")
+    return image
+
+
+def seal_ok(image):
+    """True if `image` (bytes) carries a seal and its bytes match it."""
+    head = bytes(image[:USERBLOCK_BYTES])
+    if not head.startswith(SEAL_TAG):
+        return False
+    stored = head[len(SEAL_TAG):len(SEAL_TAG) + 64]
+    return hashlib.sha256(memoryview(image)[USERBLOCK_BYTES:]).hexdigest().encode() == stored
+
+
+def read_sealed(path, what="result file"):
+    """The bytes of a file written by sim, after checking its seal (see USERBLOCK_BYTES).
+    Raises ResultFileError naming the file: missing, not a regular file, not sealed, or damaged."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultFileError(f"{path}: no such {what}")
+    if not path.is_file():
+        raise ResultFileError(f"{path}: not a regular file")
+    try:
+        image = path.read_bytes()
+    except OSError as e:
+        raise ResultFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not image.startswith(SEAL_TAG):
+        if image[:8] == b"\x89HDF\r\n\x1a\n" or image[USERBLOCK_BYTES:USERBLOCK_BYTES + 8] == b"\x89HDF\r\n\x1a\n":
+            raise ResultFileError(f"{path}: not a sim {what} of schema version {SCHEMA_VERSION} (it has no checksum "
+                                  "block: written by another program or an older sim, or its first bytes are damaged)")
+        raise ResultFileError(f"{path}: not a sim {what} (not an HDF5 file)")
+    if not seal_ok(image):
+        raise ResultFileError(f"{path}: its bytes do not match the checksum written with them (damaged or edited "
+                              "outside sim); run it again")
+    return image
+
+
+def documents_nan(attrs):
+    """True if a dataset's `meaning` or `note` says what NaN stands for in it."""
+    return any("nan" in str(attrs.get(k, "")).lower() for k in ("meaning", "note"))
+
+
 def check_no_infinity(data, where):
-    """No result holds ±inf: it is never a documented value (NaN is, where a dataset's `meaning` or
-    `note` says what it stands for).  Raises ResultFileError naming the first such dataset."""
+    """No result holds ±inf: it is never a documented value; and NaN only where the dataset's
+    `meaning` or `note` says what it stands for.  Raises ResultFileError naming the first offender."""
     for path, q in data.items():
         if isinstance(q.value, str):
             continue
         a = np.asarray(q.value)
-        if a.dtype.kind in "fc" and np.isinf(a).any():
+        if a.dtype.kind not in "fc":
+            continue
+        if np.isinf(a).any():
             raise ResultFileError(f"{where}: the computation produced an infinite value in /{path.strip('/')} "
                                   f"({int(np.isinf(a).sum())} of {a.size}); nothing was written. Check the inputs "
                                   "for values near zero or overflow")
+        if np.isnan(a).any() and not documents_nan(q.attrs):
+            raise ResultFileError(f"{where}: the computation produced NaN in /{path.strip('/')} "
+                                  f"({int(np.isnan(a).sum())} of {a.size}), which that dataset does not document; "
+                                  "nothing was written. Check the inputs (this may be a bug in sim: please report it)")
     return data
 
 
@@ -347,12 +411,9 @@ def verify(data, digests, where, stored=None, root_attrs=None):
 def read_result(path):
     """Read a result file and verify its digest.  Raises ResultFileError naming the file and what is wrong."""
     path = Path(path)
-    if not path.exists():
-        raise ResultFileError(f"{path}: no such result file")
-    if not path.is_file():
-        raise ResultFileError(f"{path}: not a regular file")
+    image = read_sealed(path)
     try:
-        f = h5py.File(path, "r")
+        f = h5py.File(io.BytesIO(image), "r")
     except OSError as e:
         raise ResultFileError(f"{path}: not a readable HDF5 file ({e})") from None
     with f:

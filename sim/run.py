@@ -6,7 +6,7 @@ from pathlib import Path
 from sim.case import Case, load_case, plausibility, resolved_materials
 from sim.io import Lock, check_output_path, provenance, write_result
 from sim.kinds import kind
-from sim.errors import PlausibilityWarning
+from sim.errors import CaseError, PlausibilityWarning, ResultFileError, SimError, with_origin
 
 
 
@@ -29,7 +29,12 @@ def run_case(case, out=None, overrides=None):
     notes = plausibility(case.params)
     for n in notes:
         warnings.warn(f"{case.path}: {n}", PlausibilityWarning, stacklevel=2)
-    data = compute(case)
+    try:
+        data = compute(case)
+    except (CaseError, ResultFileError):
+        raise                                   # these name their file already
+    except SimError as e:                       # a solver failure says which case failed
+        raise with_origin(e, case.path) from None
     attrs = provenance(case.text, case.path, case.kind, case.params, case.overrides, resolved_materials(case.params))
     attrs["warnings_json"] = json.dumps(notes)
     with Lock(out):                  # the lock sweeps take: a run never writes into a running sweep's file

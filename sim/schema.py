@@ -96,12 +96,12 @@ class Field:
                 raise CaseError(file, key, v, f"expected an array of {self.length} values")
             if len(v) < self.min_length:
                 raise CaseError(file, key, v, f"expected at least {self.min_length} values")
-            if self.max_length is not None and len(v) > self.max_length:
-                raise CaseError(file, key, v, f"expected at most {self.max_length} values")
             if len(v) > MAX_ARRAY_LENGTH:
                 raise CaseError(file, key, f"{len(v)} values",
                                 f"at most {MAX_ARRAY_LENGTH} values allowed in any array of a case file "
                                 "(a longer series is a sweep or a data file)")
+            if self.max_length is not None and len(v) > self.max_length:
+                raise CaseError(file, key, v, f"expected at most {self.max_length} values ({len(v)} given)")
             v = [self._check_scalar(e, self.type[1], file, f"{key}[{i}]") for i, e in enumerate(v)]
         else:
             v = self._check_scalar(v, self.type, file, key)

@@ -1,16 +1,16 @@
 """Unit conversion to SI for the units used in data and case files.
 
-Only multiplicative units are needed.  Physical constants come from scipy.constants
-(CODATA); they are not material constants.
+Only multiplicative units are needed.  Physical constants are CODATA 2022 values, the same
+numbers scipy.constants holds (tests/test_io_and_cli.py compares them); they are written here
+rather than imported because scipy.constants costs a fifth of a second at start-up.  e, k and N_A
+are exact in the SI since 2019; F = e N_A and R = k N_A follow.
 """
-from scipy import constants as _c
-
-FARADAY = _c.physical_constants["Faraday constant"][0]      # C/mol
-GAS_CONSTANT = _c.R                                           # J/(mol K)
-BOLTZMANN = _c.k                                              # J/K
-ELEMENTARY_CHARGE = _c.e                                      # C
-VACUUM_PERMITTIVITY = _c.epsilon_0                            # F/m
-AVOGADRO = _c.Avogadro                                        # 1/mol
+ELEMENTARY_CHARGE = 1.602176634e-19                           # C (exact)
+BOLTZMANN = 1.380649e-23                                      # J/K (exact)
+AVOGADRO = 6.02214076e+23                                     # 1/mol (exact)
+FARADAY = ELEMENTARY_CHARGE * AVOGADRO                        # C/mol
+GAS_CONSTANT = BOLTZMANN * AVOGADRO                           # J/(mol K)
+VACUUM_PERMITTIVITY = 8.8541878188e-12                        # F/m (CODATA 2022, rel. unc. 1.6e-10)
 
 #: factor that converts a value in the named unit to SI, and the SI unit
 UNIT_TO_SI = {
@@ -20,7 +20,7 @@ UNIT_TO_SI = {
     "V": (1.0, "V"),
     "eV": (1.0, "eV"),                  # kept in eV (energies per carrier); converted where used
     "mol/m^3": (1.0, "mol/m^3"),
-    "cm^-3": (1e6 / _c.Avogadro, "mol/m^3"),    # number density per cm^3 -> mol/m^3
+    "cm^-3": (1e6 / AVOGADRO, "mol/m^3"),    # number density per cm^3 -> mol/m^3
     "S/cm": (1e2, "S/m"),
     "S/m": (1.0, "S/m"),
     "mS/cm": (1e-1, "S/m"),

@@ -66,7 +66,7 @@ def paths(doc, prefix=()):
 
 HOSTILE = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**12, 10**12), st.booleans(),
-    st.text(max_size=12), st.just([]), st.lists(st.floats(allow_nan=True), max_size=4), st.just({}),
+    st.text(max_size=12), st.builds(list), st.lists(st.floats(allow_nan=True), max_size=4), st.builds(dict),
     st.sampled_from([0.0, -1.0, 1.0, 0.999999, 1.5, 1e300, -1e-30, 1e-320, 5e4, 1e-15]),
 )
 
@@ -196,3 +196,36 @@ def test_case_files_are_data_not_code(tmp_path):
     from sim.run import run_case
     run_case(p, tmp_path / "o.h5")
     assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
+
+
+def _campaign(tmp_path, *args):
+    """Run tests/hostile_campaign.py in its own process (it limits its address space to 4 GB)."""
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / "campaign.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "hostile_campaign.py"), *args,
+                           "--json", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=5400)
+    assert out.exists(), proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["failures"] == [], report["failures"][:10]
+    assert proc.returncode == 0
+    return report["tally"]
+
+
+def test_hostile_campaign_sample(tmp_path):
+    """A fast sample of the independent campaign: text mutants of every shipped case and sweep through
+    `validate` (the cheap kinds also through `run`), damaged results through `figures`, damaged sweep
+    files through `--resume`.  No traceback, no hang, no out-of-memory, no damaged file trusted."""
+    tally = _campaign(tmp_path, "--mutants", "150", "--damaged", "30", "--resumes", "3", "--runs", "10",
+                      "--run-kinds", "polarization,energy_density", "--seed", "11")
+    assert sum(tally["validate"].values()) == 150 and sum(tally["figures"].values()) == 30
+    assert tally["validate"].get("accepted", 0) > 0 and tally["validate"].get("clean error", 0) > 0
+
+
+@pytest.mark.slow
+def test_hostile_campaign_full(tmp_path):
+    """The full campaign: >= 2,000 mutants, valid ones of every kind run (docs/reliability.md)."""
+    tally = _campaign(tmp_path, "--mutants", "2000", "--damaged", "200", "--resumes", "30", "--runs", "150",
+                      "--seed", "1")
+    assert sum(tally["validate"].values()) == 2000

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_round_trip_with_units(tmp_path):
     out = tmp_path / "r.h5"
     write_result(out, {"a/b": Q(np.arange(3.0), "V"), "a/s": Q("text", ""), "n": Q(np.array(["x", "y"]), "")},
-                 {"schema_version": 1, "kind": "t"})
+                 {"schema_version": 2, "kind": "t"})
     r = read_result(out)
     assert r["a/b"].units == "V" and np.array_equal(r["a/b"].value, [0, 1, 2])
     assert r["a/s"].value == "text" and list(r["n"].value) == ["x", "y"]
@@ -46,7 +46,7 @@ def test_reader_rejects_foreign_and_truncated(tmp_path):
     foreign = tmp_path / "f.h5"
     with h5py.File(foreign, "w") as f:
         f["x"] = 1.0
-    with pytest.raises(ResultFileError, match="schema_version"):
+    with pytest.raises(ResultFileError, match="not a sim result file of schema version"):
         read_result(foreign)
     trunc = tmp_path / "t.h5"
     good = run_case(os.path.join(ROOT, "cases", "separator_budget.toml"), tmp_path / "g.h5")
@@ -59,7 +59,7 @@ def test_reader_rejects_foreign_and_truncated(tmp_path):
 
 def test_killed_write_leaves_previous_file_intact(tmp_path):
     out = tmp_path / "r.h5"
-    write_result(out, {"v": Q(np.ones(3), "V")}, {"schema_version": 1})
+    write_result(out, {"v": Q(np.ones(3), "V")}, {"schema_version": 2})
     before = out.read_bytes()
     # a child writes a large result and is SIGKILLed mid-write
     code = textwrap.dedent(f"""
@@ -71,7 +71,7 @@ def test_killed_write_leaves_previous_file_intact(tmp_path):
             print("writing", flush=True)
             import time; time.sleep(30)
         io.write_datasets = slow
-        io.write_result({str(out)!r}, {{"v": io.Q(np.zeros(10**6), "V")}}, {{"schema_version": 1}})
+        io.write_result({str(out)!r}, {{"v": io.Q(np.zeros(10**6), "V")}}, {{"schema_version": 2}})
     """)
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "writing"
@@ -119,3 +119,11 @@ def test_cli_validates_sweep_files(capsys):
     sweep = os.path.join(ROOT, "cases", "sweeps", "lno_thickness.toml")
     assert main(["validate", sweep]) == 0
     assert "sweep of 10 cases" in capsys.readouterr().out
+
+
+def test_physical_constants_are_the_codata_values_of_scipy():
+    import scipy.constants as c
+    from sim import units
+    assert units.FARADAY == c.physical_constants["Faraday constant"][0]
+    assert units.GAS_CONSTANT == c.R and units.BOLTZMANN == c.k and units.ELEMENTARY_CHARGE == c.e
+    assert units.VACUUM_PERMITTIVITY == c.epsilon_0 and units.AVOGADRO == c.Avogadro

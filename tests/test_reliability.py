@@ -50,7 +50,7 @@ def test_nan_state_is_detected():
 def test_failed_run_writes_no_result_and_keeps_the_old_one(tmp_path):
     from sim.run import run_case
     out = tmp_path / "o.h5"
-    write_result(out, {"v": Q(1.0, "V")}, {"schema_version": 1})
+    write_result(out, {"v": Q(1.0, "V")}, {"schema_version": 2})
     before = out.read_bytes()
     case = tmp_path / "bad.toml"
     case.write_text('kind = "pnp"\n[cathode]\npotential_V = 9.9\nionic_fraction = 1.0\n[solver_options]\n'
@@ -65,16 +65,31 @@ def test_failed_run_writes_no_result_and_keeps_the_old_one(tmp_path):
     assert not (tmp_path / "new.h5").exists()
 
 
+def _write_sealed(path, fill):
+    """A file sealed as sim seals its results, with contents written by `fill(h5file)`."""
+    import io
+    from sim.io import USERBLOCK_BYTES, seal
+    bio = io.BytesIO()
+    with h5py.File(bio, "w", userblock_size=USERBLOCK_BYTES) as f:
+        fill(f)
+    path.write_bytes(seal(bio.getbuffer()))
+
+
 def test_schema_version_and_missing_units_are_reported(tmp_path):
     p = tmp_path / "v.h5"
-    with h5py.File(p, "w") as f:
-        f.attrs["schema_version"] = 99
+    _write_sealed(p, lambda f: f.attrs.create("schema_version", 99))
     with pytest.raises(ResultFileError, match="schema version 99"):
         read_result(p)
-    with h5py.File(p, "w") as f:
-        f.attrs["schema_version"] = 1
+
+    def no_units(f):
+        f.attrs["schema_version"] = 2
         f["x"] = 1.0
+    _write_sealed(p, no_units)
     with pytest.raises(ResultFileError, match="/x has no 'units'"):
+        read_result(p)
+    with h5py.File(p, "w") as f:                 # an HDF5 file that sim did not write
+        f.attrs["schema_version"] = 2
+    with pytest.raises(ResultFileError, match="no checksum block"):
         read_result(p)
     p.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(2000))
     with pytest.raises(ResultFileError, match="v.h5"):
@@ -235,35 +250,51 @@ def _flip_byte_in(path, dataset):
         fh.write(bytes([b[0] ^ 0x10]))
 
 
+def _reseal(path):
+    """Seal a file again after editing it (what a tool that knows the checksum could do): the
+    datasets' own digests must still catch the edit."""
+    from sim.io import seal
+    path.write_bytes(seal(path.read_bytes()))
+
+
 def test_damaged_result_is_never_trusted(tmp_path):
     """A flipped bit in a dataset, an edited value or a removed digest: read_result refuses the file,
     and `sim figures` says so in one line instead of drawing it."""
     out = tmp_path / "r.h5"
     write_result(out, {"pnp/phi": Q(np.linspace(0, 1, 50), "V"), "pnp/x": Q(np.linspace(0, 1e-8, 50), "m"),
-                       "note": Q("text", "")}, {"schema_version": 1, "kind": "pnp"})
+                       "note": Q("text", "")}, {"schema_version": 2, "kind": "pnp"})
     r = read_result(out)                                  # intact: read and verified
     np.testing.assert_array_equal(r.value("pnp/phi"), np.linspace(0, 1, 50))
     _flip_byte_in(out, "pnp/phi")
+    with pytest.raises(ResultFileError, match="do not match the checksum"):
+        read_result(out)
+    _reseal(out)                                          # the datasets' own digest catches it too
     with pytest.raises(ResultFileError, match="do not match the digest"):
         read_result(out)
-    write_result(out, {"a": Q(np.arange(4.0), "m")}, {"schema_version": 1})
+    write_result(out, {"a": Q(np.arange(4.0), "m")}, {"schema_version": 2})
     with h5py.File(out, "r+") as f:
         f["a"][1] = 7.0
+    with pytest.raises(ResultFileError, match="do not match the checksum"):
+        read_result(out)
+    _reseal(out)
     with pytest.raises(ResultFileError, match="do not match the digest"):
         read_result(out)
-    write_result(out, {"a": Q(np.arange(4.0), "m", {"meaning": "x"})}, {"schema_version": 1, "kind": "pnp"})
+    write_result(out, {"a": Q(np.arange(4.0), "m", {"meaning": "x"})}, {"schema_version": 2, "kind": "pnp"})
     read_result(out)
     with h5py.File(out, "r+") as f:
         f.attrs["kind"] = "pnq"                               # an edited root attribute
+    _reseal(out)
     with pytest.raises(ResultFileError, match="do not match the digest"):
         read_result(out)
-    write_result(out, {"a": Q(np.arange(4.0), "m", {"meaning": "x"})}, {"schema_version": 1, "kind": "pnp"})
+    write_result(out, {"a": Q(np.arange(4.0), "m", {"meaning": "x"})}, {"schema_version": 2, "kind": "pnp"})
     with h5py.File(out, "r+") as f:
         f["a"].attrs["meaning"] = "y"                         # an edited dataset attribute
+    _reseal(out)
     with pytest.raises(ResultFileError, match="do not match the digest"):
         read_result(out)
     with h5py.File(out, "r+") as f:
         del f.attrs["content_sha256"]
+    _reseal(out)
     with pytest.raises(ResultFileError, match="no content digest"):
         read_result(out)
     proc = subprocess.run([sys.executable, "-m", "sim", "figures", str(out)], cwd=ROOT,
@@ -288,11 +319,12 @@ def test_resume_verifies_every_completed_case_and_repairs_damage(tmp_path, capsy
         ids = f["summary/case_id"][()]
         ids[4] = 2                                      # case 2 listed twice, case 4 not at all
         f["summary/case_id"][...] = ids
-    with pytest.raises(ResultFileError, match="summary does not match the digest"):
+    with pytest.raises(ResultFileError, match="do not match the checksum"):
         load_summary(out)
     capsys.readouterr()
     table = run_sweep(sweep, out, executor="serial", resume=True, progress=False)
     report = capsys.readouterr().out
+    assert "does not match its checksum" in report and "rebuilt from the 2 completed case(s)" in report
     assert "case 1: data do not match its digest" in report
     assert "case 3: marked ok but its group is missing" in report
     assert "case 2: case_id listed twice" in report
@@ -303,6 +335,9 @@ def test_resume_verifies_every_completed_case_and_repairs_damage(tmp_path, capsy
     r = read_result(out)                                # every case group verifies again
     assert len(r.groups("cases")) == 6
     _flip_byte_in(out, "cases/000000/pnp/phi")
+    with pytest.raises(ResultFileError, match="do not match the checksum"):
+        read_result(out)
+    _reseal(out)
     with pytest.raises(ResultFileError, match="cases/000000"):
         read_result(out)
 
@@ -394,6 +429,10 @@ def test_arrays_in_case_files_are_bounded(tmp_path):
     p.write_text(text.replace("current_densities_mA_cm2 = [0.1, 1.0, 3.0]", f"current_densities_mA_cm2 = {long}"))
     with pytest.raises(CaseError, match=r"current_densities_mA_cm2.*100000 values.*at most 1000 values"):
         load_case(p)
+    p.write_text(text.replace("current_densities_mA_cm2 = [0.1, 1.0, 3.0]",     # each value is a transient
+                              "current_densities_mA_cm2 = [" + ", ".join(["1.0"] * 60) + "]"))
+    with pytest.raises(CaseError, match=r"at most 50 values \(60 given\)"):
+        load_case(p)
 
 
 def test_validation_of_a_million_case_sweep_is_bounded_and_still_checks_the_extremes(tmp_path, monkeypatch):
@@ -416,12 +455,65 @@ def test_validation_of_a_million_case_sweep_is_bounded_and_still_checks_the_extr
         spec.load_sweep(tmp_path / "bad.toml")
 
 
-def test_no_result_holds_infinity(tmp_path):
+def test_no_result_holds_infinity_or_undocumented_nan(tmp_path):
     out = tmp_path / "o.h5"
     out.write_bytes(b"previous")
     with pytest.raises(ResultFileError, match=r"infinite value in /pnp/r_scl \(1 of 3\)"):
-        write_result(out, {"pnp/r_scl": Q(np.array([1.0, np.inf, 2.0]), "ohm cm^2")}, {"schema_version": 1})
+        write_result(out, {"pnp/r_scl": Q(np.array([1.0, np.inf, 2.0]), "ohm cm^2")}, {"schema_version": 2})
+    assert out.read_bytes() == b"previous"
+    with pytest.raises(ResultFileError, match=r"NaN in /pnp/x \(1 of 2\), which that dataset does not document"):
+        write_result(out, {"pnp/x": Q(np.array([1.0, np.nan]), "V", {"meaning": "vs Li/Li+"})}, {"schema_version": 2})
     assert out.read_bytes() == b"previous"
     write_result(out, {"pnp/x": Q(np.array([1.0, np.nan]), "V", {"meaning": "NaN: no cathode"})},
-                 {"schema_version": 1})                                   # documented NaN is allowed
+                 {"schema_version": 2})                                   # documented NaN is allowed
     assert np.isnan(read_result(out).value("pnp/x")[1])
+
+
+def test_randomly_damaged_results_are_refused_or_unchanged(tmp_path):
+    """Bit flips, zeroed blocks and truncations of a real result: read_result refuses the file in
+    one clean error (before HDF5 parses it: a damaged file once kept HDF5 busy for minutes) or,
+    where the damage missed everything the checksum covers, returns exactly the original data."""
+    from sim.run import run_case
+    good = run_case(Path(ROOT) / "cases" / "separator_budget.toml", tmp_path / "good.h5")
+    original, intact = good.read_bytes(), read_result(good)
+    rng = random.Random(7)
+    refused = 0
+    for trial in range(60):
+        data = bytearray(original)
+        op = trial % 3
+        if op == 0:
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            i = rng.randrange(len(data))
+            n = rng.randint(1, 4096)
+            data[i:i + n] = bytes(len(data[i:i + n]))
+        else:
+            data = data[:rng.randrange(len(data))]
+        p = tmp_path / f"d{trial}.h5"
+        p.write_bytes(bytes(data))
+        try:
+            r = read_result(p)
+        except ResultFileError as e:
+            assert str(p) in str(e)
+            refused += 1
+            continue
+        assert set(r.data) == set(intact.data)
+        for k in r.data:
+            assert np.array_equal(np.asarray(r.data[k].value), np.asarray(intact.data[k].value)), k
+    assert refused >= 50
+
+
+def test_undefined_observables_are_documented_nan(tmp_path):
+    """A one-sided layer with no potential step has no layer: the observables that are then undefined
+    are NaN, each dataset says so, and the result is written (the writer refuses undocumented NaN)."""
+    from sim.case import load_case
+    from sim.run import run_case
+    out = run_case(load_case(Path(ROOT) / "cases" / "li_llzo.toml", [("surface.bulk_potential_V", 0.0)]), tmp_path / "z.h5")
+    r = read_result(out)
+    nan_paths = [k for k, q in r.data.items() if not isinstance(q.value, str)
+                 and np.asarray(q.value).dtype.kind == "f" and np.isnan(q.value).any()]
+    assert "pnp/verification/charge_relative_error" in nan_paths
+    assert "pnp/observables/surface/integral_capacitance" in nan_paths
+    for k in nan_paths:
+        assert "nan" in (str(r[k].attrs.get("meaning", "")) + str(r[k].attrs.get("note", ""))).lower(), k

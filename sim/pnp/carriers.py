@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from sim.errors import SimError
 from sim.units import FARADAY, GAS_CONSTANT, thermal_voltage as kT_eV
 from sim.pnp.analytic import frenkel_b
 
@@ -94,6 +95,10 @@ def ionic_species(names):
     return [i for i, n in enumerate(names) if n != "e"]
 
 
+class CapacityExhausted(SimError):
+    """A transient drove the cathode's Li fraction to 0 or 1."""
+
+
 def x_of_potential(U, ocv_x, ocv_V):
     """Li fraction x at potential U on a monotone OCV table (U falls as x rises)."""
     order = sorted(range(len(ocv_V)), key=lambda i: ocv_V[i])
@@ -112,4 +117,8 @@ def cathode_li_level_shift(U, x, U_ref, x_ref, T, ionic_fraction=None):
     """
     if ionic_fraction is not None:
         return -ionic_fraction * (U - U_ref)
+    if not 0.0 < x < 1.0:
+        raise CapacityExhausted(f"the cathode's Li fraction x_li reached {x:.6g} at U = {U:.4g} V: the charge "
+                                "passed exceeds the cathode's capacity (raise cathode.areal_capacity_mAh_cm2, or "
+                                "lower the current or the end time)")
     return kT_eV(T) * (math.log(x / (1 - x)) - math.log(x_ref / (1 - x_ref)))

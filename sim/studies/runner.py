@@ -60,6 +60,15 @@ def _scalars(data):
     return out
 
 
+def _case_attrs(sweep, i, status, wall, err, case_digest):
+    """Attributes of case group i in the sweep file."""
+    attrs = {"status": status, "wall_time_s": wall, "error": err,
+             "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
+    if status == store.STATUS_OK:
+        attrs["digest"] = case_digest
+    return attrs
+
+
 def _case_name(sweep, i):
     """Name of generated case i: in the base case's folder (relative paths resolve as for the
     base), named after the sweep file."""
@@ -140,9 +149,12 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
         fresh = True
         repaired = []
         if resume and out.exists():
-            verified, repaired = store.verified_cases(out, digest)
+            verified, repaired, intact = store.verified_cases(out, digest)
             done = {i: v for i, v in verified.items() if i in set(ids)}
-            fresh = False
+            fresh = not intact        # a damaged file is rebuilt from what verifies, never appended to
+            if not intact:
+                print(f"resume: {out} does not match its checksum (damaged or edited); it is rebuilt from the "
+                      f"{len(done)} completed case(s) that still verify")
             if repaired:
                 print(f"resume: {len(repaired)} completed case(s) failed verification and are computed again:")
                 for i, why in repaired[:20]:
@@ -152,8 +164,13 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
         attrs = provenance(sweep.base_path.read_text(encoding="utf-8"), sweep.base_path, kind, sweep.spec)
         attrs.update(sweep_text=sweep.text, sweep_path=str(sweep.path), sweep_digest=digest,
                      varied_keys=json.dumps(sweep.keys), study="sweep")
-        if fresh:       # a new, empty but valid file straight away
-            store.flush(out, attrs, {}, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units), fresh=True)
+        if fresh:       # a new (or rebuilt) valid file straight away
+            kept = {}
+            for i, (status, wall, err, data) in done.items():
+                img, case_digest = store.image(data)
+                kept[i] = (_case_attrs(sweep, i, status, wall, err, case_digest), img)
+            store.flush(out, attrs, kept, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units),
+                        fresh=True)
         failures = []
         pending = {}
         last = time.monotonic()
@@ -165,11 +182,7 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
         bar = tqdm(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
         for i, (status, wall, err, scalars, (img, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler):
             rows[i] = (status, wall, err, scalars)
-            case_attrs = {"status": status, "wall_time_s": wall, "error": err,
-                          "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
-            if status == store.STATUS_OK:
-                case_attrs["digest"] = case_digest
-            pending[i] = (case_attrs, img)
+            pending[i] = (_case_attrs(sweep, i, status, wall, err, case_digest), img)
             if time.monotonic() - last >= flush_interval_s:
                 write()
                 last = time.monotonic()

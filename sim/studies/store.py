@@ -19,22 +19,72 @@ import h5py
 import numpy as np
 
 from sim.errors import ResultFileError
-from sim.io import Q, content_digest, read_datasets, write_atomically, write_datasets
+from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, content_digest, read_datasets, read_sealed, seal_ok, write_atomically,
+                    write_datasets)
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 
 
-def verified_cases(path, digest):
+def verified_cases(path, digest, deadline_s=60.0):
     """The completed cases of an existing sweep file that can be trusted, for `--resume`.
 
-    Returns ({case id: (status, wall time s, error, {path: Q} of the case)}, [(case id, reason)]):
-    a case counts as done only if the summary says "ok", its group is present and readable, its
-    status attribute agrees and its datasets match the digest written with them.  The cases in
-    the second list are computed again.  Raises ResultFileError for a file of another sweep or
-    one that cannot be opened at all.
+    Returns ({case id: (status, wall time s, error, {path: Q} of the case)}, [(case id, reason)],
+    intact): a case counts as done only if the summary says "ok", its group is present and
+    readable, its status attribute agrees and its datasets match the digest written with them.
+    The cases in the second list are computed again.  `intact` is False when the file's own
+    checksum failed: then the cases were checked in a child process (HDF5 can loop inside damaged
+    metadata; the child is killed after `deadline_s`) and the file must be rebuilt, not appended to.
+    Raises ResultFileError for a file of another sweep or one that cannot be read at all.
     """
+    path = Path(path)
     try:
-        f = h5py.File(path, "r")
+        img = path.read_bytes()
+    except OSError as e:
+        raise ResultFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if seal_ok(img):
+        return (*_verified_in(img, path, digest), True)
+    if not img.startswith(SEAL_TAG) and img[USERBLOCK_BYTES:USERBLOCK_BYTES + 8] != b"\x89HDF\r\n\x1a\n":
+        read_sealed(path, "sweep file")          # raises the reason (not HDF5, or not written by this sim)
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_verify_in_child, args=(send, img, path, digest), daemon=True)
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(deadline_s):
+            raise ResultFileError(f"{path}: damaged, and checking its cases took over {deadline_s:g} s; "
+                                  "move it aside or write to another output")
+        try:
+            outcome, value = receive.recv()
+        except EOFError:
+            raise ResultFileError(f"{path}: damaged so that reading it crashed HDF5; move it aside or "
+                                  "write to another output") from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if outcome == "error":
+        raise ResultFileError(value)
+    done, repaired = value
+    return done, repaired, False
+
+
+def _verify_in_child(conn, img, path, digest):
+    try:
+        conn.send(("ok", _verified_in(img, path, digest)))
+    except ResultFileError as e:
+        conn.send(("error", str(e)))
+    except Exception as e:       # anything HDF5 throws at damaged bytes
+        conn.send(("error", f"{path}: not a readable sweep file ({type(e).__name__}: {str(e)[:80]})"))
+    finally:
+        conn.close()
+
+
+def _verified_in(img, path, digest):
+    """verified_cases on the bytes `img` of the file `path` (see there); ( done, repaired )."""
+    try:
+        f = h5py.File(io.BytesIO(img), "r")
     except OSError as e:
         raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
     done, repaired = {}, []
@@ -96,7 +146,7 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
     previous complete file.
     """
     path = Path(path)
-    start = path.read_bytes() if not fresh and path.exists() else None
+    start = read_sealed(path, "sweep file") if not fresh and path.exists() else None
 
     def build(f):
         for k, v in root_attrs.items():
@@ -131,8 +181,9 @@ def _columns_attr(v):
 
 def read_summary(path):
     """The summary table of a sweep file as a structured numpy array, and the columns' units."""
+    img = read_sealed(path, "sweep file")
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(io.BytesIO(img), "r") as f:
             stored = f["summary"].attrs.get("digest")
             summary, _ = read_datasets(f["summary"], path)
             if stored is None or content_digest(summary) != stored:
@@ -172,11 +223,14 @@ def summary_columns(ids, keys, values, rows, key_units=None):
             obs_units.setdefault(k, q.units)
     cols = {"case_id": Q(ids, "1"),
             "status": Q(np.array([rows.get(i, (STATUS_PENDING,))[0] for i in ids]), ""),
-            "wall_time": Q(np.array([rows[i][1] if i in rows else np.nan for i in ids]), "s"),
+            "wall_time": Q(np.array([rows[i][1] if i in rows else np.nan for i in ids]), "s",
+                           {"note": "NaN: the case has not run yet (status pending)"}),
             "error": Q(np.array([rows[i][2] if i in rows else "" for i in ids]), "")}
     for j, key in enumerate(keys):
         cols[f"param:{key}"] = Q(values[:, j], (key_units or {}).get(key, ""))
     for k, unit in sorted(obs_units.items()):
         cols[k] = Q(np.array([float(rows[i][3][k].value) if i in rows and k in rows[i][3] else np.nan
-                              for i in ids]), unit)
+                              for i in ids]), unit,
+                    {"note": "NaN: the case failed or is pending, or the observable is undefined for it "
+                             "(see the dataset in its case group)"})
     return cols

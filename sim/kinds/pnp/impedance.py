@@ -165,7 +165,8 @@ def run(params, case_dir=None):
     out["pnp/impedance/dc_r_scl"] = Q(np.array(rscl), "ohm cm^2",
                                       {"meaning": "sum of R_SCL of the steady-state profile (the DC estimate)"})
     for n, vals in fitted_R.items():
-        out[f"pnp/impedance/fit_resistance/{n}"] = Q(np.array(vals), "ohm cm^2", {"circuit": circuit})
+        out[f"pnp/impedance/fit_resistance/{n}"] = Q(np.array(vals), "ohm cm^2", {"circuit": circuit,
+                                                      "note": "NaN at a temperature where the fit failed"})
     if ip.get("measured_csv"):
         fm, Zm = read_measured(ip["measured_csv"], case_dir)
         out["pnp/impedance/measured/frequency"] = Q(fm, "Hz")

@@ -40,6 +40,18 @@ def solve(params, potential_V=None, start=None, solver=None):
     return p, psi, c, stats
 
 
+NAN_NOTES = {
+    "integral_capacitance": "NaN at zero bulk potential (no layer)",
+    "saturated_width": "NaN without space charge at the surface or when it does not fall to half within the domain",
+    "thickness_1pct": "NaN where the side holds no mobile carrier",
+}
+
+
+def _with_note(attrs, key):
+    """attrs plus the note on what NaN means for observable `key`, if it can be NaN."""
+    return {**attrs, "note": NAN_NOTES[key]} if key in NAN_NOTES else attrs
+
+
 def _observable_q(prefix, ev):
     out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
            f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] / SI["ohm cm^2"], "ohm cm^2",
@@ -51,7 +63,8 @@ def _observable_q(prefix, ev):
                  "integral_capacitance": "F/m^2", "saturated_width": "m", "thickness_1pct": "m",
                  "r_scl": "ohm cm^2", "length": "m"}
         for k, u in units.items():
-            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "r_scl" else 1.0), u, a)
+            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "r_scl" else 1.0), u,
+                                             _with_note(a, k))
     for i, it in enumerate(ev["interfaces"]):
         g = f"{prefix}/interface_{i}"
         out[f"{g}/position"] = Q(it["position"], "m", {"interface": it["name"]})
@@ -61,7 +74,7 @@ def _observable_q(prefix, ev):
             a = {"interface": it["name"], "side": side}
             out[f"{g}/{side}/potential_drop"] = Q(v["potential_drop"], "V", a)
             out[f"{g}/{side}/charge"] = Q(v["charge"], "C/m^2", a)
-            out[f"{g}/{side}/thickness_1pct"] = Q(v["thickness_1pct"], "m", a)
+            out[f"{g}/{side}/thickness_1pct"] = Q(v["thickness_1pct"], "m", _with_note(a, "thickness_1pct"))
             out[f"{g}/{side}/thickness_moment"] = Q(v["thickness_moment"], "m", a)
             out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] / SI["ohm cm^2"], "ohm cm^2", a)
     return out
@@ -87,8 +100,10 @@ def _frenkel_reference(p, surf):
     q = float(an.frenkel_charge(*args))
     x1 = float(an.frenkel_saturated_width(*args))
     a = {"meaning": "exact first integral of the Frenkel model (docs/theory.md)"}
+    rel = abs(surf["scl_charge"]) / q - 1 if q > 0 else np.nan
     return {"pnp/verification/first_integral_charge": Q(q, "C/m^2", a),
-            "pnp/verification/charge_relative_error": Q(abs(surf["scl_charge"]) / q - 1, "1", a),
+            "pnp/verification/charge_relative_error": Q(rel, "1", {**a, "note": "NaN when the exact charge is "
+                                                                       "zero (no potential step, no layer)"}),
             "pnp/verification/two_region_width": Q(x1, "m", {"meaning": "x1 = |Q| / (F alpha N), Swift & Qi"})}
 
 
@@ -175,7 +190,8 @@ def _surface_sweep(params, phi0s):
     for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
                       ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
         scale = 1 / SI["ohm cm^2"] if key == "r_scl" else 1.0
-        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit)
+        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit,
+                                                        _with_note({}, key))
     if "Li_i" in p.species:
         out["pnp/sweep/first_integral_charge"] = Q(
             np.array([_frenkel_reference(p, dict(r))["pnp/verification/first_integral_charge"].value for r in rows]),
@@ -222,5 +238,7 @@ def _sweep(params, U, start):
     q = np.array([_cathode_charge(r) for r in rows])
     dphi = np.array([r["contact_potential"] for r in rows])
     out["pnp/sweep/observables/differential_capacitance"] = Q(np.abs(np.gradient(q, dphi)), "F/m^2",
-                                                              {"meaning": "|dQ/d(dphi)| along the sweep"})
+                                                              {"meaning": "|dQ/d(dphi)| along the sweep",
+                                                               "note": "NaN where the contact potential does "
+                                                                       "not change between sweep points"})
     return out

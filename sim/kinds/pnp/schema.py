@@ -6,10 +6,12 @@ import numpy as np
 from sim.case import case_material_names, materials_schema
 from sim.errors import CaseError
 from sim.kinds.common import KIND, TITLE
-from sim.kinds.pnp.build import build_layers, layer_mesh_controls, ocv_table
+from sim.kinds.pnp.build import build_layers, cathode_potential, layer_mesh_controls, ocv_table
 from sim.materials import _raw as database
 from sim.pnp.circuits import parse
 from sim.schema import Field, Table, TableMap, suggest
+
+MAX_TRANSIENTS = 50        # transient runs in one case: each costs seconds; sweeps take more
 
 SPECIES_IN_LAYER = Table({
     "present": Field(bool, "whether the species exists in this layer (default: from the material)", default=None),
@@ -99,11 +101,14 @@ SCHEMA = Table({
         "protocol": Field(str, "run transients under this protocol (default: none)", default=None,
                           choices=("galvanostatic", "potentiostatic", "current_table")),
         "current_densities_mA_cm2": Field(("list", float), "galvanostatic: one run per current density "
-                                          "(> 0 charges the cathode)", default=None, unit="mA/cm^2",
-                                          min_length=1, low=-1e3, high=1e3),
+                                          "(> 0 charges the cathode); each is a full transient, so at most "
+                                          f"{MAX_TRANSIENTS} (a longer study is a sweep: parallel and resumable)",
+                                          default=None, unit="mA/cm^2", min_length=1, max_length=MAX_TRANSIENTS,
+                                          low=-1e3, high=1e3),
         "overpotentials_V": Field(("list", float), "potentiostatic: one run per overpotential step of the "
-                                  "cathode reservoir's Li electrochemical potential", default=None, unit="V",
-                                  min_length=1, low=-5.0, high=5.0),
+                                  "cathode reservoir's Li electrochemical potential; at most "
+                                  f"{MAX_TRANSIENTS} (a longer study is a sweep)", default=None, unit="V",
+                                  min_length=1, max_length=MAX_TRANSIENTS, low=-5.0, high=5.0),
         "table_time_s": Field(("list", float), "current_table: times (increasing)", default=None, unit="s",
                               min_length=2, low=0.0),
         "table_current_density_mA_cm2": Field(("list", float), "current_table: current densities, linear "
@@ -297,8 +302,14 @@ def check(params, file):
         if n_est > 2e6:
             raise CaseError(file, f"layers.{name}.thickness_m", layer["thickness_m"],
                             f"needs about {n_est:.3g} cells; raise h_max_m / h_min_m or growth")
-    # the full species/material resolution is checked by the builder (needs the database)
-    build_layers(params, file)
+    # the full species/material resolution is checked by the builder (needs the database), at the
+    # case's cathode potential and at both ends of a potential sweep (the OCV table must cover them)
+    build_layers(params, file, potential_V=cathode_potential(params, file))
+    for U in params["sweep"].get("potential_V") or []:
+        try:
+            build_layers(params, file, potential_V=U)
+        except CaseError as e:
+            raise CaseError(file, "sweep.potential_V", params["sweep"]["potential_V"], e.reason) from None
 
 
 def notes(params):

@@ -110,7 +110,8 @@ def run(params):
 
 def _to_q(p, times, series, U0):
     n_if = len(series[0][2]["ev"][0]["interfaces"])
-    dims = {"dims": "(run, time)"}
+    after_stop = "NaN after a run's last stored state (runs ended by a cutoff are shorter)"
+    dims = {"dims": "(run, time)", "note": after_stop}
     out = {"pnp/time": Q(times, "s"),
            "pnp/transient/run_label": Q(np.array([s[0] for s in series]), ""),
            "pnp/transient/setpoint": Q(np.array([s[1] for s in series], float),
@@ -134,7 +135,7 @@ def _to_q(p, times, series, U0):
                                              {**dims, "meaning": "ionic current into the reservoir at x = L"})
     out["pnp/transient/overpotential"] = Q(total, "V", {**dims, "meaning": "(eta_Li(x=0) - eta_Li(reservoir)) / e"})
     out["pnp/transient/ocv"] = Q(ocv, "V", {**dims, "meaning": "cathode OCV at the current state of charge; "
-                                            "NaN without cathode.areal_capacity_mAh_cm2"})
+                                            "NaN without cathode.areal_capacity_mAh_cm2 (and after a run's end)"})
     out["pnp/transient/voltage"] = Q(np.where(np.isnan(ocv), 0.0, ocv) + total, "V", {
         **dims, "meaning": "ocv + overpotential (overpotential alone when no OCV is given)"})
     out["pnp/transient/breakdown/bulk_ohmic"] = Q(vb("bulk_ohmic"), "V", dims)
@@ -148,17 +149,18 @@ def _to_q(p, times, series, U0):
             sa = {**a, "side": side}
             out[f"{g}/{side}/scl"] = Q(arr(lambda r, k: r["vb"][k]["interfaces"][i][side]), "V", sa)
             o = f"pnp/transient/observables/interface_{i}/{side}"
-            out[f"{o}/thickness_1pct"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["thickness_1pct"]), "m", sa)
+            out[f"{o}/thickness_1pct"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["thickness_1pct"]), "m",
+                                           {**sa, "note": after_stop + "; NaN where the side holds no mobile carrier"})
             out[f"{o}/charge"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["charge"]), "C/m^2", sa)
             out[f"{o}/r_scl"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["r_scl"]) / SI["ohm cm^2"], "ohm cm^2", sa)
     out["pnp/transient/observables/total_interfacial_asr"] = Q(
         arr(lambda r, k: r["ev"][k]["total_interfacial_asr"]) / SI["ohm cm^2"], "ohm cm^2", dims)
     out["pnp/transient/time"] = Q(arr(lambda r, k: r["t"][k]), "s", {
         **dims, "meaning": "time of each stored state; the last one of a run ended by the cutoff is the stop time"})
-    out["pnp/transient/phi"] = Q(field_arr(lambda r, k: r["phi"][k]), "V", {"dims": "(run, time, x)"})
+    out["pnp/transient/phi"] = Q(field_arr(lambda r, k: r["phi"][k]), "V", {"dims": "(run, time, x)", "note": after_stop})
     for s, name in enumerate(p.species):
         out[f"pnp/transient/c/{name}"] = Q(field_arr(lambda r, k, s=s: r["c"][k][s]), "mol/m^3",
-                                           {"dims": "(run, time, x)"})
+                                           {"dims": "(run, time, x)", "note": after_stop})
         out[f"pnp/transient/inventory/{name}"] = Q(arr(lambda r, k: r["q"][k][s]), "mol/m^2", dims)
     for key, unit in (("accepted_steps", "1"), ("rejected_steps", "1"), ("newton_iterations", "1"),
                       ("wall_time_s", "s"), ("smallest_step_s", "s"), ("largest_step_s", "s"),
@@ -166,5 +168,5 @@ def _to_q(p, times, series, U0):
         out[f"pnp/transient/stats/{key[:-2] if key.endswith('_s') else key}"] = Q(
             np.array([getattr(st, key) for *_, st in series]), unit,
             {"meaning": "time a stop condition ended the run; NaN: none did"} if key == "stopped_at" else {})
-    out["pnp/transient/initial_cathode_potential"] = Q(U0, "V")
+    out["pnp/transient/initial_cathode_potential"] = Q(U0, "V", {"note": "NaN without cathode.areal_capacity_mAh_cm2"})
     return out
