@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from scipy.optimize import least_squares
 
 
 
@@ -92,6 +91,7 @@ def fit(circuit, f, Z, initial):
     zmin, zmax = float(np.min(np.abs(Z))), float(np.max(np.abs(Z)))
     lo = np.where(is_exp, 0.3, np.where(is_R, np.log(1e-9 * zmin), np.log(1e-15)))
     hi = np.where(is_exp, 1.0, np.where(is_R, np.log(1e2 * zmax), np.log(1e6)))
+    from scipy.optimize import least_squares       # 0.4 s to import: only when a fit runs
     sol = least_squares(residual, np.clip(u0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi), x_scale="jac", max_nfev=4000)
     p = unpack(sol.x)
     dof = max(1, 2 * len(f) - len(p))

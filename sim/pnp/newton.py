@@ -45,6 +45,7 @@ class SolveStats:
     wall_time_s: float = 0.0
     w: np.ndarray = None          # logit(theta) of the last converged state (accurate 1 - theta)
     round_off_stops: int = 0      # Newton solves ended on the round-off floor (see `newton`)
+    predictor_iterations: int = 0  # Newton iterations of the scalar problem in psi (`predictor`)
 
 
 def to_w(p, c):
@@ -73,17 +74,35 @@ def solve_linear(rows, cols, vals, n_unknowns, m, rhs, dense_rows):
         J = sp.csc_matrix((vals, (rows, cols)), shape=(n_unknowns, n_unknowns))
         return spla.spsolve(J, rhs, permc_spec="COLAMD")
     bw = 2 * m - 1
-    ab = np.zeros((2 * bw + 1, n_unknowns))
-    np.add.at(ab, (bw + rows - cols, cols), vals)
-    return sla.solve_banded((bw, bw), ab, rhs, overwrite_ab=True, check_finite=False)
+    return sla.solve_banded((bw, bw), lapack_band(row_band(rows, cols, vals, n_unknowns, bw)), rhs,
+                            overwrite_ab=True, check_finite=False)
 
 
-def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None, w=None):
+def row_band(rows, cols, vals, n_unknowns, bw):
+    """J as an (n, 2 bw + 1) array, R[i, bw + j - i] = J[i, j], duplicates summed (np.bincount:
+    the same sums as COO assembly, much faster than np.add.at)."""
+    width = 2 * bw + 1
+    flat = rows * width + (cols - rows + bw)
+    return np.bincount(flat, weights=vals, minlength=n_unknowns * width).reshape(n_unknowns, width)
+
+
+def lapack_band(R):
+    """The row band R (see row_band) in LAPACK's (2 bw + 1, n) layout ab[bw + i - j, j] = J[i, j]."""
+    n, width = R.shape
+    bw = width // 2
+    ab = np.zeros((width, n))
+    for d in range(-bw, bw + 1):                    # diagonal j - i = d
+        i0, i1 = max(0, -d), n - max(0, d)
+        ab[bw - d, i0 + d:i1 + d] = R[i0:i1, bw + d]
+    return ab
+
+
+def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
     """Jacobian in (psi, w) variables with absent-species rows replaced by identity."""
     S = p.n_species
     m = 1 + S
-    rows, cols, vals, dense = op.jacobian(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w)
-    one_minus = op.occupancy(p, c, w)[1]
+    rows, cols, vals, dense = op.jacobian(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w, fluxes=fluxes)
+    one_minus = fluxes["one_minus"] if fluxes and "one_minus" in fluxes else op.occupancy(p, c, w)[1]
     dcdw = interleave(np.ones(p.n), np.where(p.present, c * one_minus, 1.0))
     vals = vals * dcdw[cols]
     absent = interleave(np.zeros(p.n, bool), ~p.present)
@@ -140,25 +159,37 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
     steady_closed = p.closed and dt is None
     history = []
 
-    def res(psi_, c_, w_):
+    def res(psi_, c_, w_, cache_):
         return interleave(*op.residual(p, g, psi_, c_, c_old=c_old, dt=dt, steady_closed=steady_closed,
-                                       boundary_flux_in=boundary_flux_in, w=w_))
+                                       boundary_flux_in=boundary_flux_in, w=w_, cache=cache_))
 
-    r = res(psi, c, w)
+    cache = {}
+    r = res(psi, c, w, cache)
     for it in range(opts.max_iter):
         rnorm = float(np.max(np.abs(r))) if r.size else 0.0
         if not np.isfinite(rnorm):
             raise ConvergenceError("Newton: residual is NaN or inf", history,
                                    hint="ramp the parameter (continuation) or refine the mesh")
         history.append(rnorm)
-        rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w)
+        rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w,
+                                                        fluxes=cache)
         # row equilibration: depleted cells have NP rows of size ~c, far below the others
-        rowmax = np.zeros(r.size)
-        np.maximum.at(rowmax, rows, np.abs(vals))
+        if dense:
+            rowmax = np.zeros(r.size)
+            np.maximum.at(rowmax, rows, np.abs(vals))
+        else:
+            R = row_band(rows, cols, vals, r.size, 2 * m - 1)
+            rowmax = np.max(np.abs(R), axis=1)
         rowmax[rowmax == 0] = 1.0
         eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
         with np.errstate(all="ignore"):
-            delta = solve_linear(rows, cols, vals / rowmax[rows], r.size, m, -r / rowmax, dense)
+            if dense:
+                delta = solve_linear(rows, cols, vals / rowmax[rows], r.size, m, -r / rowmax, dense)
+            else:
+                R /= rowmax[:, None]
+                bw = 2 * m - 1
+                delta = sla.solve_banded((bw, bw), lapack_band(R), -r / rowmax, overwrite_ab=True,
+                                         check_finite=False)
         if not np.all(np.isfinite(delta)):
             raise ConvergenceError("Newton: singular or non-finite linear solve", history,
                                    hint="check boundary conditions; refine the mesh")
@@ -173,13 +204,14 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
         for _ in range(opts.max_backtracks + 1):
             psi_t, w_t = psi + alpha * dpsi, w + alpha * dw
             c_t = from_w(p, w_t)
+            cache_t = {}
             with np.errstate(all="ignore"):
-                r_t = res(psi_t, c_t, w_t)
+                r_t = res(psi_t, c_t, w_t, cache_t)
             merit = float(np.linalg.norm(r_t / rowmax))
             if merit <= (1.0 - 1e-4 * alpha) * merit0 or step < opts.floor_tol:
                 break
             alpha *= 0.5
-        psi, w, c, r = psi_t, w_t, c_t, r_t
+        psi, w, c, r, cache = psi_t, w_t, c_t, r_t, cache_t
         stats.newton_iterations += 1
         floor = (alpha == 1.0 and step < opts.floor_tol and step >= 0.25 * prev_step
                  and eq_res >= 0.25 * prev_res)
@@ -220,6 +252,7 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
     if opts.predictor and not problem.closed:
         guess = predictor.solve_psi(problem, g)
         if guess is not None:
+            stats.predictor_iterations = guess[3]
             try:
                 psi, c = newton_fn(problem, g, guess[0], guess[1], opts, stats, w=guess[2])
                 stats.lambda_steps = 1

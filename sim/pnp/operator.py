@@ -75,6 +75,7 @@ class Geometry:
     row_psi: np.ndarray   # (N,) Poisson row scale
     row_c: np.ndarray     # (S, N) NP row scale
     c_s: float
+    jacobian_pattern: tuple = None    # (rows, cols, (N, S)) of `jacobian`'s entries, kept after the first call
 
 
 def geometry(p):
@@ -121,13 +122,14 @@ def _phi(p, psi, c, w=None):
     return Phi, dPhi_dc, theta, one_minus, cmax
 
 
-def face_fluxes(p, g, psi, c, with_derivatives=False, w=None):
+def face_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
     """Interior face fluxes N (S, N-1), mol m^-2 s^-1, positive to the right.
 
     With derivatives, also returns dN/dc_K, dN/dc_L, dN/dpsi_L (= -dN/dpsi_K), each (S, N-1).
-    w: the logit of the occupancy, for accurate 1 - theta (see `occupancy`).
+    w: the logit of the occupancy, for accurate 1 - theta (see `occupancy`).  phi_terms: `_phi`
+    at this state, if already computed.
     """
-    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w)
+    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w) if phi_terms is None else phi_terms
     dPhi = Phi[:, 1:] - Phi[:, :-1]
     dPhi = np.where(g.open_f, dPhi, 0.0)
     B1, dB1 = bernoulli(dPhi)
@@ -171,7 +173,7 @@ def _butler_volmer(p, Phi, one_minus, c, N, dK, dL, dpL):
         dpL[s, j] = -G * p.z[s]
 
 
-def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None):
+def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
     """Fluxes through the outer faces (2, S), positive to the right, and their derivatives
     with respect to c and psi of the adjacent cell (each (2, S)).
 
@@ -183,7 +185,7 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None):
     N = np.zeros((2, S_))
     dNdc = np.zeros((2, S_))
     dNdpsi = np.zeros((2, S_))
-    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w)
+    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w) if phi_terms is None else phi_terms
     for b, k in ((0, 0), (1, -1)):
         for s in range(S_):
             cb, eta = p.c_bc[b, s], p.eta_bc[b, s]
@@ -231,7 +233,8 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None):
     return N
 
 
-def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True, w=None):
+def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True, w=None,
+             cache=None):
     """Scaled residuals (R_psi (N,), R_c (S, N)).
 
     c_old, dt: add the storage term dx (c - c_old)/dt.  steady_closed (default: p.closed and
@@ -240,6 +243,8 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     into the domain at the outer faces (for galvanostatic problems), added to the balance.
     gauge=False keeps the physical last Poisson row (the FiPy backend pins psi_N instead).
     w: logit of the occupancy (accurate 1 - theta near saturation), see `occupancy`.
+    cache: a dict that receives the face and boundary fluxes with their derivatives at this state,
+    for `jacobian(..., fluxes=cache)` at the same state (Newton evaluates both there).
     """
     V_T = p.thermal_voltage
     dx = g.dx
@@ -255,8 +260,15 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     P += FARADAY * rho * dx
     R_psi = P * g.row_psi
     # Nernst-Planck
-    N = face_fluxes(p, g, psi, c, w=w)
-    Nb = boundary_fluxes(p, g, psi, c, w=w)
+    terms = _phi(p, psi, c, w)
+    if cache is None:
+        N = face_fluxes(p, g, psi, c, w=w, phi_terms=terms)
+        Nb = boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms)
+    else:
+        cache["face"] = face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)
+        cache["boundary"] = boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)
+        cache["one_minus"] = terms[3]
+        N, Nb = cache["face"][0], cache["boundary"][0]
     div = np.zeros_like(c)
     div[:, :-1] += N
     div[:, 1:] -= N
@@ -287,19 +299,24 @@ def _closed_rows(p, g, c, R_c):
             R_c[s, k] = (np.sum(c[s, idx] * g.dx[idx]) - target) / target
 
 
-def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None):
+def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
     """Jacobian of `residual` w.r.t. (psi, c), as COO triplets in the interleaved ordering
-    i = m k + a (a = 0: psi; a = 1 + s: species s; m = 1 + S)."""
+    i = m k + a (a = 0: psi; a = 1 + s: species s; m = 1 + S).  fluxes: the cache filled by
+    `residual(..., cache=)` at this same state (saves evaluating the fluxes again)."""
     S_ = p.n_species
     m = 1 + S_
     n = p.n
     V_T = p.thermal_voltage
     rows, cols, vals = [], [], []
     k = np.arange(n)
+    pattern = g.jacobian_pattern          # the (rows, cols) of the entries below never change
+    if pattern is not None and pattern[2] != (n, S_):
+        pattern = None
 
     def add(r_cell, r_var, c_cell, c_var, v):
-        rows.append(m * r_cell + r_var)
-        cols.append(m * c_cell + c_var)
+        if pattern is None:
+            rows.append(m * r_cell + r_var)
+            cols.append(m * c_cell + c_var)
         vals.append(v)
 
     # Poisson: d/dpsi
@@ -316,8 +333,12 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None):
     for s in range(S_):
         add(k, 0, k, 1 + s, FARADAY * p.z[s] * g.dx * g.row_psi)
     # Nernst-Planck
-    N, dK, dL, dpL = face_fluxes(p, g, psi, c, with_derivatives=True, w=w)
-    Nb, dNb_dc, dNb_dpsi = boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w)
+    if fluxes is None:
+        terms = _phi(p, psi, c, w)
+        fluxes = {"face": face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
+                  "boundary": boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)}
+    N, dK, dL, dpL = fluxes["face"]
+    Nb, dNb_dc, dNb_dpsi = fluxes["boundary"]
     for s in range(S_):
         sc = g.row_c[s]
         dd = np.zeros(n)
@@ -338,8 +359,9 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None):
         add(k, 1 + s, k, 0, dps * sc)
         add(k[:-1], 1 + s, k[1:], 0, dpL[s] * sc[:-1])
         add(k[1:], 1 + s, k[:-1], 0, dpL[s] * sc[1:])           # row L: -(dN/dpsi_K) = +dpL
-    rows = np.concatenate(rows)
-    cols = np.concatenate(cols)
+    if pattern is None:
+        g.jacobian_pattern = pattern = (np.concatenate(rows), np.concatenate(cols), (n, S_))
+    rows, cols = pattern[0], pattern[1]
     vals = np.concatenate(vals)
     # absent cells: rows of zeros; the solver replaces them by identity
     if steady_closed is None:

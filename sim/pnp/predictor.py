@@ -42,31 +42,40 @@ def reservoir_levels(p):
     return eta
 
 
-def _terms(p, g, psi, eta):
-    """Energy density parts per cell: w (S, N), rho (N), d rho / d psi (N)."""
+def _state(p, psi, eta):
+    """w (S, N) and softplus(w) = ln(1 + e^w) at psi: all the energy needs, and the start of
+    `_terms` (kept so that an accepted line-search point is not evaluated twice)."""
     w = np.where(p.present, eta - p.mu0 - p.z[:, None] * psi[None, :], -np.inf)
+    return w, np.logaddexp(0.0, w)
+
+
+def _terms(p, g, psi, eta, state=None):
+    """Energy density parts per cell: w (S, N), rho (N), d rho / d psi (N).  state: `_state`
+    at this psi, if already known."""
+    w, soft = _state(p, psi, eta) if state is None else state
     cmax = np.where(p.present, p.c_max, 0.0)
     theta = np.exp(-np.logaddexp(0.0, -w))
-    om = np.exp(-np.logaddexp(0.0, w))
+    om = np.exp(-soft)
     rho = np.sum(p.z[:, None] * cmax * theta, axis=0) - p.c_bg
     drho = -np.sum(p.z[:, None] ** 2 * cmax * theta * om, axis=0)
     return w, rho, drho
 
 
-def _energy(p, g, psi, eta, a, ab):
-    w, _, _ = _terms(p, g, psi, eta)
+def _energy(p, g, psi, eta, a, ab, state=None):
+    """E(psi) (see the module docstring) and the `_state` it was computed from."""
+    w, soft = _state(p, psi, eta) if state is None else state
     cmax = np.where(p.present, p.c_max, 0.0)
-    soft = np.where(p.present, np.logaddexp(0.0, w), 0.0)
     e = 0.5 * np.sum(a * np.diff(psi) ** 2)
     for b, k in ((0, 0), (1, -1)):
         if np.isfinite(p.psi_bc[b]):
             e += 0.5 * ab[b] * (psi[k] - p.psi_bc[b]) ** 2
-    return e + FARADAY * np.sum(g.dx * (np.sum(cmax * soft, axis=0) + p.c_bg * psi))
+    return e + FARADAY * np.sum(g.dx * (np.sum(cmax * np.where(p.present, soft, 0.0), axis=0) + p.c_bg * psi)), (w, soft)
 
 
 def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
-    """Equilibrium (psi, c, w) of an open problem from the convex problem in psi, or None when
-    the problem does not qualify (a species region without reservoir, or no Dirichlet psi)."""
+    """Equilibrium (psi, c, w, Newton iterations) of an open problem from the convex problem in
+    psi, or None when the problem does not qualify (a species region without reservoir, or no
+    Dirichlet psi)."""
     if not np.any(np.isfinite(p.psi_bc)):
         return None
     eta = reservoir_levels(p)
@@ -81,9 +90,9 @@ def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
 
 
 def _newton(p, g, psi, eta, a, ab, tol, max_iter):
-    E = _energy(p, g, psi, eta, a, ab)
-    for _ in range(max_iter):
-        w, rho, drho = _terms(p, g, psi, eta)
+    E, state = _energy(p, g, psi, eta, a, ab)
+    for it in range(max_iter):
+        w, rho, drho = _terms(p, g, psi, eta, state)
         grad = np.zeros(p.n)                       # dE/dpsi = -(Poisson residual)
         grad[:-1] += a * (psi[:-1] - psi[1:])
         grad[1:] += a * (psi[1:] - psi[:-1])
@@ -107,19 +116,19 @@ def _newton(p, g, psi, eta, a, ab, tol, max_iter):
         slope = float(grad @ d)
         t = 1.0
         for _ in range(60):
-            E_t = _energy(p, g, psi + t * d, eta, a, ab)
+            E_t, state_t = _energy(p, g, psi + t * d, eta, a, ab)
             if E_t <= E + 1e-4 * t * slope or abs(E_t - E) <= 1e-15 * abs(E) or not np.isfinite(E):
                 break
             t *= 0.5
         if not np.isfinite(E_t):
             return None
         psi = psi + t * d
-        E = E_t
+        E, state = E_t, state_t
         if t == 1.0 and np.max(np.abs(d)) < tol * max(1.0, float(np.ptp(psi))):
             break
     else:
         return None
-    w, _, _ = _terms(p, g, psi, eta)
+    w = state[0]
     cmax = np.where(p.present, p.c_max, 1.0)
     c = np.where(p.present, cmax * np.exp(-np.logaddexp(0.0, -w)), 0.0)
-    return psi, c, np.where(p.present, w, 0.0)
+    return psi, c, np.where(p.present, w, 0.0), it + 1
