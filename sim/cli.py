@@ -177,7 +177,7 @@ def _cmd_demo(args):
         t0 = time.perf_counter()
         out = Path(args.out) / "sweeps" / (path.stem + ".h5")
         try:
-            table = run_sweep(path, out, executor="processes")
+            table = run_sweep(path, out, executor="auto")
             figs = render_all(out, Path(args.out) / "sweeps" / path.stem)
         except SimError as e:
             failed.append(path)
@@ -238,10 +238,12 @@ def build_parser():
                        "(a group per case and a summary table). See docs/studies.md.")
     w.add_argument("sweep", help="sweep file (TOML)")
     w.add_argument("-o", "--output", help="output HDF5 (default: results/<sweep-stem>.h5)")
-    w.add_argument("--executor", default="processes", choices=("serial", "processes", "dask"),
-                   help="where cases run (default: local processes on all cores)")
+    w.add_argument("--executor", default="auto", choices=("auto", "serial", "processes", "dask"),
+                   help="where cases run (default: auto = Dask on --scheduler if given, else local processes "
+                   "when the first case shows they pay off, else serial)")
     w.add_argument("-j", "--jobs", type=int, help="workers (default: all cores)")
-    w.add_argument("--scheduler", help="address of a running dask scheduler (with --executor dask)")
+    w.add_argument("--scheduler", help="address of a running Dask scheduler, reused across sweeps (start one "
+                   "that outlives them with `dask scheduler` and `dask worker ADDRESS --nworkers N --nthreads 1`)")
     w.add_argument("--resume", action="store_true", help="skip cases already completed in the output")
     w.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a key of the base case (validated like the file); repeatable")

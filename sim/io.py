@@ -25,7 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sim import __version__
+from sim import __version__, columns
 from sim.errors import ResultFileError, SimError
 
 SCHEMA_VERSION = 2
@@ -382,7 +382,12 @@ def read_datasets(group, where):
             if isinstance(v, bytes):
                 v = v.decode()
             elif isinstance(v, np.ndarray) and v.dtype.kind == "O":
-                v = np.array([x.decode() if isinstance(x, bytes) else x for x in v.ravel()]).reshape(v.shape)
+                items = [x.decode() if isinstance(x, bytes) else x for x in v.ravel()]
+                if any(isinstance(x, np.ndarray) for x in items):     # rows of a sweep column (sim.columns)
+                    v = np.empty(len(items), dtype=object)
+                    v[:] = items
+                else:
+                    v = np.array(items).reshape(v.shape)
             extra = {k: a for k, a in obj.attrs.items() if k != "units"}
             data[name] = Q(v, str(obj.attrs["units"]), extra)
         elif "digest" in obj.attrs:
@@ -431,22 +436,40 @@ def read_result(path):
             raise ResultFileError(f"{path}: schema version {attrs['schema_version']} is not supported "
                                   f"(this sim reads version {SCHEMA_VERSION})")
         data, digests = read_datasets(f, path)
-        try:
-            ok_cases = [f"cases/{k}" for k in (f["cases"] if "cases" in f else [])
-                        if f[f"cases/{k}"].attrs.get("status") == "ok"]
-        except (OSError, KeyError, RuntimeError, ValueError) as e:
-            raise ResultFileError(f"{path}: corrupt or truncated ({e})") from None
-    if attrs.get("study") == "sweep":
-        missing = [g for g in ok_cases + ["summary"] if g not in digests]
-        if missing:
-            raise ResultFileError(f"{path}: /{missing[0]} has no digest (written by an older sim or edited); "
-                                  "run the sweep again")
-        verify(data, digests, path)
-    elif "content_sha256" not in attrs:
+        if attrs.get("study") == "sweep":
+            if "summary" not in digests:
+                raise ResultFileError(f"{path}: /summary has no digest (written by an older sim or edited); "
+                                      "run the sweep again")
+            verify(data, digests, path)
+            for i, row in case_rows(f, path, status="ok"):
+                if content_digest(row[1]) != row[0].get("digest"):
+                    raise ResultFileError(f"{path}: case {i}: its rows do not match the digest written with them "
+                                          "(damaged or edited); run `sim sweep --resume` to repair it")
+            return Result(path, attrs, data)
+    if "content_sha256" not in attrs:
         raise ResultFileError(f"{path}: has no content digest (written by an older sim or edited); run it again")
     else:
         verify(data, {}, path, stored=str(attrs["content_sha256"]), root_attrs=attrs)
     return Result(path, attrs, data)
+
+
+def case_rows(f, where, status=None):
+    """[(case id, (record, {path: Q}))] of the cases of an open sweep file (see sim.columns), those
+    with `status` only if given.  A row that cannot be read is a ResultFileError naming the case."""
+    out = []
+    try:
+        recs = columns.records(f)
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+        raise ResultFileError(f"{where}: corrupt case records ({e})") from None
+    for i, rec in enumerate(recs):
+        if rec is None or (status is not None and rec.get("status") != status):
+            continue
+        try:
+            row = columns.read_row(f, i, rec.get("paths", []))
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise ResultFileError(f"{where}: case {i}: unreadable rows ({str(e)[:80]})") from None
+        out.append((i, (rec, {p: Q(v, u, a) for p, (v, u, a) in row.items()})))
+    return out
 
 
 class OutputLocked(SimError):

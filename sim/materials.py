@@ -36,6 +36,18 @@ def material_record(name):
         raise KeyError(name) from None
 
 
+def material_field(name, key, default=None):
+    """One top-level text field of a material's record (e.g. `carriers`), without copying the
+    record.  KeyError for an unknown material."""
+    try:
+        value = _raw()[name].get(key, default)
+    except KeyError:
+        raise KeyError(name) from None
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"{name}.{key} is not a plain field; use material_record")
+    return value
+
+
 def load_material(name, overrides=None, file=None, key_prefix="materials"):
     """SI property values of material `name`, with optional overrides (already SI).
 

@@ -3,9 +3,11 @@
     from sim.studies import run_sweep, load_summary
     table = run_sweep("cases/sweeps/lps_eps.toml", "results/lps_eps.h5", executor="processes")
     table["param:materials.LPS.eps_r"], table["pnp/observables/total_interfacial_asr"]
+    case = read_case("results/lps_eps.h5", 3)        # {path: Q} of case 3: profiles, observables
 """
 from sim.studies.runner import EXECUTORS, run_sweep
 from sim.studies.spec import load_sweep
+from sim.studies.store import read_case
 from sim.studies.store import read_summary as _read_summary
 
 
@@ -14,4 +16,4 @@ def load_summary(path):
     return _read_summary(path)[0]
 
 
-__all__ = ["EXECUTORS", "load_summary", "load_sweep", "run_sweep"]
+__all__ = ["EXECUTORS", "load_summary", "load_sweep", "read_case", "run_sweep"]

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from sim.case import validate_document
 from sim.errors import SimError, with_origin
-from sim.io import Lock, check_no_infinity, provenance
+from sim.io import Lock, check_no_infinity, content_digest, provenance
 from sim.schema import unit_of
 from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
@@ -23,16 +23,16 @@ from sim.kinds import kind as kind_package
 from sim.errors import CaseError
 from sim.schema import suggest
 
-EXECUTORS = ("serial", "processes", "dask")
+EXECUTORS = ("auto", "serial", "processes", "dask")
+POOL_START_S = 0.5      # generous start-up of a process pool whose workers fork from a warm parent
 
 
 def run_one(doc, name):
     """Validate and compute one case, in a worker.
 
-    Returns (status, wall time s, error, {summary column: Q}, (HDF5 image bytes of the result, its
-    content digest)).
-    Serialising the result to an in-memory HDF5 file here keeps the per-dataset work in the
-    workers; the single writer only copies the image into the sweep file.
+    Returns (status, wall time s, error, {summary column: Q}, ({path: Q} of the result, its
+    content digest)).  The digest is computed here, in the worker; the single writer only adds
+    the case's rows to the sweep file (sim.columns).
     """
     import warnings
     t0 = time.perf_counter()
@@ -42,12 +42,12 @@ def run_one(doc, name):
             warnings.simplefilter("ignore")
             data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
         check_no_infinity(data, name)
-        return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), store.image(data)
+        return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), (data, content_digest(data))
     except SimError as e:
-        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {with_origin(e, name)}", {}, (b"", "")
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {with_origin(e, name)}", {}, ({}, "")
     except Exception as e:   # a bug in a case must not stop the sweep; keep the traceback
         tb = traceback.format_exc(limit=3)
-        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, (b"", "")
+        return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, ({}, "")
 
 
 def _scalars(data):
@@ -60,13 +60,13 @@ def _scalars(data):
     return out
 
 
-def _case_attrs(sweep, i, status, wall, err, case_digest):
-    """Attributes of case group i in the sweep file."""
-    attrs = {"status": status, "wall_time_s": wall, "error": err,
-             "parameters_json": json.dumps(dict(zip(sweep.keys, sweep.values[i].tolist())))}
+def _case_record(sweep, i, status, wall, err, case_digest):
+    """The record of case i in the sweep file (sim.columns)."""
+    record = {"status": status, "wall_time_s": wall, "error": err,
+              "parameters": dict(zip(sweep.keys, sweep.values[i].tolist()))}
     if status == store.STATUS_OK:
-        attrs["digest"] = case_digest
-    return attrs
+        record["digest"] = case_digest
+    return record
 
 
 def _case_name(sweep, i):
@@ -88,8 +88,39 @@ def _exit_with_parent(parent_pid, interval_s=0.5):
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def _auto(todo, sweep, jobs, scheduler):
+    """The `auto` executor: Dask on a cluster the user started (a scheduler address), else the
+    first case runs here to time it and the rest go to a process pool only if the expected saving,
+    (remaining cases) x (time per case) x (1 - 1/workers), is more than twice the pool's start-up;
+    otherwise serially.  It never starts a Dask cluster (1-2 s) itself."""
+    AUTO_CHOICE.clear()
+    if scheduler:
+        AUTO_CHOICE["executor"] = "dask"
+        yield from _submit_all("dask", todo, sweep, jobs, scheduler)
+        return
+    workers = jobs or os.cpu_count() or 1
+    if workers < 2 or len(todo) < 3:
+        AUTO_CHOICE["executor"] = "serial"
+        yield from _submit_all("serial", todo, sweep, jobs, scheduler)
+        return
+    t0 = time.perf_counter()
+    yield todo[0], run_one(sweep.case_doc(todo[0]), _case_name(sweep, todo[0]))
+    per_case = time.perf_counter() - t0
+    saving = (len(todo) - 1) * per_case * (1 - 1 / workers)
+    choice = "processes" if saving > 2 * POOL_START_S else "serial"
+    AUTO_CHOICE.update(executor=choice, first_case_s=per_case, expected_saving_s=saving)
+    yield from _submit_all(choice, todo[1:], sweep, jobs, scheduler)
+
+
+#: what the last `auto` sweep chose, and why (for reports and benchmarks)
+AUTO_CHOICE = {}
+
+
 def _submit_all(executor, todo, sweep, jobs, scheduler):
     """Yield (case id, result) as results arrive."""
+    if executor == "auto":
+        yield from _auto(todo, sweep, jobs, scheduler)
+        return
     if executor == "serial":
         for i in todo:
             yield i, run_one(sweep.case_doc(i), _case_name(sweep, i))
@@ -110,6 +141,8 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
         if scheduler:
             client = Client(scheduler)
         else:
+            print("dask: starting a local cluster for this sweep (1-2 s); to reuse one across sweeps, start "
+                  "`dask scheduler` and `dask worker ADDRESS --nworkers N --nthreads 1` and pass --scheduler ADDRESS")
             cluster = LocalCluster(n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
@@ -127,12 +160,13 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
     raise SimError(f"unknown executor {executor!r}; one of {EXECUTORS}")
 
 
-def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resume=False, progress=True,
+def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=False, progress=True,
               flush_interval_s=1.0):
     """Run a sweep (path or Sweep); returns the summary as a structured numpy array.
 
     Completed cases are appended to `out` as they arrive (in one atomic write per
-    `flush_interval_s` at most, so that a fast sweep is not limited by file copies); with
+    `flush_interval_s` at most, and at most every ten times the last write's duration, so that
+    neither a fast sweep nor a large file is limited by file copies); with
     resume=True the cases already completed in `out` are skipped and failed or missing ones are
     computed again.
     """
@@ -167,23 +201,27 @@ def run_sweep(sweep, out, executor="processes", jobs=None, scheduler=None, resum
         if fresh:       # a new (or rebuilt) valid file straight away
             kept = {}
             for i, (status, wall, err, data) in done.items():
-                img, case_digest = store.image(data)
-                kept[i] = (_case_attrs(sweep, i, status, wall, err, case_digest), img)
+                kept[i] = (_case_record(sweep, i, status, wall, err, content_digest(data)), data)
             store.flush(out, attrs, kept, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units),
                         fresh=True)
         failures = []
         pending = {}
         last = time.monotonic()
+        interval = [flush_interval_s]
 
         def write():
+            t0 = time.monotonic()
             store.flush(out, attrs, pending, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units))
             pending.clear()
+            # each flush rewrites the whole file: space them so that flushing stays under ~10 % of the time
+            if flush_interval_s > 0:            # 0: write every case (tests of interrupted sweeps)
+                interval[0] = max(flush_interval_s, 10.0 * (time.monotonic() - t0))
 
         bar = tqdm(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
-        for i, (status, wall, err, scalars, (img, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler):
+        for i, (status, wall, err, scalars, (data, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler):
             rows[i] = (status, wall, err, scalars)
-            pending[i] = (_case_attrs(sweep, i, status, wall, err, case_digest), img)
-            if time.monotonic() - last >= flush_interval_s:
+            pending[i] = (_case_record(sweep, i, status, wall, err, case_digest), data)
+            if time.monotonic() - last >= interval[0]:
                 write()
                 last = time.monotonic()
             if status != store.STATUS_OK:

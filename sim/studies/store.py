@@ -5,9 +5,9 @@ and rewrites the summary there, fsyncs it and renames it over the original (os.r
 SIGKILL at any moment therefore leaves either the previous or the new complete file.  A lock
 file (OUT.lock, holding the writer's pid) refuses a second writer on the same output.
 
-Layout: /cases/<id>/... (that case's full result, attributes `status`, `wall_time_s`, `error`,
-`parameters_json`, `digest`), /summary/<column> (one row per case; attribute `digest`), root attributes as for single runs
-plus `sweep_text`, `sweep_digest`, `varied_keys`.
+Layout: /case_records and /cases/<path> (one row per case: sim.columns), /summary/<column> (one
+row per case; attribute `digest`), root attributes as for single runs plus `sweep_text`,
+`sweep_digest`, `varied_keys`.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import h5py
 import numpy as np
 
 from sim.errors import ResultFileError
-from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, content_digest, read_datasets, read_sealed, seal_ok, write_atomically,
-                    write_datasets)
+from sim import columns
+from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, case_rows, content_digest, read_datasets, read_sealed, seal_ok,
+                    write_atomically, write_datasets)
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 
@@ -95,7 +96,7 @@ def _verified_in(img, path, digest):
                                       "remove it or write to another file")
             ids = np.asarray(f["summary/case_id"][()]).astype(np.int64).tolist()
             status = [s.decode() if isinstance(s, bytes) else str(s) for s in f["summary/status"][()]]
-            names = set(f["cases"]) if "cases" in f else set()
+            recs = columns.records(f)
         except ResultFileError:
             raise
         except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
@@ -109,65 +110,61 @@ def _verified_in(img, path, digest):
             seen.add(i)
             if s != STATUS_OK:
                 continue
-            name = f"{i:06d}"
-            if name not in names:
-                repaired.append((i, "marked ok but its group is missing"))
+            rec = recs[i] if 0 <= i < len(recs) else None
+            if rec is None:
+                repaired.append((i, "marked ok but its rows are missing"))
+                continue
+            if rec.get("status") != STATUS_OK:
+                repaired.append((i, "summary and case record disagree on its status"))
                 continue
             try:
-                g = f[f"cases/{name}"]
-                g_attrs = dict(g.attrs)
-                data, _ = read_datasets(g, path)
-            except (ResultFileError, OSError, KeyError, RuntimeError, ValueError) as e:
+                data = {p: Q(v, u, a) for p, (v, u, a) in columns.read_row(f, i, rec.get("paths", [])).items()}
+            except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
                 repaired.append((i, f"unreadable ({str(e)[:80]})"))
                 continue
-            if g_attrs.get("status") != STATUS_OK:
-                repaired.append((i, "summary and case group disagree on its status"))
-            elif not data or g_attrs.get("digest") != content_digest(data):
+            if not data or rec.get("digest") != content_digest(data):
                 repaired.append((i, "data do not match its digest"))
             else:
-                done[i] = (STATUS_OK, float(g_attrs.get("wall_time_s", np.nan)), str(g_attrs.get("error", "")), data)
+                done[i] = (STATUS_OK, float(rec.get("wall_time_s", np.nan)), str(rec.get("error", "")), data)
     return done, repaired
 
 
-def image(data):
-    """An in-memory HDF5 file holding {path: Q}, as bytes, and the content digest of `data`."""
-    bio = io.BytesIO()
-    with h5py.File(bio, "w") as f:
-        write_datasets(f, data)
-    return bio.getvalue(), content_digest(data)
-
-
 def flush(path, root_attrs, new_cases, summary, fresh=False):
-    """Atomically add `new_cases` ({id: (attrs, HDF5 image bytes)}) and replace the summary.
+    """Atomically add `new_cases` ({id: (record dict, {path: Q})}) and replace the summary.
 
-    summary: {column: Q(array)}.  fresh: start from an empty file instead of the current one.
-    The new file is built in memory from the current one and written by sim.io.write_atomically
-    (temporary file, fsync, rename), so a kill, a full disk or a file-size limit leaves the
-    previous complete file.
+    summary: {column: Q(array)}, one row per case of the sweep.  fresh: start from an empty file
+    instead of the current one.  The new file is built in memory from the current one and
+    written by sim.io.write_atomically (temporary file, fsync, rename), so a kill, a full disk or
+    a file-size limit leaves the previous complete file.  Case data go into the case rows of
+    sim.columns, each column written once for all the new cases.
     """
     path = Path(path)
     start = read_sealed(path, "sweep file") if not fresh and path.exists() else None
+    n = len(next(iter(summary.values())).value) if summary else 0
 
     def build(f):
         for k, v in root_attrs.items():
             f.attrs[k] = v
-        for cid, (attrs, img) in new_cases.items():
-            name = f"cases/{cid:06d}"
-            if name in f:
-                del f[name]
-            g = f.require_group(name)
-            for k, v in attrs.items():
-                g.attrs[k] = v
-            if img:
-                with h5py.File(io.BytesIO(img), "r") as src:
-                    for k in src:
-                        src.copy(src[k], g, name=k)
+        columns.write_rows(f, n, {i: (record, {p: (q.value, q.units, q.attrs) for p, q in data.items()})
+                                  for i, (record, data) in new_cases.items()})
         if "summary" in f:
             del f["summary"]
         write_datasets(f.require_group("summary"), summary)
         f["summary"].attrs["digest"] = content_digest(summary)
         f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
     write_atomically(path, build, start_from=start)
+
+
+def read_case(path, case_id):
+    """{path: Q} of one case of a sweep file, verified against its digest."""
+    img = read_sealed(path, "sweep file")
+    with h5py.File(io.BytesIO(img), "r") as f:
+        for i, (rec, data) in case_rows(f, path):
+            if i == case_id:
+                if rec.get("status") == STATUS_OK and content_digest(data) != rec.get("digest"):
+                    raise ResultFileError(f"{path}: case {i}: its rows do not match the digest written with them")
+                return data
+    raise ResultFileError(f"{path}: has no case {case_id}")
 
 
 def _columns_attr(v):

@@ -1,0 +1,182 @@
+"""Case rows of a sweep file: every result path is one dataset with a row per case.
+
+A sweep of n cases stores case i's dataset `pnp/phi` as row i of `/cases/pnp/phi` (shape (n,)),
+instead of a group per case: writing a case then costs one element per path, written for all the
+cases of a flush at once, not an HDF5 object per dataset and attribute (which cost more than the
+solve).  Layout (docs/hdf5-schema.md):
+
+  /case_records         (n,) text: JSON per case {status, wall_time_s, error, parameters, digest, paths}
+                        ("" for a case not written yet)
+  /cases/<path>         (n,) one row per case; attributes `units`, the dataset's own attributes,
+                        and `sweep_encoding`:
+                          "number": variable-length array of the values, flattened; `sweep_dtype`
+                                    (numpy dtype string) and `sweep_ndim`; rows of arrays with
+                                    ndim >= 2 have their shape in /case_shapes/<path> (n, ndim)
+                          "text":   a string per row
+                          "text-list": a JSON list of strings per row
+  /case_attrs/<path>    (n,) JSON of a row's attributes, only where they differ from the
+                        column's ("" elsewhere); created when a first row differs
+
+Values round-trip exactly (dtype, shape, text), so a case's content digest can be recomputed from
+its row.  This module knows nothing of `Q`: values travel as (value, units, attrs).
+"""
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+
+RECORDS = "case_records"
+COLUMNS = "cases"
+SHAPES = "case_shapes"
+ATTRS = "case_attrs"
+RESERVED = ("units", "sweep_encoding", "sweep_dtype", "sweep_ndim")
+_STORE = {"f": np.float64, "i": np.int64, "u": np.int64, "b": np.uint8}
+
+
+def _encoding(value):
+    if isinstance(value, str):
+        return "text", None
+    a = np.asarray(value)
+    if a.dtype.kind in "US":
+        return "text-list", a
+    if a.dtype.kind not in _STORE:
+        raise TypeError(f"a sweep row cannot hold dtype {a.dtype}")
+    return "number", a
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def _text_dataset(f, name, n, units):
+    ds = f.create_dataset(name, (n,), dtype=h5py.string_dtype())
+    ds.attrs["units"] = units
+    return ds
+
+
+def _column(f, path, value, units, attrs, n):
+    name = f"{COLUMNS}/{path}"
+    if name in f:
+        return f[name]
+    enc, a = _encoding(value)
+    if enc == "number":
+        col = f.create_dataset(name, (n,), dtype=h5py.vlen_dtype(_STORE[a.dtype.kind]))
+        col.attrs["sweep_dtype"] = a.dtype.str
+        col.attrs["sweep_ndim"] = a.ndim
+    else:
+        col = f.create_dataset(name, (n,), dtype=h5py.string_dtype())
+    col.attrs["sweep_encoding"] = enc
+    col.attrs["units"] = units
+    for k, v in attrs.items():
+        col.attrs[k] = v
+    return col
+
+
+def _column_attrs(col):
+    return {k: v for k, v in col.attrs.items() if k not in RESERVED}
+
+
+def _same_attrs(a, b):
+    if set(a) != set(b):
+        return False
+    return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) if not isinstance(a[k], str) or not isinstance(b[k], str)
+               else a[k] == b[k] for k in a)
+
+
+def write_rows(f, n, rows):
+    """Write rows {case id: (record dict, {path: (value, units, attrs)})} into an open file of a
+    sweep of n cases; each column is written once for all the rows that have it."""
+    if not rows:
+        return
+    records = f[RECORDS] if RECORDS in f else _text_dataset(f, RECORDS, n, "")
+    ids = sorted(rows)
+    _write_runs(records, ids, [json.dumps({**rows[i][0], "paths": sorted(rows[i][1])}, default=_jsonable) for i in ids])
+    by_path = {}
+    for i in ids:
+        for path, item in rows[i][1].items():
+            by_path.setdefault(path, []).append((i, item))
+    for path, items in by_path.items():
+        value, units, attrs = items[0][1]
+        col = _column(f, path, value, units, attrs, n)
+        enc = col.attrs["sweep_encoding"]
+        common = _column_attrs(col)
+        idx = [i for i, _ in items]
+        if enc == "number":
+            kind = _STORE[np.dtype(str(col.attrs["sweep_dtype"])).kind]
+            _write_runs(col, idx, [np.asarray(v).ravel().astype(kind) for _, (v, _, _) in items])
+            ndim = int(col.attrs["sweep_ndim"])
+            if ndim >= 2:
+                shapes = f[f"{SHAPES}/{path}"] if f"{SHAPES}/{path}" in f else \
+                    f.create_dataset(f"{SHAPES}/{path}", (n, ndim), dtype=np.int64)
+                shapes.attrs["units"] = "1"
+                shapes[idx] = np.array([np.shape(v) for _, (v, _, _) in items], dtype=np.int64)
+        elif enc == "text":
+            _write_runs(col, idx, [v for _, (v, _, _) in items])
+        else:
+            _write_runs(col, idx, [json.dumps(np.asarray(v).tolist()) for _, (v, _, _) in items])
+        differing = [(i, a) for i, (_, _, a) in items if not _same_attrs(a, common)]
+        name = f"{ATTRS}/{path}"
+        if differing or name in f:
+            own = f[name] if name in f else _text_dataset(f, name, n, "")
+            _write_runs(own, idx, [json.dumps(a, default=_jsonable) if not _same_attrs(a, common) else ""
+                                   for _, (_, _, a) in items])
+
+
+def _write_runs(ds, idx, values):
+    """ds[idx[j]] = values[j] for increasing idx, one HDF5 write per run of consecutive rows (h5py
+    cannot write variable-length rows through a list of indices)."""
+    arr = np.empty(len(values), dtype=ds.dtype)
+    for j, v in enumerate(values):
+        arr[j] = v
+    start = 0
+    for j in range(1, len(idx) + 1):
+        if j == len(idx) or idx[j] != idx[j - 1] + 1:
+            ds.write_direct(arr, source_sel=np.s_[start:j], dest_sel=np.s_[idx[start]:idx[j - 1] + 1])
+            start = j
+
+
+def records(f):
+    """The case records of an open sweep file: [dict or None (not written)] by case id."""
+    if RECORDS not in f:
+        return []
+    out = []
+    for r in f[RECORDS][()]:
+        r = r.decode() if isinstance(r, bytes) else str(r)
+        out.append(json.loads(r) if r else None)
+    return out
+
+
+def read_row(f, i, paths):
+    """{path: (value, units, attrs)} of case i, for the given paths (from its record)."""
+    out = {}
+    for path in paths:
+        col = f[f"{COLUMNS}/{path}"]
+        enc = col.attrs["sweep_encoding"]
+        attrs = _column_attrs(col)
+        name = f"{ATTRS}/{path}"
+        if name in f:
+            own = f[name][i]
+            own = own.decode() if isinstance(own, bytes) else str(own)
+            if own:
+                attrs = json.loads(own)
+        raw = col[i]
+        if enc == "number":
+            a = np.asarray(raw).astype(np.dtype(str(col.attrs["sweep_dtype"])))
+            ndim = int(col.attrs["sweep_ndim"])
+            if ndim == 0:
+                value = a.reshape(())
+            elif ndim == 1:
+                value = a
+            else:
+                value = a.reshape(tuple(f[f"{SHAPES}/{path}"][i]))
+        else:
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            value = text if enc == "text" else np.array(json.loads(text), dtype=str)
+        out[path] = (value, str(col.attrs["units"]), attrs)
+    return out
