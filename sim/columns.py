@@ -31,7 +31,7 @@ RECORDS = "case_records"
 COLUMNS = "cases"
 SHAPES = "case_shapes"
 ATTRS = "case_attrs"
-RESERVED = ("units", "sweep_encoding", "sweep_dtype", "sweep_ndim")
+RESERVED = ("units", "sweep_encoding", "sweep_dtype", "sweep_ndim", "sweep_attrs_json")
 _STORE = {"f": np.float64, "i": np.int64, "u": np.int64, "b": np.uint8}
 
 
@@ -75,11 +75,13 @@ def _column(f, path, value, units, attrs, n):
     col.attrs["units"] = units
     for k, v in attrs.items():
         col.attrs[k] = v
+    col.attrs["sweep_attrs_json"] = json.dumps(attrs, default=_jsonable)
     return col
 
 
 def _column_attrs(col):
-    return {k: v for k, v in col.attrs.items() if k not in RESERVED}
+    """The column's own attributes (those of the first case that wrote it), as written."""
+    return json.loads(col.attrs["sweep_attrs_json"])
 
 
 def _same_attrs(a, b):

@@ -208,3 +208,22 @@ def test_cathode_potential_from_ocv_table_matches_direct_potential():
     # with all of -e dU on Li+: mu0 of Li_i in the cathode moved by -(4.2 - 3.9) eV from the reference
     p_ref = build_problem(prm, potential_V=3.9)
     assert (p_table.mu0[li, 0] - p_ref.mu0[li, 0]) * p_table.thermal_voltage == pytest.approx(-0.3, rel=1e-12)
+
+
+def test_lapack_banded_solves_equal_scipy_bit_for_bit():
+    """sim.pnp.lapack calls the same LAPACK routines as scipy.linalg.solve_banded without importing
+    scipy.linalg (start-up time): the answers must be identical, banded and tridiagonal."""
+    import scipy.linalg as sla
+    from sim.pnp import lapack
+    rng = np.random.default_rng(3)
+    for bw, n in ((1, 50), (3, 40), (7, 300)):
+        ab = rng.normal(size=(2 * bw + 1, n))
+        ab[bw] += 20.0                                   # diagonally dominant
+        b = rng.normal(size=n)
+        ours = lapack.solve_banded(bw, bw, ab.copy(), b.copy())
+        theirs = sla.solve_banded((bw, bw), ab.copy(), b.copy(), check_finite=False)
+        assert np.array_equal(ours, theirs)
+    assert lapack.how_loaded() in ("standalone", "scipy.linalg")
+    singular = np.zeros((3, 4))
+    with pytest.raises(np.linalg.LinAlgError):
+        lapack.solve_banded(1, 1, singular, np.ones(4))

@@ -12,13 +12,11 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as sla
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from sim.errors import ConvergenceError
 from sim.pnp import operator as op
 from sim.pnp import predictor
+from sim.pnp.lapack import solve_banded
 
 
 @dataclass
@@ -71,11 +69,12 @@ def split(y, S):
 def solve_linear(rows, cols, vals, n_unknowns, m, rhs, dense_rows):
     """Solve J x = rhs for a block-tridiagonal J given as COO (banded unless dense rows)."""
     if dense_rows:
+        import scipy.sparse as sp                  # closed problems only: not loaded by open ones
+        import scipy.sparse.linalg as spla
         J = sp.csc_matrix((vals, (rows, cols)), shape=(n_unknowns, n_unknowns))
         return spla.spsolve(J, rhs, permc_spec="COLAMD")
     bw = 2 * m - 1
-    return sla.solve_banded((bw, bw), lapack_band(row_band(rows, cols, vals, n_unknowns, bw)), rhs,
-                            overwrite_ab=True, check_finite=False)
+    return solve_banded(bw, bw, lapack_band(row_band(rows, cols, vals, n_unknowns, bw)), rhs, overwrite_ab=True)
 
 
 def row_band(rows, cols, vals, n_unknowns, bw):
@@ -188,8 +187,7 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
             else:
                 R /= rowmax[:, None]
                 bw = 2 * m - 1
-                delta = sla.solve_banded((bw, bw), lapack_band(R), -r / rowmax, overwrite_ab=True,
-                                         check_finite=False)
+                delta = solve_banded(bw, bw, lapack_band(R), -r / rowmax, overwrite_ab=True)
         if not np.all(np.isfinite(delta)):
             raise ConvergenceError("Newton: singular or non-finite linear solve", history,
                                    hint="check boundary conditions; refine the mesh")

@@ -21,8 +21,8 @@ millimetres converge without continuation.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
+from sim.pnp.lapack import solve_banded
 from sim.units import FARADAY
 
 
@@ -109,7 +109,7 @@ def _newton(p, g, psi, eta, a, ab, tol, max_iter):
         ab_band[1] = diag
         ab_band[2, :-1] = -a
         try:
-            d = -sla.solve_banded((1, 1), ab_band, grad)
+            d = -solve_banded(1, 1, ab_band, grad)
         except (ValueError, np.linalg.LinAlgError):
             return None
         d = np.clip(d, -50.0, 50.0)

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from sim.units import SI
-from tqdm.auto import tqdm
+from sim.progress import bar
 
 from sim.errors import MeshWarning
 from sim.io import Q
@@ -181,7 +181,7 @@ def _surface_sweep(params, phi0s):
     """Surface observables of a one-sided double layer against its bulk potential."""
     import copy
     rows = []
-    for v in tqdm(phi0s, desc="bulk-potential sweep", unit="pt", leave=False, disable=None):
+    for v in bar(phi0s, desc="bulk-potential sweep", unit="pt", leave=False, disable=None):
         prm = copy.deepcopy(params)
         prm["surface"]["bulk_potential_V"] = float(v)
         p, psi, c, st = solve(prm)
@@ -219,7 +219,7 @@ def _cathode_has_reference(params):
 def _sweep(params, U, start):
     rows, phis, cs = [], [], []
     state = start
-    for u in tqdm(U, desc="potential sweep", unit="pt", leave=False, disable=None):
+    for u in bar(U, desc="potential sweep", unit="pt", leave=False, disable=None):
         p, psi, c, st = solve(params, float(u), start=state)
         state = (psi, c, st.w)
         rows.append(obs.evaluate(p, psi, c, w=st.w))

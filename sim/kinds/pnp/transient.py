@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
+from sim.progress import bar
 
 from sim.io import Q
 from sim.pnp import observables as obs
@@ -70,7 +70,7 @@ def run(params):
     opts = _options(params)
     newton_fn = _newton_fn(params)
     series = []
-    for label, value, proto in tqdm(runs, desc="transients", unit="run", leave=False, disable=None):
+    for label, value, proto in bar(runs, desc="transients", unit="run", leave=False, disable=None):
         rec = {"phi": [], "c": [], "ev": [], "vb": [], "J": [], "U": [], "q": []}
         g = None
 
