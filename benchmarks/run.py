@@ -328,15 +328,20 @@ def _sweep_profile(sweep, out):
     return {"total_s": total, "cumulative_s": rows}
 
 
-def _default_case_at(cells):
-    """lco_lno_lps on a uniform mesh of about `cells` cells."""
-    prm = copy.deepcopy(load_case(ROOT / "cases" / "lco_lno_lps.toml").params)
+def _uniform_case(name, cells):
+    """The parameters of cases/<name> on a uniform mesh of about `cells` cells."""
+    prm = copy.deepcopy(load_case(ROOT / "cases" / name).params)
     L = sum(layer["thickness_m"] for layer in prm["layers"].values())
     for layer in prm["layers"].values():
         for k in ("h_min_m", "h_max_m", "growth"):
             layer.pop(k, None)
     prm["mesh"].update(h_min_m=L / cells, h_max_m=L / cells, growth=1.0)
-    return build_problem(prm)
+    return prm
+
+
+def _default_case_at(cells):
+    """lco_lno_lps on a uniform mesh of about `cells` cells."""
+    return build_problem(_uniform_case("lco_lno_lps.toml", cells))
 
 
 def _lapack_times(p, psi, c, w, reps=5):
@@ -395,12 +400,7 @@ def bench_transient_scaling(tiny):
     sizes = [200, 400] if tiny else [200, 400, 800, 1600, 3200, 6400, 12800, 25600]
     rows = []
     for n in sizes:
-        prm = copy.deepcopy(load_case(ROOT / "cases" / "lco_lps_charging.toml").params)
-        L = sum(layer["thickness_m"] for layer in prm["layers"].values())
-        for layer in prm["layers"].values():
-            for k in ("h_min_m", "h_max_m", "growth"):
-                layer.pop(k, None)
-        prm["mesh"].update(h_min_m=L / n, h_max_m=L / n, growth=1.0)
+        prm = _uniform_case("lco_lps_charging.toml", n)
         p = galvanostatic_problem(build_problem(prm))
         li = obs.li_index(p)
         psi0, c0, _ = solve_equilibrium(p)
