@@ -161,3 +161,18 @@ def test_second_writer_is_refused(tmp_path):
     (tmp_path / "o.h5.lock").write_text("999999999")
     with Lock(out):
         pass
+
+
+def test_auto_executor_picks_processes_for_solves_and_serial_for_closed_form(tmp_path):
+    """`auto`: a pool where cases solve equations (same numbers as serial), serial for closed-form kinds."""
+    from sim.studies import runner
+    sweep = write_sweep(tmp_path, GRID)
+    auto = run_sweep(sweep, tmp_path / "auto.h5", executor="auto", jobs=2, progress=False)
+    assert runner.AUTO_CHOICE["executor"] == "processes"
+    _compare(auto, run_sweep(sweep, tmp_path / "serial.h5", executor="serial", progress=False))
+    budget = ('kind = "polarization"\n[current]\ncurrent_density_mA_cm2 = 3.0\n[budget]\nmax_polarization_V = 0.05\n'
+              '[layers.separator]\nthickness_um = 20.0\nconductivity_S_cm = 1e-4\n')
+    closed = write_sweep(tmp_path, '[parameters."layers.separator.thickness_um"]\nrange = [5.0, 50.0]\npoints = 4\n',
+                         base=budget, name="p.toml")
+    table = run_sweep(closed, tmp_path / "p.h5", executor="auto", jobs=2, progress=False)
+    assert runner.AUTO_CHOICE["executor"] == "serial" and list(table["status"]) == ["ok"] * 4

@@ -24,7 +24,7 @@ from sim.errors import CaseError
 from sim.schema import suggest
 
 EXECUTORS = ("auto", "serial", "processes", "dask")
-POOL_START_S = 0.1      # start-up of a process pool whose workers fork from a warm parent (25 ms measured), x4
+CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microseconds: serial beats any pool
 
 
 def run_one(doc, name):
@@ -89,27 +89,21 @@ def _exit_with_parent(parent_pid, interval_s=0.5):
 
 
 def _auto(todo, sweep, jobs, scheduler):
-    """The `auto` executor: Dask on a cluster the user started (a scheduler address), else the
-    first case runs here to time it and the rest go to a process pool only if the expected saving,
-    (remaining cases) x (time per case) x (1 - 1/workers), is more than twice the pool's start-up;
-    otherwise serially.  It never starts a Dask cluster (1-2 s) itself."""
+    """The `auto` executor: Dask on a cluster the user started (a scheduler address); else a local
+    process pool when there are two or more cores and cases and the kind solves equations (pnp,
+    design_map: a case costs milliseconds to seconds, a forked pool 25 ms to start and about a
+    millisecond per case to send back); else serial (closed-form kinds, whose cases take
+    microseconds).  It never starts a Dask cluster (1-2 s) itself."""
     AUTO_CHOICE.clear()
     if scheduler:
         AUTO_CHOICE["executor"] = "dask"
         yield from _submit_all("dask", todo, sweep, jobs, scheduler)
         return
     workers = jobs or os.cpu_count() or 1
-    if workers < 2 or len(todo) < 3:
-        AUTO_CHOICE["executor"] = "serial"
-        yield from _submit_all("serial", todo, sweep, jobs, scheduler)
-        return
-    t0 = time.perf_counter()
-    yield todo[0], run_one(sweep.case_doc(todo[0]), _case_name(sweep, todo[0]))
-    per_case = time.perf_counter() - t0
-    saving = (len(todo) - 1) * per_case * (1 - 1 / workers)
-    choice = "processes" if saving > 2 * POOL_START_S else "serial"
-    AUTO_CHOICE.update(executor=choice, first_case_s=per_case, expected_saving_s=saving)
-    yield from _submit_all(choice, todo[1:], sweep, jobs, scheduler)
+    kind = sweep.base_doc.get("kind")
+    choice = "processes" if workers >= 2 and len(todo) >= 2 and kind not in CLOSED_FORM_KINDS else "serial"
+    AUTO_CHOICE.update(executor=choice, workers=workers, kind=kind)
+    yield from _submit_all(choice, todo, sweep, jobs, scheduler)
 
 
 #: what the last `auto` sweep chose, and why (for reports and benchmarks)
