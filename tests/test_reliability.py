@@ -521,3 +521,31 @@ def test_undefined_observables_are_documented_nan(tmp_path):
     assert "pnp/observables/surface/integral_capacitance" in nan_paths
     for k in nan_paths:
         assert "nan" in (str(r[k].attrs.get("meaning", "")) + str(r[k].attrs.get("note", ""))).lower(), k
+
+
+def test_resume_of_an_unreadable_damaged_sweep_keeps_it_and_starts_afresh(tmp_path, capsys):
+    """A truncated sweep file (HDF5 cannot open it, nothing can be salvaged): --resume moves it aside
+    (nothing lost), computes every case and ends equal to an undamaged run.  A file sim did not write
+    is never moved: that stays an error."""
+    from sim.studies import run_sweep
+    (tmp_path / "base.toml").write_text(SWEEP_BASE)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('base = "base.toml"\n[parameters."materials.LPS.eps_r"]\nrange = [6.0, 12.0]\npoints = 4\n')
+    reference = run_sweep(sweep, tmp_path / "ref.h5", executor="serial", progress=False)
+    out = tmp_path / "cut.h5"
+    damaged = (tmp_path / "ref.h5").read_bytes()[:3000]
+    out.write_bytes(damaged)
+    capsys.readouterr()
+    table = run_sweep(sweep, out, executor="serial", resume=True, progress=False)
+    assert "moved it to" in capsys.readouterr().out
+    aside = list(tmp_path.glob("cut.damaged-*.h5"))
+    assert len(aside) == 1 and aside[0].read_bytes() == damaged
+    for c in reference.dtype.names:
+        if reference[c].dtype.kind == "f" and "wall_time" not in c:
+            np.testing.assert_array_equal(table[c], reference[c], err_msg=c)
+    read_result(out)
+    foreign = tmp_path / "notes.h5"
+    foreign.write_bytes(b"my own notes, not HDF5")
+    with pytest.raises(ResultFileError, match="not an HDF5 file"):
+        run_sweep(sweep, foreign, executor="serial", resume=True, progress=False)
+    assert foreign.read_bytes() == b"my own notes, not HDF5"

@@ -177,10 +177,16 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
         fresh = True
         repaired = []
         if resume and out.exists():
-            verified, repaired, intact = store.verified_cases(out, digest)
+            try:
+                verified, repaired, intact = store.verified_cases(out, digest)
+            except store.DamagedSweepFile as e:       # keep the damaged bytes, start the sweep afresh
+                aside = out.with_name(f"{out.stem}.damaged-{time.strftime('%Y%m%dT%H%M%S')}{out.suffix}")
+                os.replace(out, aside)
+                print(f"resume: {e}; nothing in it can be trusted: moved it to {aside} and computing every case again")
+                verified, repaired, intact = {}, [], False
             done = {i: v for i, v in verified.items() if i in set(ids)}
             fresh = not intact        # a damaged file is rebuilt from what verifies, never appended to
-            if not intact:
+            if not intact and out.exists():
                 print(f"resume: {out} does not match its checksum (damaged or edited); it is rebuilt from the "
                       f"{len(done)} completed case(s) that still verify")
             if repaired:

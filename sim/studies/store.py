@@ -26,6 +26,11 @@ from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, case_rows, content_digest, rea
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 
 
+class DamagedSweepFile(ResultFileError):
+    """A sweep file written by sim whose bytes no longer match its checksum and from which no case
+    can be read (HDF5 cannot open it, its records are unreadable, or checking it hung)."""
+
+
 def verified_cases(path, digest, deadline_s=60.0):
     """The completed cases of an existing sweep file that can be trusted, for `--resume`.
 
@@ -35,7 +40,8 @@ def verified_cases(path, digest, deadline_s=60.0):
     The cases in the second list are computed again.  `intact` is False when the file's own
     checksum failed: then the cases were checked in a child process (HDF5 can loop inside damaged
     metadata; the child is killed after `deadline_s`) and the file must be rebuilt, not appended to.
-    Raises ResultFileError for a file of another sweep or one that cannot be read at all.
+    Raises ResultFileError for an intact file of another sweep or a file sim did not write, and
+    DamagedSweepFile for a damaged sim file from which nothing can be read.
     """
     path = Path(path)
     try:
@@ -54,19 +60,19 @@ def verified_cases(path, digest, deadline_s=60.0):
     send.close()
     try:
         if not receive.poll(deadline_s):
-            raise ResultFileError(f"{path}: damaged, and checking its cases took over {deadline_s:g} s; "
-                                  "move it aside or write to another output")
+            raise DamagedSweepFile(f"{path}: damaged (its bytes do not match its checksum), and checking its "
+                                   f"cases took over {deadline_s:g} s")
         try:
             outcome, value = receive.recv()
         except EOFError:
-            raise ResultFileError(f"{path}: damaged so that reading it crashed HDF5; move it aside or "
-                                  "write to another output") from None
+            raise DamagedSweepFile(f"{path}: damaged (its bytes do not match its checksum) so that reading it "
+                                   "crashed HDF5") from None
     finally:
         if child.is_alive():
             child.kill()
         child.join()
-    if outcome == "error":
-        raise ResultFileError(value)
+    if outcome == "error":                # whatever it says (even "another sweep") was read from damaged bytes
+        raise DamagedSweepFile(f"{value} (and its bytes do not match its checksum: damaged)")
     done, repaired = value
     return done, repaired, False
 
