@@ -144,8 +144,18 @@ def bench_impedance(tiny):
     return {"case": "cases/lco_lps_impedance.toml, 25 C", "cells": p.n, "frequencies": len(f), "wall_s": t}
 
 
-def bench_sweeps(tiny):
+def _timed_sweep(sweep, out_stem, executor, kw, reps):
+    """(median wall time, last summary table) of `reps` runs of a sweep into out_stem<rep>.h5."""
     from sim.studies import run_sweep
+    walls, table = [], None
+    for rep in range(reps):
+        t0 = time.perf_counter()
+        table = run_sweep(sweep, Path(f"{out_stem}{rep}.h5"), executor=executor, progress=False, **kw)
+        walls.append(time.perf_counter() - t0)
+    return float(np.median(walls)), table
+
+
+def bench_sweeps(tiny):
     n = 8 if tiny else 200
     base = (ROOT / "cases" / "lco_lno_lps.toml").read_text()
     base = base.split("[sweep]")[0] + "[mesh]" + base.split("[mesh]")[1]      # equilibrium only
@@ -167,12 +177,7 @@ def bench_sweeps(tiny):
         if cluster is not None:
             runs.append(("dask", {"scheduler": cluster.scheduler_address}))
         for name, kw in runs:
-            walls = []
-            for rep in range(1 if tiny else 3):
-                t0 = time.perf_counter()
-                table = run_sweep(d / "s.toml", d / f"{name}{rep}.h5", executor=name, progress=False, **kw)
-                walls.append(time.perf_counter() - t0)
-            w = float(np.median(walls))
+            w, table = _timed_sweep(d / "s.toml", d / name, name, kw, 1 if tiny else 3)
             out[name] = {"wall_s": w, "ok": int((table["status"] == "ok").sum()), "cases_per_s": n / w}
         if cluster is not None:
             cluster.close()
@@ -425,7 +430,6 @@ def _warm(cluster):
 def bench_shipped_sweeps(tiny):
     """The shipped sweeps (cases/sweeps) on serial, processes (2 workers), Dask (2 workers of a cluster
     started outside the timing, passed by address) and auto."""
-    from sim.studies import run_sweep
     from sim.studies import runner as sr
     out = {}
     cluster = None
@@ -446,12 +450,7 @@ def bench_shipped_sweeps(tiny):
             if cluster is not None:
                 runs.append(("dask", {"scheduler": cluster.scheduler_address}))
             for name, kw in runs:
-                walls = []
-                for rep in range(1 if tiny else 3):
-                    t0 = time.perf_counter()
-                    run_sweep(sweep, d / f"{sweep.stem}_{name}{rep}.h5", executor=name, progress=False, **kw)
-                    walls.append(time.perf_counter() - t0)
-                r[name] = {"wall_s": float(np.median(walls))}
+                r[name] = {"wall_s": _timed_sweep(sweep, d / f"{sweep.stem}_{name}", name, kw, 1 if tiny else 3)[0]}
                 if name == "auto":
                     r[name]["chose"] = dict(sr.AUTO_CHOICE)
             for name in r:
