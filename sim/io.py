@@ -306,7 +306,7 @@ def documents_nan(attrs):
     return any("nan" in str(attrs.get(k, "")).lower() for k in ("meaning", "note"))
 
 
-def check_no_infinity(data, where):
+def check_no_infinity_or_undocumented_nan(data, where):
     """No result holds ±inf: it is never a documented value; and NaN only where the dataset's
     `meaning` or `note` says what it stands for.  Raises ResultFileError naming the first offender."""
     for path, q in data.items():
@@ -330,7 +330,7 @@ def write_result(out_path, data, root_attrs):
     """Atomically write `data` ({path: Q}) and root attributes to `out_path` (see write_atomically),
     with the content digest of `data` as root attribute `content_sha256`."""
     out_path = check_output_path(out_path, check_lock=False)      # the caller holds the lock if any
-    check_no_infinity(data, out_path)
+    check_no_infinity_or_undocumented_nan(data, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
     def build(f):

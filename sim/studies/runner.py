@@ -13,7 +13,7 @@ from sim.progress import bar
 
 from sim.case import validate_document
 from sim.errors import SimError, with_origin
-from sim.io import Lock, check_no_infinity, content_digest, provenance
+from sim.io import Lock, check_no_infinity_or_undocumented_nan, content_digest, provenance
 from sim.schema import unit_of
 from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
@@ -41,7 +41,7 @@ def run_one(doc, name):
         with warnings.catch_warnings():          # mesh warnings are stored in the case's result
             warnings.simplefilter("ignore")
             data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
-        check_no_infinity(data, name)
+        check_no_infinity_or_undocumented_nan(data, name)
         return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), (data, content_digest(data))
     except SimError as e:
         return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {with_origin(e, name)}", {}, ({}, "")
