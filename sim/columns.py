@@ -109,6 +109,13 @@ def write_rows(f, n, rows):
         enc = col.attrs["sweep_encoding"]
         common = _column_attrs(col)
         idx = [i for i, _ in items]
+        for i, (v, _, _) in items:                  # a row must round-trip exactly, or its digest breaks
+            e, a = _encoding(v)
+            if e != enc or (e == "number" and (a.dtype.str != str(col.attrs["sweep_dtype"])
+                                               or a.ndim != int(col.attrs["sweep_ndim"]))):
+                raise TypeError(f"case {i}: /{path} is {e} {getattr(a, 'dtype', '')} with "
+                                f"{getattr(a, 'ndim', 0)} dimensions, its column holds {enc} "
+                                f"{col.attrs.get('sweep_dtype', '')}: a sweep's cases must write the same types")
         if enc == "number":
             kind = _STORE[np.dtype(str(col.attrs["sweep_dtype"])).kind]
             _write_runs(col, idx, [np.asarray(v).ravel().astype(kind) for _, (v, _, _) in items])

@@ -176,3 +176,27 @@ def test_auto_executor_picks_processes_for_solves_and_serial_for_closed_form(tmp
                          base=budget, name="p.toml")
     table = run_sweep(closed, tmp_path / "p.h5", executor="auto", jobs=2, progress=False)
     assert runner.AUTO_CHOICE["executor"] == "serial" and list(table["status"]) == ["ok"] * 4
+
+
+def test_case_rows_round_trip_exactly_and_refuse_a_changed_type(tmp_path):
+    """sim.columns: every dtype, shape, text and attribute comes back as written (the digest of a
+    case is recomputed from its rows), and a row whose type differs from its column is refused."""
+    import io as _io
+    from sim.io import Q, content_digest
+    rows = {0: ({"status": "ok"}, {"a/x": (np.arange(5.0), "m", {"meaning": "m"}), "a/n": (np.int64(7), "1", {}),
+                                   "a/f": (np.array([[1.0, 2.0], [3.0, 4.0]]), "V", {"dims": "(i, j)"}),
+                                   "t/name": ("native", "", {}), "t/list": (np.array(["a", "bb"]), "", {})}),
+            2: ({"status": "ok"}, {"a/x": (np.arange(3.0), "m", {"meaning": "other"}), "a/n": (np.int64(9), "1", {}),
+                                   "a/f": (np.ones((3, 1)), "V", {"dims": "(i, j)"}),
+                                   "t/name": ("fipy", "", {}), "t/list": (np.array(["c"]), "", {})})}
+    bio = _io.BytesIO()
+    with h5py.File(bio, "w") as f:
+        columns.write_rows(f, 3, rows)
+        recs = columns.records(f)
+        assert recs[1] is None and recs[0]["status"] == "ok"
+        for i in (0, 2):
+            back = columns.read_row(f, i, recs[i]["paths"])
+            want = {p: Q(*t) for p, t in rows[i][1].items()}
+            assert content_digest({p: Q(*t) for p, t in back.items()}) == content_digest(want)
+        with pytest.raises(TypeError, match="must write the same types"):
+            columns.write_rows(f, 3, {1: ({"status": "ok"}, {"a/n": (np.float64(1.5), "1", {})})})

@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sim.errors import ResultFileError
+from sim.errors import ResultFileError, SimError
 from sim import columns
 from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, case_rows, content_digest, read_datasets, read_sealed, seal_ok,
                     write_atomically, write_datasets)
@@ -151,8 +151,12 @@ def flush(path, root_attrs, new_cases, summary, fresh=False):
     def build(f):
         for k, v in root_attrs.items():
             f.attrs[k] = v
-        columns.write_rows(f, n, {i: (record, {p: (q.value, q.units, q.attrs) for p, q in data.items()})
-                                  for i, (record, data) in new_cases.items()})
+        try:
+            columns.write_rows(f, n, {i: (record, {p: (q.value, q.units, q.attrs) for p, q in data.items()})
+                                      for i, (record, data) in new_cases.items()})
+        except TypeError as e:
+            raise SimError(f"{path}: {e} (a bug in sim: please report it); the file keeps the cases written "
+                           "before") from None
         if "summary" in f:
             del f["summary"]
         write_datasets(f.require_group("summary"), summary)
