@@ -235,7 +235,7 @@ def build_parser():
 
     w = sub.add_parser("sweep", help="run a parameter study from a sweep file",
                        description="Run every case of a sweep file and stream the results into one HDF5 file "
-                       "(a group per case and a summary table). See docs/studies.md.")
+                       "(a row per case in each result dataset, and a summary table). See docs/studies.md.")
     w.add_argument("sweep", help="sweep file (TOML)")
     w.add_argument("-o", "--output", help="output HDF5 (default: results/<sweep-stem>.h5)")
     w.add_argument("--executor", default="auto", choices=("auto", "serial", "processes", "dask"),

@@ -137,7 +137,7 @@ def _canonical_bytes(value):
 def content_digest(data, root_attrs=None):
     """SHA-256 over {path: Q}: every dataset's path, units, value and attributes, in path order, and
     the root attributes (all but `content_sha256` itself) when given.  Stored with each result (root
-    attribute `content_sha256`; per case group and for the summary in sweeps, attribute `digest`)
+    attribute `content_sha256`; in sweeps the `digest` of each case record and of the summary)
     and checked by every reader, so a damaged or edited file is never trusted."""
     h = hashlib.sha256()
 
@@ -401,7 +401,7 @@ def read_datasets(group, where):
 
 def verify(data, digests, where, stored=None, root_attrs=None):
     """Check a file's datasets (and root attributes) against the digests written with them (the root
-    `content_sha256`, or the `digest` of each sweep case group and of the summary)."""
+    `content_sha256`, or the `digest` of groups that carry one, such as a sweep's summary)."""
     damaged = "its datasets do not match the digest written with them (damaged or edited); run it again"
     if stored is not None:
         if content_digest(data, root_attrs) != stored:

@@ -1,6 +1,6 @@
 """The sweep result file: one HDF5 file, grown case by case, never left half-written.
 
-Each flush rebuilds the file in memory from the current one, appends the new case groups
+Each flush rebuilds the file in memory from the current one, writes the new case rows
 and rewrites the summary there, fsyncs it and renames it over the original (os.replace).  A
 SIGKILL at any moment therefore leaves either the previous or the new complete file.  A lock
 file (OUT.lock, holding the writer's pid) refuses a second writer on the same output.
@@ -239,5 +239,5 @@ def summary_columns(ids, keys, values, rows, key_units=None):
         cols[k] = Q(np.array([float(rows[i][3][k].value) if i in rows and k in rows[i][3] else np.nan
                               for i in ids]), unit,
                     {"note": "NaN: the case failed or is pending, or the observable is undefined for it "
-                             "(see the dataset in its case group)"})
+                             "(see read_case for the case)"})
     return cols
