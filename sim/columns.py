@@ -16,6 +16,8 @@ solve).  Layout (docs/hdf5-schema.md):
                           "text-list": a JSON list of strings per row
   /case_attrs/<path>    (n,) JSON of a row's attributes, only where they differ from the
                         column's ("" elsewhere); created when a first row differs
+  Each column also carries `sweep_meta_json`, all of the above in one attribute, which is what
+  readers and the writer use (one attribute read per column instead of five).
 
 Values round-trip exactly (dtype, shape, text), so a case's content digest can be recomputed from
 its row.  This module knows nothing of `Q`: values travel as (value, units, attrs).
@@ -31,7 +33,7 @@ RECORDS = "case_records"
 COLUMNS = "cases"
 SHAPES = "case_shapes"
 ATTRS = "case_attrs"
-RESERVED = ("units", "sweep_encoding", "sweep_dtype", "sweep_ndim", "sweep_attrs_json")
+RESERVED = ("units", "sweep_encoding", "sweep_dtype", "sweep_ndim", "sweep_meta_json")
 _STORE = {"f": np.float64, "i": np.int64, "u": np.int64, "b": np.uint8}
 
 
@@ -75,13 +77,20 @@ def _column(f, path, value, units, attrs, n):
     col.attrs["units"] = units
     for k, v in attrs.items():
         col.attrs[k] = v
-    col.attrs["sweep_attrs_json"] = json.dumps(attrs, default=_jsonable)
+    _set_meta(col, {"encoding": enc, "units": units, "dtype": a.dtype.str if enc == "number" else "",
+                    "ndim": int(a.ndim) if enc == "number" else 0, "attrs": attrs, "own_attrs": False})
     return col
 
 
-def _column_attrs(col):
-    """The column's own attributes (those of the first case that wrote it), as written."""
-    return json.loads(col.attrs["sweep_attrs_json"])
+def _set_meta(col, meta):
+    """Everything a reader needs about a column in one attribute (each attribute read is a trip into
+    HDF5, a fifth of a millisecond): encoding, units, dtype, ndim, the column's attributes (those of
+    the first case that wrote it) and whether /case_attrs/<path> exists."""
+    col.attrs["sweep_meta_json"] = json.dumps(meta, default=_jsonable)
+
+
+def _meta(col):
+    return json.loads(col.attrs["sweep_meta_json"])
 
 
 def _same_attrs(a, b):
@@ -106,20 +115,18 @@ def write_rows(f, n, rows):
     for path, items in by_path.items():
         value, units, attrs = items[0][1]
         col = _column(f, path, value, units, attrs, n)
-        enc = col.attrs["sweep_encoding"]
-        common = _column_attrs(col)
+        meta = _meta(col)
+        enc, common, dtype, ndim = meta["encoding"], meta["attrs"], meta["dtype"], meta["ndim"]
         idx = [i for i, _ in items]
         for i, (v, _, _) in items:                  # a row must round-trip exactly, or its digest breaks
             e, a = _encoding(v)
-            if e != enc or (e == "number" and (a.dtype.str != str(col.attrs["sweep_dtype"])
-                                               or a.ndim != int(col.attrs["sweep_ndim"]))):
+            if e != enc or (e == "number" and (a.dtype.str != dtype or a.ndim != ndim)):
                 raise TypeError(f"case {i}: /{path} is {e} {getattr(a, 'dtype', '')} with "
-                                f"{getattr(a, 'ndim', 0)} dimensions, its column holds {enc} "
-                                f"{col.attrs.get('sweep_dtype', '')}: a sweep's cases must write the same types")
+                                f"{getattr(a, 'ndim', 0)} dimensions, its column holds {enc} {dtype}: "
+                                "a sweep's cases must write the same types")
         if enc == "number":
-            kind = _STORE[np.dtype(str(col.attrs["sweep_dtype"])).kind]
+            kind = _STORE[np.dtype(dtype).kind]
             _write_runs(col, idx, [np.asarray(v).ravel().astype(kind) for _, (v, _, _) in items])
-            ndim = int(col.attrs["sweep_ndim"])
             if ndim >= 2:
                 shapes = f[f"{SHAPES}/{path}"] if f"{SHAPES}/{path}" in f else \
                     f.create_dataset(f"{SHAPES}/{path}", (n, ndim), dtype=np.int64)
@@ -129,12 +136,16 @@ def write_rows(f, n, rows):
             _write_runs(col, idx, [v for _, (v, _, _) in items])
         else:
             _write_runs(col, idx, [json.dumps(np.asarray(v).tolist()) for _, (v, _, _) in items])
-        differing = [(i, a) for i, (_, _, a) in items if not _same_attrs(a, common)]
+        same = [_same_attrs(a, common) for _, (_, _, a) in items]
         name = f"{ATTRS}/{path}"
-        if differing or name in f:
-            own = f[name] if name in f else _text_dataset(f, name, n, "")
-            _write_runs(own, idx, [json.dumps(a, default=_jsonable) if not _same_attrs(a, common) else ""
-                                   for _, (_, _, a) in items])
+        if not all(same) or meta["own_attrs"]:
+            if meta["own_attrs"]:
+                own = f[name]
+            else:
+                own = _text_dataset(f, name, n, "")
+                _set_meta(col, {**meta, "own_attrs": True})
+            _write_runs(own, idx, ["" if ok else json.dumps(a, default=_jsonable)
+                                   for ok, (_, (_, _, a)) in zip(same, items)])
 
 
 def _write_runs(ds, idx, values):
@@ -166,18 +177,17 @@ def read_row(f, i, paths):
     out = {}
     for path in paths:
         col = f[f"{COLUMNS}/{path}"]
-        enc = col.attrs["sweep_encoding"]
-        attrs = _column_attrs(col)
-        name = f"{ATTRS}/{path}"
-        if name in f:
-            own = f[name][i]
+        meta = _meta(col)
+        enc, attrs = meta["encoding"], meta["attrs"]
+        if meta["own_attrs"]:
+            own = f[f"{ATTRS}/{path}"][i]
             own = own.decode() if isinstance(own, bytes) else str(own)
             if own:
                 attrs = json.loads(own)
         raw = col[i]
         if enc == "number":
-            a = np.asarray(raw).astype(np.dtype(str(col.attrs["sweep_dtype"])))
-            ndim = int(col.attrs["sweep_ndim"])
+            a = np.asarray(raw).astype(np.dtype(meta["dtype"]))
+            ndim = meta["ndim"]
             if ndim == 0:
                 value = a.reshape(())
             elif ndim == 1:
@@ -187,5 +197,5 @@ def read_row(f, i, paths):
         else:
             text = raw.decode() if isinstance(raw, bytes) else str(raw)
             value = text if enc == "text" else np.array(json.loads(text), dtype=str)
-        out[path] = (value, str(col.attrs["units"]), attrs)
+        out[path] = (value, meta["units"], attrs)
     return out
