@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -48,6 +49,12 @@ def run_one(doc, name):
     except Exception as e:   # a bug in a case must not stop the sweep; keep the traceback
         tb = traceback.format_exc(limit=3)
         return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, ({}, "")
+
+
+def run_one_packed(doc, name):
+    """run_one, its result pickled into one bytes object: Dask moves bytes without walking them
+    (a dict of arrays and dataclasses costs it several times more to serialise)."""
+    return pickle.dumps(run_one(doc, name), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _scalars(data):
@@ -141,11 +148,11 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
                                    host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
         try:
-            futures = client.map(run_one, [sweep.case_doc(i) for i in todo], [_case_name(sweep, i) for i in todo],
-                                 pure=False)
+            futures = client.map(run_one_packed, [sweep.case_doc(i) for i in todo],
+                                 [_case_name(sweep, i) for i in todo], pure=False)
             index = {f.key: i for f, i in zip(futures, todo)}
-            for f, result in d_as_completed(futures, with_results=True):
-                yield index[f.key], result
+            for f, packed in d_as_completed(futures, with_results=True):
+                yield index[f.key], pickle.loads(packed)
         finally:
             client.close()
             if cluster is not None:
