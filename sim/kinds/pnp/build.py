@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.case import material_overrides_si
 from sim.errors import CaseError
-from sim.materials import load_material, material_field, material_record, material_table
+from sim.materials import load_material, material_field, material_table
 from sim.units import AVOGADRO, thermal_voltage, to_si
 from sim.pnp.carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
                        ionic_species, x_of_potential)
