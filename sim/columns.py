@@ -172,30 +172,46 @@ def records(f):
     return out
 
 
+def _decode(meta, raw, shape, own):
+    """(value, units, attrs) of one row from its stored parts (see the module docstring)."""
+    attrs = meta["attrs"]
+    if own is not None:
+        own = own.decode() if isinstance(own, bytes) else str(own)
+        if own:
+            attrs = json.loads(own)
+    if meta["encoding"] == "number":
+        a = np.asarray(raw).astype(np.dtype(meta["dtype"]))
+        value = a.reshape(()) if meta["ndim"] == 0 else a if meta["ndim"] == 1 else a.reshape(tuple(shape))
+    else:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        value = text if meta["encoding"] == "text" else np.array(json.loads(text), dtype=str)
+    return value, meta["units"], attrs
+
+
+def _parts(f, path, i):
+    """meta and, for row i (an index or a slice), the stored value, shape and own attributes."""
+    col = f[f"{COLUMNS}/{path}"]
+    meta = _meta(col)
+    shape = f[f"{SHAPES}/{path}"][i] if meta["ndim"] >= 2 else None
+    own = f[f"{ATTRS}/{path}"][i] if meta["own_attrs"] else None
+    return meta, col[i], shape, own
+
+
 def read_row(f, i, paths):
     """{path: (value, units, attrs)} of case i, for the given paths (from its record)."""
-    out = {}
-    for path in paths:
-        col = f[f"{COLUMNS}/{path}"]
-        meta = _meta(col)
-        enc, attrs = meta["encoding"], meta["attrs"]
-        if meta["own_attrs"]:
-            own = f[f"{ATTRS}/{path}"][i]
-            own = own.decode() if isinstance(own, bytes) else str(own)
-            if own:
-                attrs = json.loads(own)
-        raw = col[i]
-        if enc == "number":
-            a = np.asarray(raw).astype(np.dtype(meta["dtype"]))
-            ndim = meta["ndim"]
-            if ndim == 0:
-                value = a.reshape(())
-            elif ndim == 1:
-                value = a
-            else:
-                value = a.reshape(tuple(f[f"{SHAPES}/{path}"][i]))
-        else:
-            text = raw.decode() if isinstance(raw, bytes) else str(raw)
-            value = text if enc == "text" else np.array(json.loads(text), dtype=str)
-        out[path] = (value, meta["units"], attrs)
-    return out
+    return {path: _decode(*_parts(f, path, i)) for path in paths}
+
+
+def read_rows(f, ids):
+    """{case id: (record, {path: (value, units, attrs)})} of the written cases among `ids`, each
+    column read once for all of them (reading row by row costs an HDF5 call per case and path)."""
+    recs = records(f)
+    ids = [i for i in ids if 0 <= i < len(recs) and recs[i] is not None]
+    columns = {}
+    for path in sorted({p for i in ids for p in recs[i].get("paths", [])}):
+        meta, raw, shape, own = _parts(f, path, slice(None))
+        columns[path] = (meta, raw, shape, own)
+    return {i: (recs[i], {p: _decode(columns[p][0], columns[p][1][i],
+                                     None if columns[p][2] is None else columns[p][2][i],
+                                     None if columns[p][3] is None else columns[p][3][i])
+                          for p in recs[i].get("paths", [])}) for i in ids}

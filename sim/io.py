@@ -455,21 +455,14 @@ def read_result(path):
 
 def case_rows(f, where, status=None):
     """[(case id, (record, {path: Q}))] of the cases of an open sweep file (see sim.columns), those
-    with `status` only if given.  A row that cannot be read is a ResultFileError naming the case."""
-    out = []
+    with `status` only if given.  Rows that cannot be read are a ResultFileError naming the file."""
     try:
         recs = columns.records(f)
+        ids = [i for i, r in enumerate(recs) if r is not None and (status is None or r.get("status") == status)]
+        rows = columns.read_rows(f, ids)
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
-        raise ResultFileError(f"{where}: corrupt case records ({e})") from None
-    for i, rec in enumerate(recs):
-        if rec is None or (status is not None and rec.get("status") != status):
-            continue
-        try:
-            row = columns.read_row(f, i, rec.get("paths", []))
-        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
-            raise ResultFileError(f"{where}: case {i}: unreadable rows ({str(e)[:80]})") from None
-        out.append((i, (rec, {p: Q(v, u, a) for p, (v, u, a) in row.items()})))
-    return out
+        raise ResultFileError(f"{where}: unreadable case rows ({str(e)[:80]})") from None
+    return [(i, (rec, {p: Q(v, u, a) for p, (v, u, a) in row.items()})) for i, (rec, row) in rows.items()]
 
 
 class OutputLocked(SimError):

@@ -61,6 +61,9 @@ def test_serial_processes_dask_identical(tmp_path):
         assert f["cases/pnp/phi"].attrs["units"] == "V" and f["cases/pnp/phi"].shape == (6,)
     a, b = read_case(tmp_path / "serial.h5", 3), read_case(tmp_path / "procs.h5", 3)
     assert set(a) == set(b) and "pnp/phi" in a
+    from sim.errors import ResultFileError
+    with pytest.raises(ResultFileError, match="has no case 9"):
+        read_case(tmp_path / "serial.h5", 9)
     for k in a:                                      # every dataset of a case, identical across executors
         if "wall_time" not in k:
             np.testing.assert_array_equal(np.asarray(a[k].value), np.asarray(b[k].value), err_msg=k)

@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.errors import ResultFileError, SimError
 from sim import columns
-from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, case_rows, content_digest, read_datasets, read_sealed, seal_ok,
+from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, content_digest, read_datasets, read_sealed, seal_ok,
                     write_atomically, write_datasets)
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
@@ -107,6 +107,10 @@ def _verified_in(img, path, digest):
             raise
         except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
             raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
+        try:                                   # every column once; row by row only if a column is damaged
+            bulk = columns.read_rows(f, [i for i, s in zip(ids, status) if s == STATUS_OK])
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError):
+            bulk = None
         seen = set()
         for i, s in zip(ids, status):
             if i in seen:
@@ -124,7 +128,8 @@ def _verified_in(img, path, digest):
                 repaired.append((i, "summary and case record disagree on its status"))
                 continue
             try:
-                data = {p: Q(v, u, a) for p, (v, u, a) in columns.read_row(f, i, rec.get("paths", [])).items()}
+                row = bulk[i][1] if bulk is not None and i in bulk else columns.read_row(f, i, rec.get("paths", []))
+                data = {p: Q(v, u, a) for p, (v, u, a) in row.items()}
             except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
                 repaired.append((i, f"unreadable ({str(e)[:80]})"))
                 continue
@@ -169,12 +174,14 @@ def read_case(path, case_id):
     """{path: Q} of one case of a sweep file, verified against its digest."""
     img = read_sealed(path, "sweep file")
     with h5py.File(io.BytesIO(img), "r") as f:
-        for i, (rec, data) in case_rows(f, path):
-            if i == case_id:
-                if rec.get("status") == STATUS_OK and content_digest(data) != rec.get("digest"):
-                    raise ResultFileError(f"{path}: case {i}: its rows do not match the digest written with them")
-                return data
-    raise ResultFileError(f"{path}: has no case {case_id}")
+        recs = columns.records(f)
+        if not 0 <= case_id < len(recs) or recs[case_id] is None:
+            raise ResultFileError(f"{path}: has no case {case_id}")
+        rec = recs[case_id]
+        data = {p: Q(v, u, a) for p, (v, u, a) in columns.read_row(f, case_id, rec.get("paths", [])).items()}
+    if rec.get("status") == STATUS_OK and content_digest(data) != rec.get("digest"):
+        raise ResultFileError(f"{path}: case {case_id}: its rows do not match the digest written with them")
+    return data
 
 
 def _columns_attr(v):
