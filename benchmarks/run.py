@@ -30,7 +30,7 @@ from sim.case import load_case  # noqa: E402
 from sim.pnp import observables as obs  # noqa: E402
 from sim.pnp import transient as tr  # noqa: E402
 from sim.pnp.reference_problems import one_sided_layer  # noqa: E402
-from sim.kinds.pnp.build import build_problem, galvanostatic_problem  # noqa: E402
+from sim.kinds.pnp.build import build_problem, galvanostatic_problem, with_uniform_mesh  # noqa: E402
 from sim.pnp.mesh import layered_mesh  # noqa: E402
 from sim.pnp.newton import SolverOptions, solve_equilibrium  # noqa: E402
 
@@ -335,13 +335,7 @@ def _sweep_profile(sweep, out):
 
 def _uniform_case(name, cells):
     """The parameters of cases/<name> on a uniform mesh of about `cells` cells."""
-    prm = copy.deepcopy(load_case(ROOT / "cases" / name).params)
-    L = sum(layer["thickness_m"] for layer in prm["layers"].values())
-    for layer in prm["layers"].values():
-        for k in ("h_min_m", "h_max_m", "growth"):
-            layer.pop(k, None)
-    prm["mesh"].update(h_min_m=L / cells, h_max_m=L / cells, growth=1.0)
-    return prm
+    return with_uniform_mesh(load_case(ROOT / "cases" / name).params, cells)
 
 
 def _default_case_at(cells):

@@ -8,6 +8,7 @@ O(N)) or, when a closed system adds dense inventory rows, by sparse LU.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -16,7 +17,9 @@ import numpy as np
 from sim.errors import ConvergenceError
 from sim.pnp import operator as op
 from sim.pnp import predictor
-from sim.pnp.lapack import solve_banded
+from sim.pnp import kernel_policy
+from sim.pnp.lapack import gbsv, solve_banded
+from sim.units import FARADAY
 
 
 @dataclass
@@ -44,6 +47,7 @@ class SolveStats:
     w: np.ndarray = None          # logit(theta) of the last converged state (accurate 1 - theta)
     round_off_stops: int = 0      # Newton solves ended on the round-off floor (see `newton`)
     predictor_iterations: int = 0  # Newton iterations of the scalar problem in psi (`predictor`)
+    kernels: str = "numpy"        # "numba" when the compiled kernels evaluated the operator
 
 
 def to_w(p, c):
@@ -113,6 +117,66 @@ def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes
     return rows, cols, vals, dense, m
 
 
+def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=None):
+    """Newton update delta of J delta = -r in (psi, w) variables, with every row divided by its
+    largest |entry| (depleted cells have NP rows of size ~c, far below the others).  Returns
+    (delta, max |r_i / rowmax_i|, rowmax).  Open and transient problems are banded (LAPACK
+    gbsv); with the compiled kernels the band is written straight into gbsv's storage."""
+    m = 1 + p.n_species
+    bw = 2 * m - 1
+    if g.kernel and not steady_closed:
+        ab, rowmax = _jacobian_band(p, g, psi, c, dt, w, fluxes)
+        eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
+        with np.errstate(all="ignore"):
+            return gbsv(bw, bw, ab, -r / rowmax), eq_res, rowmax
+    rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w,
+                                                    fluxes=fluxes)
+    if dense:
+        rowmax = np.zeros(r.size)
+        np.maximum.at(rowmax, rows, np.abs(vals))
+    else:
+        R = row_band(rows, cols, vals, r.size, bw)
+        rowmax = np.max(np.abs(R), axis=1)
+    rowmax[rowmax == 0] = 1.0
+    eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
+    with np.errstate(all="ignore"):
+        if dense:
+            delta = solve_linear(rows, cols, vals / rowmax[rows], r.size, m, -r / rowmax, dense)
+        else:
+            R /= rowmax[:, None]
+            delta = solve_banded(bw, bw, lapack_band(R), -r / rowmax, overwrite_ab=True)
+    return delta, eq_res, rowmax
+
+
+_WORK = threading.local()      # the band work array of `_jacobian_band`, one per thread (Dask runs threads)
+
+
+def _jacobian_band(p, g, psi, c, dt, w, fluxes):
+    """The kernel `jacobian_band` (open and transient problems): (ab in gbsv storage, rowmax)."""
+    if not fluxes or "face" not in fluxes:
+        terms = op.effective_potential(p, g, psi, c, w)
+        fluxes = {"face": op.face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
+                  "boundary": op.boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
+                  "one_minus": terms[3]}
+    _, dK, dL, dpL = fluxes["face"]
+    _, dNb_dc, dNb_dpsi = fluxes["boundary"]
+    V_T = p.thermal_voltage
+    bc_psi = np.array([g.eps_b[b] * V_T / (g.dx[k] / 2) if np.isfinite(p.psi_bc[b]) else 0.0
+                       for b, k in ((0, 0), (1, -1))])
+    dcdw = interleave(np.ones(p.n), np.where(p.present, c * fluxes["one_minus"], 1.0))
+    skip = interleave(np.zeros(p.n, bool), ~p.present)
+    if not np.any(np.isfinite(p.psi_bc)):
+        skip[(1 + p.n_species) * (p.n - 1)] = True          # the gauge row psi_N = 0
+    m = 1 + p.n_species
+    shape = (m * p.n, 3 * (2 * m - 1) + 1)
+    work = getattr(_WORK, "band", None)
+    if work is None or work.shape != shape:
+        _WORK.band = work = np.zeros(shape)
+    return kernel_policy.kernels().jacobian_band(
+        g.eps_f * V_T / g.h, g.row_psi, FARADAY, np.asarray(p.z, float), g.dx, bc_psi, g.row_c, dK, dL, dpL,
+        dNb_dc, dNb_dpsi, 0.0 if dt is None else 1.0 / dt, dcdw, skip, work)
+
+
 def update_norm(psi, dpsi, dw):
     """Size of a Newton update: max |d logit(theta)| and max |d psi| relative to the psi range
     (at least 1 kT/e), so that rounding in very large potentials does not stall convergence."""
@@ -170,24 +234,8 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
             raise ConvergenceError("Newton: residual is NaN or inf", history,
                                    hint="ramp the parameter (continuation) or refine the mesh")
         history.append(rnorm)
-        rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w,
-                                                        fluxes=cache)
-        # row equilibration: depleted cells have NP rows of size ~c, far below the others
-        if dense:
-            rowmax = np.zeros(r.size)
-            np.maximum.at(rowmax, rows, np.abs(vals))
-        else:
-            R = row_band(rows, cols, vals, r.size, 2 * m - 1)
-            rowmax = np.max(np.abs(R), axis=1)
-        rowmax[rowmax == 0] = 1.0
-        eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
-        with np.errstate(all="ignore"):
-            if dense:
-                delta = solve_linear(rows, cols, vals / rowmax[rows], r.size, m, -r / rowmax, dense)
-            else:
-                R /= rowmax[:, None]
-                bw = 2 * m - 1
-                delta = solve_banded(bw, bw, lapack_band(R), -r / rowmax, overwrite_ab=True)
+        delta, eq_res, rowmax = newton_update(p, g, psi, c, r, dt=dt, steady_closed=steady_closed, w=w,
+                                              fluxes=cache)
         if not np.all(np.isfinite(delta)):
             raise ConvergenceError("Newton: singular or non-finite linear solve", history,
                                    hint="check boundary conditions; refine the mesh")
@@ -238,6 +286,7 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
     stats = SolveStats()
     t0 = time.perf_counter()
     g = op.geometry(problem)
+    stats.kernels = "numba" if g.kernel else "numpy"
     if start is not None:
         try:
             w0 = start[2] if len(start) > 2 else None
@@ -295,6 +344,7 @@ def relax_closed(problem, opts=None, newton_fn=None, max_steps=400):
     stats = SolveStats()
     t0 = time.perf_counter()
     g = op.geometry(problem)
+    stats.kernels = "numba" if g.kernel else "numpy"
     psi, c = problem.initial_state()
     D = np.where(problem.present, problem.D, np.nan)
     dt = 1e-3 * float(np.nanmin(g.dx[None, :] ** 2 / D))

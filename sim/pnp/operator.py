@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.pnp import kernel_policy
 from sim.units import FARADAY, VACUUM_PERMITTIVITY
 
 SMALL_T = 1e-4
@@ -76,6 +77,7 @@ class Geometry:
     row_c: np.ndarray     # (S, N) NP row scale
     c_s: float
     jacobian_pattern: tuple = None    # (rows, cols, (N, S)) of `jacobian`'s entries, kept after the first call
+    kernel: bool = False  # evaluate with the compiled kernels (`kernel_policy`)
 
 
 def geometry(p):
@@ -93,7 +95,8 @@ def geometry(p):
     row_psi = 1.0 / (FARADAY * c_s * dx)
     row_c = dx / (Dk * np.maximum(p.c_scale[:, None], 1e-300))
     comps = [p.components(s) for s in range(p.n_species)]
-    return Geometry(dx, h, eps_f, eps[[0, -1]], D_f, both, comps, row_psi, row_c, c_s)
+    return Geometry(dx, h, eps_f, eps[[0, -1]], D_f, both, comps, row_psi, row_c, c_s,
+                    kernel=kernel_policy.use_kernels(p.n))
 
 
 def occupancy(p, c, w=None):
@@ -122,6 +125,16 @@ def _phi(p, psi, c, w=None):
     return Phi, dPhi_dc, theta, one_minus, cmax
 
 
+def effective_potential(p, g, psi, c, w=None):
+    """`_phi`, by the compiled kernel when the geometry says so."""
+    if not g.kernel:
+        return _phi(p, psi, c, w)
+    use_w = w is not None
+    return kernel_policy.kernels().phi_terms(
+        np.asarray(p.z, float), psi, np.asarray(p.mu0, float), p.present, np.asarray(p.c_max, float), c,
+        np.asarray(w, float) if use_w else c, use_w)
+
+
 def face_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
     """Interior face fluxes N (S, N-1), mol m^-2 s^-1, positive to the right.
 
@@ -130,6 +143,12 @@ def face_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
     at this state, if already computed.
     """
     Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w) if phi_terms is None else phi_terms
+    if g.kernel:
+        N, dN_dcK, dN_dcL, dN_dpsiL = kernel_policy.kernels().face_terms(
+            Phi, dPhi_dc, one_minus, cmax, c, np.asarray(p.z, float), g.D_f, g.h, g.open_f)
+        if p.kinetics:
+            _butler_volmer(p, Phi, one_minus, c, N, dN_dcK, dN_dcL, dN_dpsiL)
+        return (N, dN_dcK, dN_dcL, dN_dpsiL) if with_derivatives else N
     dPhi = Phi[:, 1:] - Phi[:, :-1]
     dPhi = np.where(g.open_f, dPhi, 0.0)
     B1, dB1 = bernoulli(dPhi)
@@ -260,7 +279,7 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     P += FARADAY * rho * dx
     R_psi = P * g.row_psi
     # Nernst-Planck
-    terms = _phi(p, psi, c, w)
+    terms = effective_potential(p, g, psi, c, w)
     if cache is None:
         N = face_fluxes(p, g, psi, c, w=w, phi_terms=terms)
         Nb = boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms)
@@ -334,7 +353,7 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
         add(k, 0, k, 1 + s, FARADAY * p.z[s] * g.dx * g.row_psi)
     # Nernst-Planck
     if fluxes is None:
-        terms = _phi(p, psi, c, w)
+        terms = effective_potential(p, g, psi, c, w)
         fluxes = {"face": face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
                   "boundary": boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)}
     N, dK, dL, dpL = fluxes["face"]

@@ -370,3 +370,16 @@ def contact_potential(present, z, mu0, odds, names):
         raise CaseError(None, "layers", [names[s] for s in range(len(z))],
                         "the bulk values of the species spanning the stack imply different contact potentials")
     return values[0]
+
+
+def with_uniform_mesh(params, cells):
+    """A copy of the case parameters on a uniform mesh of about `cells` cells over the whole
+    stack (per-layer refinement dropped): for scaling studies and benchmarks."""
+    import copy
+    prm = copy.deepcopy(params)
+    L = sum(layer["thickness_m"] for layer in prm["layers"].values())
+    for layer in prm["layers"].values():
+        for k in ("h_min_m", "h_max_m", "growth"):
+            layer.pop(k, None)
+    prm["mesh"].update(h_min_m=L / cells, h_max_m=L / cells, growth=1.0)
+    return prm

@@ -1,0 +1,327 @@
+"""Compiled (numba) kernels of the native solver: the same equations as the NumPy code, fused.
+
+Why: a NumPy Newton iteration makes ~20 vectorized passes over the cells (occupancies, the
+Bernoulli function twice, flux derivatives, COO assembly, band layout, row maxima) and the
+Poisson-Fermi-Dirac predictor makes ~10 more per iteration; on meshes of thousands of cells that
+costs several times the banded LU itself.  Each kernel here makes one pass and evaluates each
+transcendental once per cell and species.
+
+The kernels implement, term by term:
+
+* `predictor_newton`: `sim.pnp.predictor._newton` (Newton with Armijo line search on the convex
+  energy E(psi); the Hessian is tridiagonal and diagonally dominant, solved by the Thomas
+  algorithm), with softplus(w) = max(w, 0) + log1p(e^-|w|), theta = 1 / (1 + e^-w),
+  1 - theta = 1 / (1 + e^w) from the one exponential e^-|w|.
+* `phi_terms`: `sim.pnp.operator._phi` (the effective potential Phi = z psi + m - ln c_max -
+  ln(1 - theta) and d Phi / d c).
+* `face_terms`: `sim.pnp.operator.face_fluxes` without interface kinetics (the SEDAN
+  Scharfetter-Gummel flux and its derivatives, B(t) = t / (e^t - 1)).
+* `jacobian_band`: `sim.pnp.operator.jacobian` + `sim.pnp.newton.newton_step_matrix` + `row_band`
+  + `lapack_band` + the row equilibration of `newton`, written straight into LAPACK gbsv storage
+  (Fortran order, which gbsv takes without a copy).
+
+Results agree with the NumPy path to rounding (the exponentials and sums are evaluated in another
+order); tests/test_kernels.py checks 1e-12.  This module imports numba: load it only through
+`sim.pnp.kernel_policy`, which decides when compiling pays.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+SMALL_T = 1e-4
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def _bernoulli(t):
+    """B(t) = t / (e^t - 1) and B'(t) (series below |t| < 1e-4, 0 where e^t overflows)."""
+    if abs(t) < SMALL_T:
+        return 1.0 - t / 2 + t * t / 12, -0.5 + t / 6 - t ** 3 / 180
+    B = t / math.expm1(t)
+    if math.isnan(B):
+        B = 0.0
+    return B, (B / t) * (1.0 - B) - B
+
+
+@_jit
+def _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, theta, om, soft):
+    """Energy E(psi) of the predictor; fills theta, 1 - theta and softplus(w) per species and cell."""
+    S, n = present.shape
+    e = 0.0
+    for k in range(n - 1):
+        d = psi[k + 1] - psi[k]
+        e += a[k] * d * d
+    e *= 0.5
+    if not math.isnan(psi_bc[0]):
+        e += 0.5 * ab[0] * (psi[0] - psi_bc[0]) ** 2
+    if not math.isnan(psi_bc[1]):
+        e += 0.5 * ab[1] * (psi[n - 1] - psi_bc[1]) ** 2
+    bulk, comp = 0.0, 0.0                 # Neumaier-compensated: E is compared to 1e-15 relative
+    for k in range(n):
+        cell = c_bg[k] * psi[k]
+        for s in range(S):
+            if present[s, k]:
+                w = eta[s, k] - mu0[s, k] - z[s] * psi[k]
+                ex = math.exp(-abs(w))
+                sp = max(w, 0.0) + math.log1p(ex)
+                inv = 1.0 / (1.0 + ex)
+                if w >= 0.0:
+                    theta[s, k], om[s, k] = inv, ex * inv
+                else:
+                    theta[s, k], om[s, k] = ex * inv, inv
+                soft[s, k] = sp
+                cell += cmax[s, k] * sp
+        x = dx[k] * cell
+        t = bulk + x
+        comp += (bulk - t) + x if abs(bulk) >= abs(x) else (x - t) + bulk
+        bulk = t
+    return e + F * (bulk + comp)
+
+
+@_jit
+def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, tol, max_iter):
+    """Newton with Armijo line search on the predictor's energy (see the module docstring).
+    Returns (psi, theta, iterations, ok)."""
+    S, n = present.shape
+    theta, om, soft = np.zeros((S, n)), np.zeros((S, n)), np.zeros((S, n))
+    th_t, om_t, soft_t = np.zeros((S, n)), np.zeros((S, n)), np.zeros((S, n))
+    grad, diag, d, cp, psi_t = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    E = _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, theta, om, soft)
+    for it in range(max_iter):
+        for k in range(n):
+            rho, drho = -c_bg[k], 0.0
+            for s in range(S):
+                if present[s, k]:
+                    q = z[s] * cmax[s, k] * theta[s, k]
+                    rho += q
+                    drho -= z[s] * q * om[s, k]
+            grad[k] = -F * dx[k] * rho
+            diag[k] = -F * dx[k] * drho
+        for k in range(n - 1):
+            g = a[k] * (psi[k] - psi[k + 1])
+            grad[k] += g
+            grad[k + 1] -= g
+            diag[k] += a[k]
+            diag[k + 1] += a[k]
+        for b in range(2):
+            if not math.isnan(psi_bc[b]):
+                k = 0 if b == 0 else n - 1
+                grad[k] += ab[b] * (psi[k] - psi_bc[b])
+                diag[k] += ab[b]
+        # Thomas algorithm on the tridiagonal Hessian (sub- and super-diagonal -a): H d = -grad
+        piv = diag[0]
+        if piv == 0.0 or not math.isfinite(piv):
+            return psi, theta, it, False
+        cp[0] = -a[0] / piv if n > 1 else 0.0
+        d[0] = -grad[0] / piv
+        for k in range(1, n):
+            piv = diag[k] + a[k - 1] * cp[k - 1]
+            if piv == 0.0 or not math.isfinite(piv):
+                return psi, theta, it, False
+            cp[k] = -a[k] / piv if k < n - 1 else 0.0
+            d[k] = (-grad[k] + a[k - 1] * d[k - 1]) / piv
+        for k in range(n - 2, -1, -1):
+            d[k] -= cp[k] * d[k + 1]
+        slope, big = 0.0, 0.0
+        for k in range(n):
+            d[k] = min(max(d[k], -50.0), 50.0)
+            slope += grad[k] * d[k]
+            big = max(big, abs(d[k]))
+        t = 1.0
+        E_t = E
+        for _ in range(60):
+            for k in range(n):
+                psi_t[k] = psi[k] + t * d[k]
+            E_t = _pfd_state(psi_t, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, th_t, om_t, soft_t)
+            if E_t <= E + 1e-4 * t * slope or abs(E_t - E) <= 1e-15 * abs(E) or not math.isfinite(E):
+                break
+            t *= 0.5
+        if not math.isfinite(E_t):
+            return psi, theta, it, False
+        psi, psi_t = psi_t, psi
+        theta, th_t = th_t, theta
+        om, om_t = om_t, om
+        soft, soft_t = soft_t, soft
+        E = E_t
+        lo, hi = psi[0], psi[0]
+        for k in range(n):
+            lo, hi = min(lo, psi[k]), max(hi, psi[k])
+        if t == 1.0 and big < tol * max(1.0, hi - lo):
+            return psi, theta, it + 1, True
+    return psi, theta, max_iter, False
+
+
+@_jit
+def phi_terms(z, psi, mu0, present, c_max, c, w, use_w):
+    """Phi (S, N), d Phi / d c, theta, 1 - theta and c_max (1 where absent), as `operator._phi`:
+    from the logit w when use_w (accurate 1 - theta near saturation), from c otherwise."""
+    S, n = present.shape
+    Phi, dPhi_dc = np.empty((S, n)), np.empty((S, n))
+    theta, om, cmax = np.empty((S, n)), np.empty((S, n)), np.empty((S, n))
+    for s in range(S):
+        for k in range(n):
+            if present[s, k]:
+                cm = c_max[s, k]
+                if use_w:
+                    x = w[s, k]
+                    ex = math.exp(-abs(x))
+                    inv = 1.0 / (1.0 + ex)
+                    th, o = (inv, ex * inv) if x >= 0.0 else (ex * inv, inv)
+                    log_om = -(max(x, 0.0) + math.log1p(ex))
+                else:
+                    th = c[s, k] / cm
+                    o = 1.0 - th
+                    log_om = math.log(o)
+            else:
+                cm, th = 1.0, 0.0
+                if use_w:
+                    o, log_om = 1.0, 0.0
+                else:
+                    o, log_om = 1.0, 0.0
+            cmax[s, k], theta[s, k], om[s, k] = cm, th, o
+            Phi[s, k] = z[s] * psi[k] + mu0[s, k] - math.log(cm) - log_om
+            dPhi_dc[s, k] = 1.0 / (cm * o)
+    return Phi, dPhi_dc, theta, om, cmax
+
+
+@_jit
+def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
+    """Interior face fluxes N and dN/dc_K, dN/dc_L, dN/dpsi_L (each (S, N-1)), as
+    `operator.face_fluxes`: N = D_f (1 - theta_f) / h [B(dPhi) c_K - B(-dPhi) c_L]."""
+    S, n = Phi.shape
+    N, dK = np.empty((S, n - 1)), np.empty((S, n - 1))
+    dL, dpL = np.empty((S, n - 1)), np.empty((S, n - 1))
+    for s in range(S):
+        for f in range(n - 1):
+            dP = Phi[s, f + 1] - Phi[s, f] if open_f[s, f] else 0.0
+            B1, dB1 = _bernoulli(dP)
+            B2, dB2 = _bernoulli(-dP)
+            cK, cL = c[s, f], c[s, f + 1]
+            A = D_f[s, f] * (0.5 * (om[s, f] + om[s, f + 1])) / h[f]
+            Sv = B1 * cK - B2 * cL
+            G = dB1 * cK + dB2 * cL
+            N[s, f] = A * Sv
+            dK[s, f] = A * B1 - A * G * dPhi_dc[s, f] + (-D_f[s, f] / (2 * h[f] * cmax[s, f])) * Sv
+            dL[s, f] = -A * B2 + A * G * dPhi_dc[s, f + 1] + (-D_f[s, f] / (2 * h[f] * cmax[s, f + 1])) * Sv
+            dpL[s, f] = A * G * z[s]
+    return N, dK, dL, dpL
+
+
+@_jit
+def _put(abT, bw, i, j, v, dcdw, skip):
+    if not skip[i]:
+        abT[j, 2 * bw + i - j] += v * dcdw[j]
+
+
+@_jit
+def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_dpsi, inv_dt, dcdw, skip, abT):
+    """`operator.jacobian` of an open or transient problem, in (psi, w) variables, written straight
+    into gbsv storage and row-equilibrated (as `assemble_band` does with the COO triplets).
+
+    Rows (interleaved unknown i = m k + a, a = 0: psi, a = 1 + s: species s), before the column
+    scaling by dc/dw:
+      Poisson k:     d/dpsi_k = -(a_{k-1} + a_k + bc_k) row_psi_k, d/dpsi_{k+-1} = a row_psi_k,
+                     d/dc_{s,k} = F z_s dx_k row_psi_k
+      Nernst-Planck: d/dc_k = (dN/dc_K|_k - dN/dc_L|_{k-1} -+ boundary + dx/dt) row_c,
+                     d/dc_{k+1} = dN/dc_L|_k row_c, d/dc_{k-1} = -dN/dc_K|_{k-1} row_c,
+                     d/dpsi_k = (-dN/dpsi_L|_k - dN/dpsi_L|_{k-1} -+ boundary) row_c,
+                     d/dpsi_{k+-1} = dN/dpsi_L row_c.
+    skip[i]: rows replaced by identity (absent species, the gauge row).  abT: a work array
+    (m N, 3 bw + 1), reused between calls (a fresh 10 MB array costs more in page faults than the
+    assembly); its band rows are cleared here, gbsv needs nothing in the fill-in rows.
+    Returns (ab, rowmax), ab = abT.T."""
+    S, nf = dK.shape
+    n = nf + 1
+    m = 1 + S
+    bw = 2 * m - 1
+    nu = m * n
+    rowmax = np.empty(nu)
+    # One pass over the cells: the rows of cell k are complete after it.  Their band reaches the
+    # columns of cells k - 2 .. k + 2, so the work array is cleared two cells ahead.
+    _clear_columns(abT, bw, 0, min(nu, 2 * m))
+    for k in range(n):
+        if k + 2 < n:
+            _clear_columns(abT, bw, m * (k + 2), m * (k + 3))
+        i = m * k
+        d = -bc_psi[0] if k == 0 else 0.0
+        if k == n - 1:
+            d -= bc_psi[1]
+        if k < n - 1:
+            d -= a[k]
+            _put(abT, bw, i, i + m, a[k] * row_psi[k], dcdw, skip)
+        if k > 0:
+            d -= a[k - 1]
+            _put(abT, bw, i, i - m, a[k - 1] * row_psi[k], dcdw, skip)
+        _put(abT, bw, i, i, d * row_psi[k], dcdw, skip)
+        for s in range(S):
+            _put(abT, bw, i, i + 1 + s, F * z[s] * dx[k] * row_psi[k], dcdw, skip)
+        for s in range(S):
+            i = m * k + 1 + s
+            sc = row_c[s, k]
+            dd = dx[k] * inv_dt
+            dps = 0.0
+            if k < n - 1:
+                dd += dK[s, k]
+                dps -= dpL[s, k]
+                _put(abT, bw, i, i + m, dL[s, k] * sc, dcdw, skip)
+                _put(abT, bw, i, i + m - 1 - s, dpL[s, k] * sc, dcdw, skip)
+            if k > 0:
+                dd -= dL[s, k - 1]
+                dps -= dpL[s, k - 1]
+                _put(abT, bw, i, i - m, -dK[s, k - 1] * sc, dcdw, skip)
+                _put(abT, bw, i, i - m - 1 - s, dpL[s, k - 1] * sc, dcdw, skip)
+            if k == 0:
+                dd -= dNb_dc[0, s]
+                dps -= dNb_dpsi[0, s]
+            if k == n - 1:
+                dd += dNb_dc[1, s]
+                dps += dNb_dpsi[1, s]
+            _put(abT, bw, i, i, dd * sc, dcdw, skip)
+            _put(abT, bw, i, i - 1 - s, dps * sc, dcdw, skip)
+        for i in range(m * k, m * k + m):
+            if skip[i]:
+                abT[i, 2 * bw] = 1.0
+            lo, hi = max(0, i - bw), min(nu - 1, i + bw)
+            big = 0.0
+            for j in range(lo, hi + 1):
+                big = max(big, abs(abT[j, 2 * bw + i - j]))
+            big = 1.0 if big == 0.0 else big
+            rowmax[i] = big
+            for j in range(lo, hi + 1):
+                abT[j, 2 * bw + i - j] /= big
+    return abT.T, rowmax
+
+
+@_jit
+def _clear_columns(abT, bw, j0, j1):
+    for j in range(j0, j1):
+        for r in range(bw, 3 * bw + 1):
+            abT[j, r] = 0.0
+
+
+@_jit
+def neutral_potential(eta, mu0, z, cmax, present, c_bg):
+    """Root psi of rho(psi) = sum_s z_s c_max,s / (1 + e^-(eta_s - m_s - z_s psi)) - c_bg = 0
+    for one cell (rho decreases in psi), by bisection on [-1000, 1000]; NaN if no sign change."""
+    lo, hi = -1e3, 1e3
+    for it in range(62):
+        x = lo if it == 0 else (hi if it == 1 else 0.5 * (lo + hi))
+        rho = -c_bg
+        for s in range(z.size):
+            if present[s]:
+                w = eta[s] - mu0[s] - z[s] * x
+                rho += z[s] * cmax[s] / (1.0 + math.exp(-w)) if w > -700.0 else 0.0
+        if it == 0:
+            if not rho > 0.0:
+                return math.nan
+        elif it == 1:
+            if not rho < 0.0:
+                return math.nan
+        elif rho > 0.0:
+            lo = x
+        else:
+            hi = x
+    return 0.5 * (lo + hi)

@@ -1,0 +1,220 @@
+"""The compiled kernels (sim.pnp.kernels) against the NumPy operator they replace.
+
+Each kernel is compared term by term with the NumPy code on the same state (Jacobian band,
+fluxes, occupancies, the predictor), then whole solves are compared (equilibrium, one implicit
+time step with interface kinetics, a closed relaxation with the gauge row) and one is checked
+against an analytic limit.  Agreement is to rounding: the exponentials and sums are evaluated in
+another order, so bit equality is not expected; 1e-12 of each quantity's scale is.
+"""
+import copy
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from sim.case import load_case
+from sim.kinds.pnp.build import build_problem, galvanostatic_problem, with_uniform_mesh
+from sim.pnp import kernel_policy
+from sim.pnp import newton as nw
+from sim.pnp import operator as op
+from sim.pnp import predictor as pr
+from sim.pnp.analytic import gouy_chapman_charge
+from sim.pnp.reference_problems import one_sided_layer
+from sim.units import FARADAY
+
+pytest.importorskip("numba")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _params(name):
+    return copy.deepcopy(load_case(os.path.join(ROOT, "cases", name)).params)
+
+
+def _uniform(prm, cells):
+    return with_uniform_mesh(prm, cells)
+
+
+def _geometries(p):
+    g_np, g_k = op.geometry(p), op.geometry(p)
+    g_np.kernel, g_k.kernel = False, True
+    return g_np, g_k
+
+
+def _perturbed_state(p, seed=0):
+    """A state away from equilibrium with every kind of cell (saturated, dilute, absent)."""
+    rng = np.random.default_rng(seed)
+    psi = rng.normal(0.0, 3.0, p.n)
+    w = np.where(p.present, rng.normal(0.0, 4.0, (p.n_species, p.n)), 0.0)
+    return psi, nw.from_w(p, w), w
+
+
+def _numpy_band(p, g, psi, c, w, dt=None):
+    """The equilibrated band of the NumPy path in LAPACK (2 bw + 1, n) layout, and the row maxima."""
+    cache = {}
+    op.residual(p, g, psi, c, dt=dt, c_old=c if dt else None, w=w, cache=cache)
+    rows, cols, vals, dense, m = nw.newton_step_matrix(p, g, psi, c, dt=dt, w=w, fluxes=cache)
+    bw = 2 * m - 1
+    R = nw.row_band(rows, cols, vals, (1 + p.n_species) * p.n, bw)
+    rowmax = np.max(np.abs(R), axis=1)
+    rowmax[rowmax == 0] = 1.0
+    return nw.lapack_band(R / rowmax[:, None]), rowmax, cache
+
+
+def _problems():
+    open_p = build_problem(_params("lco_lno_lps.toml"))
+    transient_p = galvanostatic_problem(build_problem(_params("lco_lps_charging.toml")))
+    gauge_p = open_p.__class__(**{**open_p.__dict__, "psi_bc": np.array([np.nan, np.nan]), "closed": True})
+    return {"open": (open_p, None), "transient, kinetics": (transient_p, 1e-3), "gauge row": (gauge_p, 1e-2)}
+
+
+@pytest.mark.parametrize("name", ["open", "transient, kinetics", "gauge row"])
+def test_jacobian_band_equals_numpy_assembly(name):
+    p, dt = _problems()[name]
+    g_np, g_k = _geometries(p)
+    psi, c, w = _perturbed_state(p)
+    ref, rowmax_ref, cache = _numpy_band(p, g_np, psi, c, w, dt)
+    m = 1 + p.n_species
+    bw = 2 * m - 1
+    nw._WORK.band = np.full((m * p.n, 3 * bw + 1), 1e3)      # a work array left dirty by another solve
+    ab, rowmax = nw._jacobian_band(p, g_k, psi, c, dt, w, cache)
+    band = np.asarray(ab)[bw:]                       # gbsv storage: the first bw rows are fill-in
+    assert np.allclose(rowmax, rowmax_ref, rtol=1e-14, atol=0)
+    assert np.max(np.abs(band - ref)) < 1e-14          # equilibrated entries are <= 1
+    rhs = np.linspace(-1.0, 1.0, m * p.n)
+    clean = nw.solve_banded(bw, bw, band.copy(), rhs)   # the same matrix in zeroed gbsv storage
+    assert np.array_equal(nw.gbsv(bw, bw, ab, rhs), clean)  # stale fill-in rows change nothing
+
+
+@pytest.mark.parametrize("use_w", [True, False])
+def test_occupancy_and_face_flux_kernels_equal_numpy(use_w):
+    p = _problems()["transient, kinetics"][0]
+    g_np, g_k = _geometries(p)
+    psi, c, w = _perturbed_state(p, seed=1)
+    w = w if use_w else None
+    t_np = op._phi(p, psi, c, w)
+    t_k = op.effective_potential(p, g_k, psi, c, w)
+    for a, b in zip(t_np, t_k):
+        assert np.allclose(a, b, rtol=1e-13, atol=0)
+    f_np = op.face_fluxes(p, g_np, psi, c, with_derivatives=True, w=w, phi_terms=t_np)
+    f_k = op.face_fluxes(p, g_k, psi, c, with_derivatives=True, w=w, phi_terms=t_k)
+    for a, b in zip(f_np, f_k):
+        assert np.max(np.abs(a - b)) <= 1e-12 * np.max(np.abs(a))
+
+
+def test_bernoulli_kernel_matches_numpy_on_every_branch():
+    from sim.pnp import kernels as K
+    t = np.array([-800.0, -50.0, -1.0, -1e-3, -1e-5, 0.0, 3e-5, 1e-4, 0.5, 40.0, 700.0, 720.0])
+    B, dB = op.bernoulli(t)
+    Bk = np.array([K._bernoulli(x)[0] for x in t])
+    dBk = np.array([K._bernoulli(x)[1] for x in t])
+    assert np.allclose(Bk, B, rtol=1e-15, atol=1e-300)
+    assert np.allclose(dBk, dB, rtol=1e-15, atol=1e-300)
+
+
+def test_predictor_kernel_reaches_the_same_equilibrium_in_fewer_iterations():
+    p = build_problem(_uniform(_params("lco_lno_lps.toml"), 3000))
+    g_np, g_k = _geometries(p)
+    psi_np, c_np, w_np, its_np = pr.solve_psi(p, g_np)
+    psi_k, c_k, w_k, its_k = pr.solve_psi(p, g_k)
+    assert np.max(np.abs(psi_k - psi_np)) < 1e-12 * np.ptp(psi_np)
+    assert np.max(np.abs(c_k - c_np)) < 1e-12 * np.max(c_np)
+    assert its_k < its_np                 # the neutral-layer start: the bulk is already right
+
+
+def test_neutral_start_is_charge_neutral_in_every_layer():
+    p = build_problem(_params("lco_lno_lps.toml"))
+    eta = pr.reservoir_levels(p)
+    psi = pr.neutral_start(p, eta)
+    w = np.where(p.present, eta - p.mu0 - p.z[:, None] * psi[None, :], -np.inf)
+    rho = np.sum(p.z[:, None] * np.where(p.present, p.c_max, 0.0) / (1 + np.exp(-w)), axis=0) - p.c_bg
+    scale = np.sum(np.abs(p.z[:, None]) * np.where(p.present, p.c_bulk, 0.0), axis=0)
+    assert np.all(np.abs(rho) <= 1e-9 * scale)
+    assert len(np.unique(np.round(psi, 9))) == len(p.layer_names)     # one level per layer
+
+
+@pytest.mark.parametrize("cells", [2400, 9000])
+def test_equilibrium_solves_agree(monkeypatch, cells):
+    p = build_problem(_uniform(_params("lco_lno_lps.toml"), cells))
+    monkeypatch.setenv("SIM_KERNELS", "numpy")
+    psi_np, c_np, st_np = nw.solve_equilibrium(p)
+    monkeypatch.setenv("SIM_KERNELS", "numba")
+    psi_k, c_k, st_k = nw.solve_equilibrium(p)
+    assert st_k.kernels.startswith("numba") and st_np.kernels == "numpy"
+    assert st_k.newton_iterations == st_np.newton_iterations
+    assert np.max(np.abs(psi_k - psi_np)) < 1e-12 * np.ptp(psi_np)
+    assert np.max(np.abs(c_k - c_np) / np.maximum(c_np, 1e-300) * p.present) < 1e-12
+
+
+def test_kernel_solve_meets_gouy_chapman(monkeypatch):
+    monkeypatch.setenv("SIM_KERNELS", "numba")
+    mesh = one_sided_layer(1.0, h_min_debye=0.02, h_max_debye=0.5, growth=1.1).mesh.refined(16)
+    p = one_sided_layer(5.0, mesh=mesh)
+    psi, c, st = nw.solve_equilibrium(p)
+    q = abs(FARADAY * np.sum((np.sum(p.z[:, None] * c, axis=0) - p.c_bg) * p.mesh.widths))
+    assert st.kernels.startswith("numba")
+    assert q == pytest.approx(gouy_chapman_charge(5.0, 9.0, 3.1e3, 298.15), rel=1e-5)
+
+
+def test_implicit_step_with_kinetics_agrees():
+    """One backward-Euler Newton solve of the charging problem (Butler-Volmer face, dt term)."""
+    base = build_problem(_uniform(_params("lco_lps_charging.toml"), 2500))
+    psi0, c0, st = nw.solve_equilibrium(base)
+    p = galvanostatic_problem(base)
+    flux = np.zeros((2, p.n_species))
+    li = p.species.index("Li_i") if "Li_i" in p.species else 0
+    flux[0, li] = 10.0 / FARADAY                     # 1 mA/cm^2 into the domain
+    out = []
+    for kernel in (False, True):
+        g = op.geometry(p)
+        g.kernel = kernel
+        stats = nw.SolveStats()
+        psi, c = nw.newton(p, g, psi0.copy(), c0.copy(), nw.SolverOptions(), stats, c_old=c0, dt=1e-3,
+                           boundary_flux_in=flux, w=st.w)
+        out.append((psi, c, stats.newton_iterations))
+    (psi_np, c_np, n_np), (psi_k, c_k, n_k) = out
+    assert n_np == n_k
+    assert np.max(np.abs(psi_k - psi_np)) < 1e-12 * max(1.0, np.ptp(psi_np))
+    assert np.max(np.abs(c_k - c_np)) < 1e-12 * np.max(c_np)
+
+
+def test_closed_relaxation_with_gauge_row_agrees(monkeypatch):
+    prm = _uniform(_params("lco_lps.toml"), 400)
+    prm["ensemble"] = "closed"
+    p = build_problem(prm)
+    results = []
+    for how in ("numpy", "numba"):
+        monkeypatch.setenv("SIM_KERNELS", how)
+        results.append(nw.relax_closed(p))
+    (psi_np, c_np, _), (psi_k, c_k, st_k) = results
+    assert st_k.kernels.startswith("numba")
+    assert np.max(np.abs(psi_k - psi_np)) < 1e-9 * max(1.0, np.ptp(psi_np))
+    assert np.max(np.abs(c_k - c_np)) < 1e-9 * np.max(c_np)
+
+
+def test_policy(monkeypatch):
+    monkeypatch.setenv("SIM_KERNELS", "numpy")
+    assert not kernel_policy.use_kernels(10 ** 6) and kernel_policy.describe(10 ** 6) == "numpy"
+    monkeypatch.setenv("SIM_KERNELS", "numba")
+    assert kernel_policy.use_kernels(10) and kernel_policy.describe(10).startswith("numba ")
+    monkeypatch.setenv("SIM_KERNELS", "auto")
+    assert not kernel_policy.use_kernels(kernel_policy.MIN_CELLS - 1)
+    assert kernel_policy.use_kernels(kernel_policy.MIN_CELLS)
+    monkeypatch.setenv("SIM_KERNELS", "fast please")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kernel_policy._WARNED.clear()
+        assert kernel_policy.choice() == "auto"
+    assert any("SIM_KERNELS" in str(w.message) for w in caught)
+
+
+def test_shipped_case_records_the_numpy_path():
+    """The shipped cases run below MIN_CELLS: the NumPy path, whose numbers the stored reference
+    arrays hold bit for bit (tests/test_reference_arrays.py); the result file says so."""
+    from sim.kinds.pnp.runner import run
+    prm = _params("lco_lps.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = run(prm)
+    assert out["pnp/mesh/n_cells"].value < kernel_policy.MIN_CELLS
+    assert out["pnp/solver/kernels"].value == "numpy"
