@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-MIN_CELLS = 2000
+MIN_CELLS = 3000
 CHOICES = ("auto", "numpy", "numba")
 _AVAILABLE = {}
 _WARNED = set()

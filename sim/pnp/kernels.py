@@ -211,15 +211,36 @@ def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
 
 
 @_jit
-def _put(abT, bw, i, j, v, dcdw, skip):
-    if not skip[i]:
-        abT[j, 2 * bw + i - j] += v * dcdw[j]
+def _emit(abT, bw, i, buf, dcdw, skip, rowmax):
+    """Write row i, buf[bw + j - i] = J[i, j], scaled by dc/dw_j and divided by its largest
+    |entry|, into every band position of gbsv storage (abT[j, 2 bw + i - j]); a skipped row
+    becomes the identity row.  Clears buf."""
+    nu = dcdw.size
+    lo, hi = max(0, i - bw), min(nu - 1, i + bw)
+    big = 0.0
+    if skip[i]:
+        for j in range(lo, hi + 1):
+            buf[bw + j - i] = 0.0
+        buf[bw] = 1.0
+        big = 1.0
+    else:
+        for j in range(lo, hi + 1):
+            v = buf[bw + j - i] * dcdw[j]
+            buf[bw + j - i] = v
+            big = max(big, abs(v))
+        big = 1.0 if big == 0.0 else big
+    rowmax[i] = big
+    inv = 1.0 / big
+    for j in range(lo, hi + 1):
+        abT[j, 2 * bw + i - j] = buf[bw + j - i] * inv
+        buf[bw + j - i] = 0.0
 
 
 @_jit
 def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_dpsi, inv_dt, dcdw, skip, abT):
     """`operator.jacobian` of an open or transient problem, in (psi, w) variables, written straight
-    into gbsv storage and row-equilibrated (as `assemble_band` does with the COO triplets).
+    into gbsv storage and row-equilibrated (as `newton_step_matrix`, `row_band`, `lapack_band` and
+    the equilibration in `newton` do with COO triplets).
 
     Rows (interleaved unknown i = m k + a, a = 0: psi, a = 1 + s: species s), before the column
     scaling by dc/dw:
@@ -229,35 +250,32 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
                      d/dc_{k+1} = dN/dc_L|_k row_c, d/dc_{k-1} = -dN/dc_K|_{k-1} row_c,
                      d/dpsi_k = (-dN/dpsi_L|_k - dN/dpsi_L|_{k-1} -+ boundary) row_c,
                      d/dpsi_{k+-1} = dN/dpsi_L row_c.
-    skip[i]: rows replaced by identity (absent species, the gauge row).  abT: a work array
-    (m N, 3 bw + 1), reused between calls (a fresh 10 MB array costs more in page faults than the
-    assembly); its band rows are cleared here, gbsv needs nothing in the fill-in rows.
-    Returns (ab, rowmax), ab = abT.T."""
+    Every entry of a row is set once, so each row is built in a small buffer, then scaled and
+    written to all its band positions in one go (no clearing, no second pass).  skip[i]: rows
+    replaced by identity (absent species, the gauge row).  abT: a work array (m N, 3 bw + 1),
+    reused between calls (a fresh 10 MB array costs more in page faults than the assembly); gbsv
+    needs nothing in its first bw (fill-in) rows.  Returns (ab, rowmax), ab = abT.T."""
     S, nf = dK.shape
     n = nf + 1
     m = 1 + S
     bw = 2 * m - 1
-    nu = m * n
-    rowmax = np.empty(nu)
-    # One pass over the cells: the rows of cell k are complete after it.  Their band reaches the
-    # columns of cells k - 2 .. k + 2, so the work array is cleared two cells ahead.
-    _clear_columns(abT, bw, 0, min(nu, 2 * m))
+    rowmax = np.empty(m * n)
+    buf = np.zeros(2 * bw + 1)
     for k in range(n):
-        if k + 2 < n:
-            _clear_columns(abT, bw, m * (k + 2), m * (k + 3))
         i = m * k
         d = -bc_psi[0] if k == 0 else 0.0
         if k == n - 1:
             d -= bc_psi[1]
         if k < n - 1:
             d -= a[k]
-            _put(abT, bw, i, i + m, a[k] * row_psi[k], dcdw, skip)
+            buf[bw + m] = a[k] * row_psi[k]
         if k > 0:
             d -= a[k - 1]
-            _put(abT, bw, i, i - m, a[k - 1] * row_psi[k], dcdw, skip)
-        _put(abT, bw, i, i, d * row_psi[k], dcdw, skip)
+            buf[bw - m] = a[k - 1] * row_psi[k]
+        buf[bw] = d * row_psi[k]
         for s in range(S):
-            _put(abT, bw, i, i + 1 + s, F * z[s] * dx[k] * row_psi[k], dcdw, skip)
+            buf[bw + 1 + s] = F * z[s] * dx[k] * row_psi[k]
+        _emit(abT, bw, i, buf, dcdw, skip, rowmax)
         for s in range(S):
             i = m * k + 1 + s
             sc = row_c[s, k]
@@ -266,40 +284,30 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
             if k < n - 1:
                 dd += dK[s, k]
                 dps -= dpL[s, k]
-                _put(abT, bw, i, i + m, dL[s, k] * sc, dcdw, skip)
-                _put(abT, bw, i, i + m - 1 - s, dpL[s, k] * sc, dcdw, skip)
+                buf[bw + m] = dL[s, k] * sc
+                buf[bw + m - 1 - s] = dpL[s, k] * sc
             if k > 0:
                 dd -= dL[s, k - 1]
                 dps -= dpL[s, k - 1]
-                _put(abT, bw, i, i - m, -dK[s, k - 1] * sc, dcdw, skip)
-                _put(abT, bw, i, i - m - 1 - s, dpL[s, k - 1] * sc, dcdw, skip)
+                buf[bw - m] = -dK[s, k - 1] * sc
+                buf[bw - m - 1 - s] = dpL[s, k - 1] * sc
             if k == 0:
                 dd -= dNb_dc[0, s]
                 dps -= dNb_dpsi[0, s]
             if k == n - 1:
                 dd += dNb_dc[1, s]
                 dps += dNb_dpsi[1, s]
-            _put(abT, bw, i, i, dd * sc, dcdw, skip)
-            _put(abT, bw, i, i - 1 - s, dps * sc, dcdw, skip)
-        for i in range(m * k, m * k + m):
-            if skip[i]:
-                abT[i, 2 * bw] = 1.0
-            lo, hi = max(0, i - bw), min(nu - 1, i + bw)
-            big = 0.0
-            for j in range(lo, hi + 1):
-                big = max(big, abs(abT[j, 2 * bw + i - j]))
-            big = 1.0 if big == 0.0 else big
-            rowmax[i] = big
-            for j in range(lo, hi + 1):
-                abT[j, 2 * bw + i - j] /= big
-    return abT.T, rowmax
-
-
-@_jit
-def _clear_columns(abT, bw, j0, j1):
-    for j in range(j0, j1):
-        for r in range(bw, 3 * bw + 1):
+            buf[bw] = dd * sc
+            buf[bw - 1 - s] = dps * sc
+            _emit(abT, bw, i, buf, dcdw, skip, rowmax)
+    nu = m * n
+    for j in range(min(bw, nu)):              # band positions outside the matrix: zero, as LAPACK's layout
+        for r in range(bw, 2 * bw - j):
             abT[j, r] = 0.0
+    for j in range(max(0, nu - bw), nu):
+        for r in range(nu - j + 2 * bw, 3 * bw + 1):
+            abT[j, r] = 0.0
+    return abT.T, rowmax
 
 
 @_jit
