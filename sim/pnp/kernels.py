@@ -210,7 +210,7 @@ def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
     return N, dK, dL, dpL
 
 
-@_jit
+@numba.njit(cache=True, nogil=True, inline="always")
 def _emit(abT, bw, i, buf, dcdw, skip, rowmax):
     """Write row i, buf[bw + j - i] = J[i, j], scaled by dc/dw_j and divided by its largest
     |entry|, into every band position of gbsv storage (abT[j, 2 bw + i - j]); a skipped row
