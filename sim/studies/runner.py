@@ -162,12 +162,13 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
 
 
 def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=False, progress=True,
-              flush_interval_s=1.0):
+              flush_interval_s=5.0):
     """Run a sweep (path or Sweep); returns the summary as a structured numpy array.
 
     Completed cases are appended to `out` as they arrive (in one atomic write per
     `flush_interval_s` at most, and at most every ten times the last write's duration, so that
-    neither a fast sweep nor a large file is limited by file copies); with
+    neither a fast sweep nor a large file is limited by file copies: a kill loses at most that much
+    work; a sweep shorter than the interval is written once, at its end); with
     resume=True the cases already completed in `out` are skipped and failed or missing ones are
     computed again.
     """
