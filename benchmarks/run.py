@@ -318,16 +318,17 @@ def bench_cold_start_and_sweeps_vs_baseline(tiny):
                     "t0 = time.perf_counter()\nrun_sweep({s!r}, {o!r}, executor='serial', progress=False)\n"
                     "print(time.perf_counter() - t0)\n")
             import subprocess
-            for name, where in (("baseline", tree), ("now", ROOT)):
-                walls = []
-                for rep in range(1 if tiny else 3):
+            walls = {"baseline": [], "now": []}
+            for rep in range(1 if tiny else 5):          # interleaved: both see the same machine
+                for name, where in (("baseline", tree), ("now", ROOT)):
                     o = d / f"sweep_{name}{rep}.h5"
                     proc = subprocess.run([sys.executable, "-c", code.format(tree=str(where), s=str(d / "s.toml"), o=str(o))],
                                           cwd=where, capture_output=True, text=True)
                     if proc.returncode != 0:
                         raise RuntimeError(proc.stderr[-500:])
-                    walls.append(float(proc.stdout.strip().splitlines()[-1]))
-                out[f"sweep_{name}_s"] = float(np.median(walls))
+                    walls[name].append(float(proc.stdout.strip().splitlines()[-1]))
+            for name in walls:
+                out[f"sweep_{name}_s"] = float(np.median(walls[name]))
                 out[f"sweep_{name}_cases_per_s"] = n / out[f"sweep_{name}_s"]
             out["sweep_cases"] = n
             out["sweep_throughput_ratio"] = out["sweep_now_cases_per_s"] / out["sweep_baseline_cases_per_s"]
@@ -412,10 +413,22 @@ def bench_lapack_floor(tiny):
             for path in ("numpy", "numba"):
                 with kernels(path):
                     solve_equilibrium(p)          # warm: the kernels' one-time load is not a solve
-                    t, _, (psi, c, st) = timed(lambda: solve_equilibrium(p), 2 if tiny else 5)
-                row[path] = {"solve_s": t, "newton_iterations": st.newton_iterations,
-                             "predictor_iterations": st.predictor_iterations}
-            t_lu, t_tri = _lapack_times(p, psi, c, st.w)
+            # interleaved rounds, so that the solves and the LU they are compared with see the same
+            # machine (single timings on this shared machine scatter by +-30 %); medians
+            times = {"numpy": [], "numba": [], "gbsv": [], "tri": []}
+            for _ in range(2 if tiny else 9):
+                for path in ("numpy", "numba"):
+                    with kernels(path):
+                        t, _, (psi, c, st) = timed(lambda: solve_equilibrium(p), 1)
+                    times[path].append(t)
+                    row[path] = {"newton_iterations": st.newton_iterations,
+                                 "predictor_iterations": st.predictor_iterations}
+                t_lu, t_tri = _lapack_times(p, psi, c, st.w, reps=3)
+                times["gbsv"].append(t_lu)
+                times["tri"].append(t_tri)
+            t_lu, t_tri = float(np.median(times["gbsv"])), float(np.median(times["tri"]))
+            for path in ("numpy", "numba"):
+                row[path]["solve_s"] = float(np.median(times[path]))
             row.update(gbsv_s=t_lu, tridiagonal_s=t_tri, auto_path="numba" if p.n >= MIN_CELLS else "numpy")
             for path in ("numpy", "numba"):
                 r = row[path]
@@ -606,14 +619,19 @@ WHY = {
     "lapack_numpy": "the NumPy path makes about 20 vectorized passes over the cells per coupled iteration and "
                     "about 10 per predictor iteration; it is the reference (and the path of meshes below "
                     "MIN_CELLS cells, where loading the kernels costs more than it saves)",
-    "sweep": "the solves themselves now dominate: three equilibrium solves per case (the case and the two of "
-             "the differential capacitance); storage, validation and digests together are about a fifth of a "
-             "case (profile above), so the remaining factor would have to come from the solver",
-    "shipped": "the shipped sweeps have 10-16 cases of 0.15-0.3 s, so 2 workers get 5-8 cases each and one "
-               "case more or less on a worker is 10-20 % of the wall time; the submitting process (collecting "
-               "results, writing the file) shares the 2 cores with them, and repeated runs scatter (processes on "
-               "lno_thickness: 1.47-1.89× in this session's runs). Dask adds its scheduler process and its "
-               "serialisation on the same 2 cores",
+    "sweep": "a case is now about 80 % physics (profile above): three equilibrium solves, the case and the two "
+             "of its differential capacitance (9 coupled Newton iterations and 8 predictor iterations at 320 "
+             "cells); storage, validation and digests together are the rest, so even at zero cost they would "
+             "give at most about 1.25x more. The rest would have to come from faster small solves: the compiled "
+             "kernels halve them, but their 0.8 s load per process is about what a 100-case sweep saves, and "
+             "their numbers differ from `sim run`'s in the last digits, so meshes this small keep the NumPy "
+             "path",
+    "shipped": "the shipped sweeps have 10-16 cases of 0.1-0.3 s; the submitting process's own serial part "
+               "(loading and validating the sweep, starting the pool, the final write: about 0.3 s) is a "
+               "sixth of the parallel wall time, and with both cores busy a case runs up to 10-15 % slower "
+               "than alone (last column of section 9). Repeated runs on this shared machine scatter by "
+               "+-20 % (processes on lno_thickness: 1.47-1.89x over this and the last session). Dask adds "
+               "its scheduler process and serialisation on the same 2 cores",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
                  "the CPU caches, so the cost per cell and iteration rises too",
     "dask": "on 2 cores the Dask scheduler process, the HDF5 writer (the submitting process) and task "

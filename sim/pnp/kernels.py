@@ -175,12 +175,8 @@ def phi_terms(z, psi, mu0, present, c_max, c, w, use_w):
                     th = c[s, k] / cm
                     o = 1.0 - th
                     log_om = math.log(o)
-            else:
-                cm, th = 1.0, 0.0
-                if use_w:
-                    o, log_om = 1.0, 0.0
-                else:
-                    o, log_om = 1.0, 0.0
+            else:                          # absent: theta = 0, c_max = 1, as `operator.occupancy`
+                cm, th, o, log_om = 1.0, 0.0, 1.0, 0.0
             cmax[s, k], theta[s, k], om[s, k] = cm, th, o
             Phi[s, k] = z[s] * psi[k] + mu0[s, k] - math.log(cm) - log_om
             dPhi_dc[s, k] = 1.0 / (cm * o)

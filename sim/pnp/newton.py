@@ -3,8 +3,9 @@
 Unknowns are psi and the logit of the site occupancy, w = ln(theta / (1 - theta)), so that
 every iterate has 0 < c < c_max: c = c_max / (1 + e^-w), dc/dw = c (1 - theta).  The Jacobian
 is the analytic one of `operator.jacobian` with its concentration columns scaled by dc/dw.  It
-is block-tridiagonal; it is solved as a banded system (LAPACK gbsv via scipy.linalg.solve_banded,
-O(N)) or, when a closed system adds dense inventory rows, by sparse LU.
+is block-tridiagonal; it is solved as a banded system (LAPACK gbsv through `sim.pnp.lapack`, O(N);
+on meshes where `kernel_policy` says so, assembled by the compiled `kernels.jacobian_band` straight
+into gbsv's storage) or, when a closed system adds dense inventory rows, by sparse LU.
 """
 from __future__ import annotations
 

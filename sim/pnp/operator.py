@@ -130,7 +130,7 @@ def effective_potential(p, g, psi, c, w=None):
     if not g.kernel:
         return _phi(p, psi, c, w)
     use_w = w is not None
-    return kernel_policy.kernels().phi_terms(
+    return kernel_policy.kernels().phi_terms(                 # without w, c stands in for it (unread)
         np.asarray(p.z, float), psi, np.asarray(p.mu0, float), p.present, np.asarray(p.c_max, float), c,
         np.asarray(w, float) if use_w else c, use_w)
 
