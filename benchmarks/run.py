@@ -494,13 +494,19 @@ def bench_shipped_sweeps(tiny):
             runs = [("serial", {}), ("processes", {"jobs": 2}), ("auto", {"jobs": 2})]
             if cluster is not None:
                 runs.append(("dask", {"scheduler": cluster.scheduler_address}))
-            for name, kw in runs:
-                wall, table = _timed_sweep(sweep, d / f"{sweep.stem}_{name}", name, kw, 1 if tiny else 3)
-                # the cases' own wall times summed: against serial, how much slower a case runs when both
-                # cores are busy (the parallel efficiency the machine allows)
-                r[name] = {"wall_s": wall, "case_time_sum_s": float(np.sum(np.asarray(table["wall_time"], float)))}
-                if name == "auto":
-                    r[name]["chose"] = dict(sr.AUTO_CHOICE)
+            walls, sums = {}, {}
+            for rep in range(1 if tiny else 5):     # interleaved rounds: every executor sees the same machine
+                for name, kw in runs:
+                    wall, table = _timed_sweep(sweep, d / f"{sweep.stem}_{name}_{rep}_", name, kw, 1)
+                    walls.setdefault(name, []).append(wall)
+                    # the cases' own wall times summed: against serial, how much slower a case runs when
+                    # both cores are busy (the parallel efficiency the machine allows)
+                    sums.setdefault(name, []).append(float(np.sum(np.asarray(table["wall_time"], float))))
+                    if name == "auto":
+                        chose = dict(sr.AUTO_CHOICE)
+            for name, _ in runs:
+                r[name] = {"wall_s": float(np.median(walls[name])), "case_time_sum_s": float(np.median(sums[name]))}
+            r["auto"]["chose"] = chose
             for name in r:
                 r[name]["speedup_vs_serial"] = r["serial"]["wall_s"] / r[name]["wall_s"]
             out[sweep.name] = r
