@@ -31,7 +31,8 @@ import math
 import numba
 import numpy as np
 
-SMALL_T = 1e-4
+from sim.pnp.operator import SMALL_T      # the Bernoulli function's series threshold, as the NumPy code
+
 _jit = numba.njit(cache=True, nogil=True)
 
 

@@ -142,7 +142,7 @@ def face_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
     w: the logit of the occupancy, for accurate 1 - theta (see `occupancy`).  phi_terms: `_phi`
     at this state, if already computed.
     """
-    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w) if phi_terms is None else phi_terms
+    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
     if g.kernel:
         N, dN_dcK, dN_dcL, dN_dpsiL = kernel_policy.kernels().face_terms(
             Phi, dPhi_dc, one_minus, cmax, c, np.asarray(p.z, float), g.D_f, g.h, g.open_f)
@@ -204,7 +204,7 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None
     N = np.zeros((2, S_))
     dNdc = np.zeros((2, S_))
     dNdpsi = np.zeros((2, S_))
-    Phi, dPhi_dc, theta, one_minus, cmax = _phi(p, psi, c, w) if phi_terms is None else phi_terms
+    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
     for b, k in ((0, 0), (1, -1)):
         for s in range(S_):
             cb, eta = p.c_bc[b, s], p.eta_bc[b, s]
