@@ -101,15 +101,21 @@ def lapack_band(R):
     return ab
 
 
+def _w_columns(p, c, w, fluxes):
+    """dc/dw = c (1 - theta) per unknown (1 for psi and absent species), and the mask of the
+    unknowns of absent species, whose rows become identity rows."""
+    one_minus = fluxes["one_minus"] if fluxes and "one_minus" in fluxes else op.occupancy(p, c, w)[1]
+    dcdw = interleave(np.ones(p.n), np.where(p.present, c * one_minus, 1.0))
+    return dcdw, interleave(np.zeros(p.n, bool), ~p.present)
+
+
 def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
     """Jacobian in (psi, w) variables with absent-species rows replaced by identity."""
     S = p.n_species
     m = 1 + S
     rows, cols, vals, dense = op.jacobian(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w, fluxes=fluxes)
-    one_minus = fluxes["one_minus"] if fluxes and "one_minus" in fluxes else op.occupancy(p, c, w)[1]
-    dcdw = interleave(np.ones(p.n), np.where(p.present, c * one_minus, 1.0))
+    dcdw, absent = _w_columns(p, c, w, fluxes)
     vals = vals * dcdw[cols]
-    absent = interleave(np.zeros(p.n, bool), ~p.present)
     keep = ~absent[rows]
     idx = np.flatnonzero(absent)
     rows = np.concatenate([rows[keep], idx])
@@ -155,17 +161,13 @@ _WORK = threading.local()      # the band work array of `_jacobian_band`, one pe
 def _jacobian_band(p, g, psi, c, dt, w, fluxes):
     """The kernel `jacobian_band` (open and transient problems): (ab in gbsv storage, rowmax)."""
     if not fluxes or "face" not in fluxes:
-        terms = op.effective_potential(p, g, psi, c, w)
-        fluxes = {"face": op.face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
-                  "boundary": op.boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
-                  "one_minus": terms[3]}
+        fluxes = op.fluxes_with_derivatives(p, g, psi, c, w)
     _, dK, dL, dpL = fluxes["face"]
     _, dNb_dc, dNb_dpsi = fluxes["boundary"]
     V_T = p.thermal_voltage
     bc_psi = np.array([g.eps_b[b] * V_T / (g.dx[k] / 2) if np.isfinite(p.psi_bc[b]) else 0.0
                        for b, k in ((0, 0), (1, -1))])
-    dcdw = interleave(np.ones(p.n), np.where(p.present, c * fluxes["one_minus"], 1.0))
-    skip = interleave(np.zeros(p.n, bool), ~p.present)
+    dcdw, skip = _w_columns(p, c, w, fluxes)
     if not np.any(np.isfinite(p.psi_bc)):
         skip[(1 + p.n_species) * (p.n - 1)] = True          # the gauge row psi_N = 0
     m = 1 + p.n_species

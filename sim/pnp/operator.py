@@ -252,6 +252,15 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None
     return N
 
 
+def fluxes_with_derivatives(p, g, psi, c, w=None):
+    """What Newton needs at one state, evaluated once: {"face": `face_fluxes` with derivatives,
+    "boundary": `boundary_fluxes` with derivatives, "one_minus": 1 - theta (S, N)}."""
+    terms = effective_potential(p, g, psi, c, w)
+    return {"face": face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
+            "boundary": boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
+            "one_minus": terms[3]}
+
+
 def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True, w=None,
              cache=None):
     """Scaled residuals (R_psi (N,), R_c (S, N)).
@@ -279,14 +288,12 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     P += FARADAY * rho * dx
     R_psi = P * g.row_psi
     # Nernst-Planck
-    terms = effective_potential(p, g, psi, c, w)
     if cache is None:
+        terms = effective_potential(p, g, psi, c, w)
         N = face_fluxes(p, g, psi, c, w=w, phi_terms=terms)
         Nb = boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms)
     else:
-        cache["face"] = face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)
-        cache["boundary"] = boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)
-        cache["one_minus"] = terms[3]
+        cache.update(fluxes_with_derivatives(p, g, psi, c, w))
         N, Nb = cache["face"][0], cache["boundary"][0]
     div = np.zeros_like(c)
     div[:, :-1] += N
@@ -353,9 +360,7 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
         add(k, 0, k, 1 + s, FARADAY * p.z[s] * g.dx * g.row_psi)
     # Nernst-Planck
     if fluxes is None:
-        terms = effective_potential(p, g, psi, c, w)
-        fluxes = {"face": face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
-                  "boundary": boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms)}
+        fluxes = fluxes_with_derivatives(p, g, psi, c, w)
     N, dK, dL, dpL = fluxes["face"]
     Nb, dNb_dc, dNb_dpsi = fluxes["boundary"]
     for s in range(S_):
