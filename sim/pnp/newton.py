@@ -275,11 +275,14 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
                            last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
 
 
-def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
+def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None):
     """Equilibrium (steady, zero-current) state of `problem`, by continuation in lam.
 
     start: optional (psi, c) or (psi, c, w) at lam = 1 of a nearby problem (e.g. the previous
-    point of a potential sweep); tried first, before continuation from the bulk state.
+    point of a potential sweep); tried first, before the predictor and continuation.
+    seed: optional psi (N) of a nearby problem to start the predictor from instead of its
+    default start.  For a small change of the problem (a 5 mV step of the cathode potential)
+    this is cheaper than `start`: 5 tridiagonal iterations and 1 coupled instead of 4 coupled.
     newton_fn(problem, geometry, psi, c, opts, stats) -> (psi, c): the nonlinear solver of one
     continuation step (default: the native `newton`; the FiPy backend passes its own).
     Returns (psi, c, stats).
@@ -300,7 +303,7 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None):
         except ConvergenceError:
             pass
     if opts.predictor and not problem.closed:
-        guess = predictor.solve_psi(problem, g)
+        guess = predictor.solve_psi(problem, g, psi=seed)
         if guess is not None:
             stats.predictor_iterations = guess[3]
             try:

@@ -30,14 +30,15 @@ def _options(params):
                          predictor=o["predictor"])
 
 
-def solve(params, potential_V=None, start=None, solver=None):
-    """(problem, psi, c, stats) at a cathode potential with the case's solver."""
+def solve(params, potential_V=None, start=None, solver=None, seed=None):
+    """(problem, psi, c, stats) at a cathode potential with the case's solver (start, seed: see
+    `solve_equilibrium`)."""
     p = build_problem(params, potential_V=potential_V)
     solver = solver or params["solver"]
     if solver == "fipy":
         psi, c, stats = solve_equilibrium_fipy(p, _options(params), max_sweeps=params["solver_options"]["fipy_max_sweeps"])
     else:
-        psi, c, stats = solve_equilibrium(p, _options(params), start=start)
+        psi, c, stats = solve_equilibrium(p, _options(params), start=start, seed=seed)
     return p, psi, c, stats
 
 
@@ -157,7 +158,7 @@ def run(params, case_dir=None):
         Ub = U0 if U0 is not None else _reference_potential(params)
         evs = []
         for d in (-DCAP_STEP_V, DCAP_STEP_V):
-            p_d, psi_d, c_d, st_d = solve(params, Ub + d, start=(psi, c, stats.w))
+            p_d, psi_d, c_d, st_d = solve(params, Ub + d, seed=psi)
             evs.append(obs.evaluate(p_d, psi_d, c_d, w=st_d.w))
         dq = _cathode_charge(evs[1]) - _cathode_charge(evs[0])
         dphi = evs[1]["contact_potential"] - evs[0]["contact_potential"]
