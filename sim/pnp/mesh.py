@@ -17,7 +17,24 @@ MAX_CELLS = 2_000_000
 
 
 def graded_segment(length, h_min, h_max, growth):
-    """Cell sizes of a segment of `length`, smallest (h_min) at its start."""
+    """Cell sizes of a segment of `length`, smallest (h_min) at its start (read-only: a sweep
+    builds the same segments for every case and every potential, so small ones are kept)."""
+    key = (float(length), float(h_min), float(h_max), float(growth))
+    sizes = _SEGMENTS.get(key)
+    if sizes is None:
+        sizes = _graded_segment(*key)
+        if sizes.size <= _CACHED_MAX_CELLS:
+            if len(_SEGMENTS) >= _CACHED_SEGMENTS:
+                _SEGMENTS.clear()
+            _SEGMENTS[key] = sizes
+    return sizes
+
+
+_SEGMENTS = {}
+_CACHED_SEGMENTS, _CACHED_MAX_CELLS = 256, 20_000
+
+
+def _graded_segment(length, h_min, h_max, growth):
     if growth < 1.0:
         raise ValueError("growth must be >= 1")
     sizes = []
@@ -30,7 +47,9 @@ def graded_segment(length, h_min, h_max, growth):
         if len(sizes) > MAX_CELLS:
             raise MeshSizeError(f"mesh of more than {MAX_CELLS} cells: raise h_min_m or h_max_m")
     sizes = np.array(sizes)
-    return sizes * (length / sizes.sum())
+    sizes = sizes * (length / sizes.sum())
+    sizes.setflags(write=False)
+    return sizes
 
 
 @dataclass

@@ -83,12 +83,32 @@ def interface_sides(p):
     return out
 
 
+def _charge_density(p, c):
+    """rho / F = sum_s z_s c_s - c_bg per cell (mol/m^3)."""
+    return np.sum(p.z[:, None] * c, axis=0) - p.c_bg
+
+
+def _side_charge(rho, dx, cells):
+    """Q = F sum_k rho_k dx_k over the side's cells (C/m^2)."""
+    return float(FARADAY * np.sum(rho[cells] * dx[cells]))
+
+
+def first_interface_left_charge(p, psi, c):
+    """(Q of the left side of the first interface (C/m^2), contact potential (V)): the two numbers
+    of a differential capacitance, equal to `evaluate`'s, without the rest of it.  Q is NaN
+    without an interface."""
+    sides = interface_sides(p)
+    q = _side_charge(_charge_density(p, c), p.mesh.widths, sides[0][2]) if sides else np.nan
+    phi = psi * p.thermal_voltage
+    return q, float(phi[0] - phi[-1])
+
+
 def evaluate(p, psi, c, w=None):
     """Dict of observables (SI) for state (psi, c); w: logit(theta) of the state, if known."""
     V_T = p.thermal_voltage
     phi = psi * V_T
     x, xf, dx = p.mesh.centers, p.mesh.faces, p.mesh.widths
-    rho = np.sum(p.z[:, None] * c, axis=0) - p.c_bg
+    rho = _charge_density(p, c)
     sigma = conductivity(p, c, w=w)
     sigma_b = bulk_conductivity(p)
     res = {"interfaces": [], "contact_potential": float(phi[0] - phi[-1])}
@@ -102,7 +122,7 @@ def evaluate(p, psi, c, w=None):
                  "position": float(xi), "potential": float(phi_i)}
         for side, cells in (("left", left), ("right", right)):
             far = cells[-1]
-            q = FARADAY * np.sum(rho[cells] * dx[cells])
+            q = _side_charge(rho, dx, cells)
             dist = np.abs(x[cells] - xi)
             dev = _deviation(p, c, cells)
             if dev is not None:

@@ -27,11 +27,12 @@ from sim.pnp.lapack import solve_banded
 from sim.units import FARADAY
 
 
-def reservoir_levels(p):
-    """eta_s / kT (S, N) from the reservoirs, or None when a region of a species has none."""
+def reservoir_levels(p, comps=None):
+    """eta_s / kT (S, N) from the reservoirs, or None when a region of a species has none.
+    comps: `p.components(s)` for every s, if already known (`Geometry.comps`)."""
     eta = np.full((p.n_species, p.n), np.nan)
     for s in range(p.n_species):
-        for idx in p.components(s):
+        for idx in (p.components(s) if comps is None else comps[s]):
             for b, k in ((0, 0), (1, p.n - 1)):
                 cb = p.c_bc[b, s]
                 if k in (idx[0], idx[-1]) and np.isfinite(cb) and np.isfinite(p.psi_bc[b]):
@@ -43,34 +44,45 @@ def reservoir_levels(p):
     return eta
 
 
-def _state(p, psi, eta):
-    """w (S, N) and softplus(w) = ln(1 + e^w) at psi: all the energy needs, and the start of
-    `_terms` (kept so that an accepted line-search point is not evaluated twice)."""
-    w = np.where(p.present, eta - p.mu0 - p.z[:, None] * psi[None, :], -np.inf)
-    return w, np.logaddexp(0.0, w)
+class _Terms:
+    """The NumPy predictor's per-cell terms, with what does not change during a solve computed
+    once (the same floating-point operations as inline, so the results are unchanged)."""
 
+    def __init__(self, p, g, eta, a, ab):
+        self.p, self.a, self.ab = p, a, ab
+        self.base = eta - p.mu0                    # w = eta/kT - m - z psi  (present species)
+        self.zcol = p.z[:, None]
+        cmax = np.where(p.present, p.c_max, 0.0)
+        self.cmax = cmax
+        self.zc = p.z[:, None] * cmax
+        self.z2c = p.z[:, None] ** 2 * cmax
+        self.Fdx, self.mFdx = FARADAY * g.dx, -FARADAY * g.dx
+        self.dx = g.dx
 
-def _terms(p, g, psi, eta, state=None):
-    """Energy density parts per cell: w (S, N), rho (N), d rho / d psi (N).  state: `_state`
-    at this psi, if already known."""
-    w, soft = _state(p, psi, eta) if state is None else state
-    cmax = np.where(p.present, p.c_max, 0.0)
-    theta = np.exp(-np.logaddexp(0.0, -w))
-    om = np.exp(-soft)
-    rho = np.sum(p.z[:, None] * cmax * theta, axis=0) - p.c_bg
-    drho = -np.sum(p.z[:, None] ** 2 * cmax * theta * om, axis=0)
-    return w, rho, drho
+    def state(self, psi):
+        """w (S, N) and softplus(w) = ln(1 + e^w) at psi (w = -inf, softplus = 0 where a species
+        is absent): all the energy needs, and the start of `terms`."""
+        w = np.where(self.p.present, self.base - self.zcol * psi[None, :], -np.inf)
+        return w, np.logaddexp(0.0, w)
 
+    def terms(self, state):
+        """rho (N) and d rho / d psi (N) at a `state`."""
+        w, soft = state
+        theta = np.exp(-np.logaddexp(0.0, -w))
+        om = np.exp(-soft)
+        rho = np.sum(self.zc * theta, axis=0) - self.p.c_bg
+        drho = -np.sum(self.z2c * theta * om, axis=0)
+        return rho, drho
 
-def _energy(p, g, psi, eta, a, ab, state=None):
-    """E(psi) (see the module docstring) and the `_state` it was computed from."""
-    w, soft = _state(p, psi, eta) if state is None else state
-    cmax = np.where(p.present, p.c_max, 0.0)
-    e = 0.5 * np.sum(a * np.diff(psi) ** 2)
-    for b, k in ((0, 0), (1, -1)):
-        if np.isfinite(p.psi_bc[b]):
-            e += 0.5 * ab[b] * (psi[k] - p.psi_bc[b]) ** 2
-    return e + FARADAY * np.sum(g.dx * (np.sum(cmax * np.where(p.present, soft, 0.0), axis=0) + p.c_bg * psi)), (w, soft)
+    def energy(self, psi):
+        """E(psi) (see the module docstring) and the `state` it was computed from."""
+        p, ab = self.p, self.ab
+        w, soft = self.state(psi)
+        e = 0.5 * np.sum(self.a * np.diff(psi) ** 2)
+        for b, k in ((0, 0), (1, -1)):
+            if np.isfinite(p.psi_bc[b]):
+                e += 0.5 * ab[b] * (psi[k] - p.psi_bc[b]) ** 2
+        return e + FARADAY * np.sum(self.dx * (np.sum(self.cmax * soft, axis=0) + p.c_bg * psi)), (w, soft)
 
 
 def neutral_start(p, eta):
@@ -112,7 +124,7 @@ def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
     Dirichlet psi)."""
     if not np.any(np.isfinite(p.psi_bc)):
         return None
-    eta = reservoir_levels(p)
+    eta = reservoir_levels(p, g.comps)
     if eta is None:
         return None
     V_T = p.thermal_voltage
@@ -139,33 +151,37 @@ def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter):
 
 
 def _newton(p, g, psi, eta, a, ab, tol, max_iter):
-    E, state = _energy(p, g, psi, eta, a, ab)
+    """Newton with an Armijo line search on the convex energy E (module docstring): the
+    tridiagonal Hessian d2E/dpsi2 = Poisson's stencil - F dx d rho/d psi, solved by gtsv."""
+    T = _Terms(p, g, eta, a, ab)
+    E, state = T.energy(psi)
+    band = np.zeros((3, p.n))
+    band[0, 1:] = -a
+    band[2, :-1] = -a
     for it in range(max_iter):
-        w, rho, drho = _terms(p, g, psi, eta, state)
+        rho, drho = T.terms(state)
         grad = np.zeros(p.n)                       # dE/dpsi = -(Poisson residual)
-        grad[:-1] += a * (psi[:-1] - psi[1:])
-        grad[1:] += a * (psi[1:] - psi[:-1])
-        diag = -FARADAY * g.dx * drho
+        flux = a * (psi[:-1] - psi[1:])
+        grad[:-1] += flux
+        grad[1:] -= flux
+        diag = T.mFdx * drho
         diag[:-1] += a
         diag[1:] += a
         for b, k in ((0, 0), (1, p.n - 1)):
             if np.isfinite(p.psi_bc[b]):
                 grad[k] += ab[b] * (psi[k] - p.psi_bc[b])
                 diag[k] += ab[b]
-        grad -= FARADAY * g.dx * rho
-        ab_band = np.zeros((3, p.n))
-        ab_band[0, 1:] = -a
-        ab_band[1] = diag
-        ab_band[2, :-1] = -a
+        grad -= T.Fdx * rho
+        band[1] = diag
         try:
-            d = -solve_banded(1, 1, ab_band, grad)
+            d = -solve_banded(1, 1, band, grad)
         except (ValueError, np.linalg.LinAlgError):
             return None
         d = np.clip(d, -50.0, 50.0)
         slope = float(grad @ d)
         t = 1.0
         for _ in range(60):
-            E_t, state_t = _energy(p, g, psi + t * d, eta, a, ab)
+            E_t, state_t = T.energy(psi + t * d)
             if E_t <= E + 1e-4 * t * slope or abs(E_t - E) <= 1e-15 * abs(E) or not np.isfinite(E):
                 break
             t *= 0.5

@@ -156,12 +156,9 @@ def run(params, case_dir=None):
     has_ref = _cathode_has_reference(params)
     if has_ref and ev["interfaces"]:
         Ub = U0 if U0 is not None else _reference_potential(params)
-        evs = []
-        for d in (-DCAP_STEP_V, DCAP_STEP_V):
-            p_d, psi_d, c_d, st_d = solve(params, Ub + d, seed=psi)
-            evs.append(obs.evaluate(p_d, psi_d, c_d, w=st_d.w))
-        dq = _cathode_charge(evs[1]) - _cathode_charge(evs[0])
-        dphi = evs[1]["contact_potential"] - evs[0]["contact_potential"]
+        (q0, phi0), (q1, phi1) = (obs.first_interface_left_charge(*solve(params, Ub + d, seed=psi)[:3])
+                                  for d in (-DCAP_STEP_V, DCAP_STEP_V))
+        dq, dphi = q1 - q0, phi1 - phi0
         if dphi != 0.0:          # zero when U does not reach the Li+ level (ionic_fraction = 0)
             out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
                 "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
