@@ -648,13 +648,14 @@ WHY = {
     "lapack_numpy": "the NumPy path makes about 20 vectorized passes over the cells per coupled iteration and "
                     "about 10 per predictor iteration; it is the reference (and the path of meshes below "
                     "MIN_CELLS cells, where loading the kernels costs more than it saves)",
-    "sweep": "a case is now about 80 % physics (profile above): three equilibrium solves, the case and the two "
-             "of its differential capacitance (9 coupled Newton iterations and 8 predictor iterations at 320 "
-             "cells); storage, validation and digests together are the rest, so even at zero cost they would "
-             "give at most about 1.25x more. The rest would have to come from faster small solves: the compiled "
-             "kernels halve them, but their 0.8 s load per process is about what a 100-case sweep saves, and "
-             "their numbers differ from `sim run`'s in the last digits, so meshes this small keep the NumPy "
-             "path",
+    "sweep": "a case is about 80 % physics (profile above): three equilibrium solves at 320 cells, the case's "
+             "own (8 predictor and 1 coupled Newton iterations) and the two +-5 mV neighbours of its differential "
+             "capacitance (now 5 predictor iterations started from the case's psi and 1 coupled each; before, 4 "
+             "coupled each). Each iteration is a few dozen NumPy calls on 320-cell arrays, where a call's fixed "
+             "cost of microseconds outweighs its work; storage, validation and digests are most of the rest. The "
+             "compiled kernels halve small solves, but their 0.8 s load per process is about what a 100-case "
+             "sweep saves, and their numbers differ from `sim run`'s in the last digits, so meshes this small "
+             "keep the NumPy path",
     "shipped": "the shipped sweeps have 10-16 cases of 0.1-0.3 s; the submitting process's own serial part "
                "(loading and validating the sweep, starting the pool, the final write: about 0.3 s) is a "
                "sixth of the parallel wall time, and with both cores busy a case runs up to 10-15 % slower "

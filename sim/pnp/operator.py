@@ -208,17 +208,17 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None
     for b, k in ((0, 0), (1, -1)):
         for s in range(S_):
             cb, eta = p.c_bc[b, s], p.eta_bc[b, s]
-            if not p.present[s, k] or (np.isnan(cb) and np.isnan(eta)):
+            if not p.present[s, k] or (math.isnan(cb) and math.isnan(eta)):
                 continue
             z, cm = p.z[s], cmax[s, k]
-            if np.isfinite(eta):                   # reservoir at fixed eta, at the cell potential
+            if math.isfinite(eta):                 # reservoir at fixed eta, at the cell potential
                 wb = eta - p.mu0[s, k] - z * psi[k]
                 thb, omb = 1.0 / (1.0 + math.exp(-wb)), 1.0 / (1.0 + math.exp(wb))
                 dthb = -z * thb * omb
                 psib, dpsib = psi[k], 1.0
             else:
                 thb, omb, dthb = cb / cm, 1.0 - cb / cm, 0.0
-                follows = not np.isfinite(p.psi_bc[b])
+                follows = not math.isfinite(p.psi_bc[b])
                 psib, dpsib = (psi[k], 1.0) if follows else (p.psi_bc[b], 0.0)
             cbv, dcb = cm * thb, cm * dthb
             Phib = z * psib + p.mu0[s, k] - np.log(cm) - np.log(omb)
