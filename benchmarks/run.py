@@ -191,10 +191,7 @@ def bench_sweeps(tiny):
                                   f'range = [6.0, 12.0]\npoints = {n}\n')
         cluster = None
         try:      # start the Dask cluster outside the timing (start-up excluded)
-            from dask.distributed import LocalCluster
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
-            _warm(cluster)
+            cluster = _local_cluster()
         except Exception as e:
             out["dask"] = {"error": f"no Dask LocalCluster: {e}"}
         runs = [("serial", {}), ("processes", {"jobs": 2})]
@@ -488,11 +485,22 @@ def bench_transient_scaling(tiny):
     return out
 
 
-def _warm(cluster):
-    """Import sim on the workers of a cluster, as a cluster kept across sweeps has done after its first."""
-    from dask.distributed import Client
+def _local_cluster():
+    """A LocalCluster of 2 one-thread workers started as docs/studies.md tells users to start theirs
+    (sim.studies.runner.DASK_WORKER_CONFIG), with sim imported on the workers, as a cluster kept across
+    sweeps has done after its first."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+    from sim.studies.runner import DASK_WORKER_CONFIG
+    with dask.config.set(DASK_WORKER_CONFIG):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
     with Client(cluster) as client:
         client.run(lambda: bool(__import__("sim.studies.runner") and __import__("sim.kinds.pnp")))
+        env = client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
+    if any(v is not None for v in env.values()):
+        raise RuntimeError(f"the workers still have MALLOC_TRIM_THRESHOLD_: {env}")
+    return cluster
 
 
 def bench_shipped_sweeps(tiny):
@@ -502,10 +510,7 @@ def bench_shipped_sweeps(tiny):
     out = {}
     cluster = None
     try:
-        from dask.distributed import LocalCluster
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)
-        _warm(cluster)
+        cluster = _local_cluster()
     except Exception as e:
         out["dask_error"] = str(e)
     with tempfile.TemporaryDirectory() as d:
@@ -661,13 +666,16 @@ WHY = {
                "sixth of the parallel wall time, and with both cores busy a case runs up to 10-15 % slower "
                "than alone (last column of section 9). Repeated runs on this shared machine scatter by "
                "+-20 % (processes on lno_thickness: 1.47-1.89x over this and the last session). Dask adds "
-               "its scheduler process and serialisation on the same 2 cores",
+               "its scheduler process and serialisation on the same 2 cores, and its workers run a case slower "
+               "than a plain process (last column of section 9)",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
                  "the CPU caches, so the cost per cell and iteration rises too",
-    "dask": "each case runs 1.4-1.6x slower inside a Dask worker than alone (sum of the cases' own wall times, "
-            "section 9; the same at the commit before this session's changes, so it is the machine, not the "
-            "solver): on 2 cores the scheduler process, the client and the workers' event loops share the "
-            "cores with the computing threads. In the previous session the same benchmark gave 1.4-2.1x",
+    "dask": "cases run slower inside Dask workers than alone (sum of the cases' own wall times, section 9). "
+            "Part of it was Dask's MALLOC_TRIM_THRESHOLD_=65536 in every worker, which turns off glibc's adaptive "
+            "mmap threshold (each temporary array above 128 KiB mapped and unmapped anew: about 13 % on the "
+            "shipped sweeps); the clusters sim starts, and this benchmark's, now leave it unset. The rest is the "
+            "2 cores shared by the scheduler process, the client, the workers' event loops and the computing "
+            "threads",
     "processes": "the single HDF5 writer and result transfer compete with the workers for the 2 cores",
 }
 

@@ -35,6 +35,8 @@ class SolverOptions:
     continuation: bool = True
     min_dlam: float = 1e-4
     max_lambda_steps: int = 400
+    final_residual: bool = True   # evaluate the residual at the converged state (SolveStats.final_residual);
+                                  # False skips that evaluation when nothing else needs it (NaN is reported)
 
 
 @dataclass
@@ -254,6 +256,9 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
             psi_t, w_t = psi + alpha * dpsi, w + alpha * dw
             c_t = from_w(p, w_t)
             cache_t = {}
+            if alpha == 1.0 and step < min(opts.tol, opts.floor_tol) and not opts.final_residual:
+                r_t = None          # converged below the floor: no merit test reads it, and no report
+                break
             with np.errstate(all="ignore"):
                 r_t = res(psi_t, c_t, w_t, cache_t)
             merit = float(np.linalg.norm(r_t / rowmax))
@@ -265,7 +270,7 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
         floor = (alpha == 1.0 and step < opts.floor_tol and step >= 0.25 * prev_step
                  and eq_res >= 0.25 * prev_res)
         if (alpha == 1.0 and step < opts.tol) or floor:
-            stats.final_residual = float(np.max(np.abs(r)))
+            stats.final_residual = float(np.max(np.abs(r))) if r is not None else np.nan
             stats.residual_history += history + [stats.final_residual]
             stats.w = w
             stats.round_off_stops += int(floor and step >= opts.tol)

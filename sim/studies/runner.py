@@ -25,6 +25,11 @@ from sim.errors import CaseError
 from sim.schema import suggest
 
 EXECUTORS = ("auto", "serial", "processes", "dask")
+#: Dask configuration of the workers of a cluster sim starts: Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536
+#: in every worker, which turns off glibc's adaptive mmap threshold, so every temporary array of more
+#: than 128 KiB is mapped and unmapped anew; cases then ran about 13 % slower than in a plain process
+#: (docs/studies.md says how to do the same for a cluster you start)
+DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microseconds: serial beats any pool
 
 
@@ -143,9 +148,11 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
             client = Client(scheduler)
         else:
             print("dask: starting a local cluster for this sweep (1-2 s); to reuse one across sweeps, start "
-                  "`dask scheduler` and `dask worker ADDRESS --nworkers N --nthreads 1` and pass --scheduler ADDRESS")
-            cluster = LocalCluster(n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+                  "`dask scheduler` and `dask worker ADDRESS --nworkers N --nthreads 1` and pass --scheduler ADDRESS (docs/studies.md)")
+            import dask
+            with dask.config.set(DASK_WORKER_CONFIG):
+                cluster = LocalCluster(n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
         try:
             futures = client.map(run_one_packed, [sweep.case_doc(i) for i in todo],

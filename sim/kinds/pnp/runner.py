@@ -24,21 +24,22 @@ from sim.materials import load_material
 DCAP_STEP_V = 0.005
 
 
-def _options(params):
+def _options(params, final_residual=True):
     o = params["solver_options"]
     return SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"],
-                         predictor=o["predictor"])
+                         predictor=o["predictor"], final_residual=final_residual)
 
 
-def solve(params, potential_V=None, start=None, solver=None, seed=None):
+def solve(params, potential_V=None, start=None, solver=None, seed=None, final_residual=True):
     """(problem, psi, c, stats) at a cathode potential with the case's solver (start, seed: see
-    `solve_equilibrium`)."""
+    `solve_equilibrium`; final_residual=False: a state whose residual is not reported)."""
     p = build_problem(params, potential_V=potential_V)
     solver = solver or params["solver"]
+    opts = _options(params, final_residual)
     if solver == "fipy":
-        psi, c, stats = solve_equilibrium_fipy(p, _options(params), max_sweeps=params["solver_options"]["fipy_max_sweeps"])
+        psi, c, stats = solve_equilibrium_fipy(p, opts, max_sweeps=params["solver_options"]["fipy_max_sweeps"])
     else:
-        psi, c, stats = solve_equilibrium(p, _options(params), start=start, seed=seed)
+        psi, c, stats = solve_equilibrium(p, opts, start=start, seed=seed)
     return p, psi, c, stats
 
 
@@ -156,8 +157,10 @@ def run(params, case_dir=None):
     has_ref = _cathode_has_reference(params)
     if has_ref and ev["interfaces"]:
         Ub = U0 if U0 is not None else _reference_potential(params)
-        (q0, phi0), (q1, phi1) = (obs.first_interface_left_charge(*solve(params, Ub + d, seed=psi)[:3])
-                                  for d in (-DCAP_STEP_V, DCAP_STEP_V))
+        p0, psi0, c0, _ = solve(params, Ub - DCAP_STEP_V, seed=psi, final_residual=False)
+        # the second neighbour starts from the line through the first and the state: one iteration fewer
+        p1, psi1, c1, _ = solve(params, Ub + DCAP_STEP_V, seed=2 * psi - psi0, final_residual=False)
+        (q0, phi0), (q1, phi1) = (obs.first_interface_left_charge(*s) for s in ((p0, psi0, c0), (p1, psi1, c1)))
         dq, dphi = q1 - q0, phi1 - phi0
         if dphi != 0.0:          # zero when U does not reach the Li+ level (ionic_fraction = 0)
             out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
