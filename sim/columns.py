@@ -62,9 +62,9 @@ def _text_dataset(f, name, n, units):
     return ds
 
 
-def _column(f, path, value, units, attrs, n):
+def _column(f, path, value, units, attrs, n, existing):
     name = f"{COLUMNS}/{path}"
-    if name in f:
+    if path in existing:
         return f[name]
     enc, a = _encoding(value)
     if enc == "number":
@@ -108,13 +108,15 @@ def write_rows(f, n, rows):
     records = f[RECORDS] if RECORDS in f else _text_dataset(f, RECORDS, n, "")
     ids = sorted(rows)
     _write_runs(records, ids, [json.dumps({**rows[i][0], "paths": sorted(rows[i][1])}, default=_jsonable) for i in ids])
+    existing = _names(f, COLUMNS)           # one walk instead of a lookup per column (each path level is a trip into HDF5)
+    shaped = _names(f, SHAPES)
     by_path = {}
     for i in ids:
         for path, item in rows[i][1].items():
             by_path.setdefault(path, []).append((i, item))
     for path, items in by_path.items():
         value, units, attrs = items[0][1]
-        col = _column(f, path, value, units, attrs, n)
+        col = _column(f, path, value, units, attrs, n, existing)
         meta = _meta(col)
         enc, common, dtype, ndim = meta["encoding"], meta["attrs"], meta["dtype"], meta["ndim"]
         idx = [i for i, _ in items]
@@ -128,7 +130,7 @@ def write_rows(f, n, rows):
             kind = _STORE[np.dtype(dtype).kind]
             _write_runs(col, idx, [np.asarray(v).ravel().astype(kind) for _, (v, _, _) in items])
             if ndim >= 2:
-                shapes = f[f"{SHAPES}/{path}"] if f"{SHAPES}/{path}" in f else \
+                shapes = f[f"{SHAPES}/{path}"] if path in shaped else \
                     f.create_dataset(f"{SHAPES}/{path}", (n, ndim), dtype=np.int64)
                 shapes.attrs["units"] = "1"
                 shapes[idx] = np.array([np.shape(v) for _, (v, _, _) in items], dtype=np.int64)
@@ -146,6 +148,14 @@ def write_rows(f, n, rows):
                 _set_meta(col, {**meta, "own_attrs": True})
             _write_runs(own, idx, ["" if ok else json.dumps(a, default=_jsonable)
                                    for ok, (_, (_, _, a)) in zip(same, items)])
+
+
+def _names(f, group):
+    """Paths of the datasets under `group` of an open file, relative to it (empty if it does not exist)."""
+    names = set()
+    if group in f:
+        f[group].visititems(lambda name, obj: names.add(name) if isinstance(obj, h5py.Dataset) else None)
+    return names
 
 
 def _write_runs(ds, idx, values):
