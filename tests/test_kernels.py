@@ -82,8 +82,52 @@ def test_jacobian_band_equals_numpy_assembly(name):
     assert np.allclose(rowmax, rowmax_ref, rtol=1e-14, atol=0)
     assert np.max(np.abs(band - ref)) < 1e-14          # equilibrated entries are <= 1
     rhs = np.linspace(-1.0, 1.0, m * p.n)
-    clean = nw.solve_banded(bw, bw, band.copy(), rhs)   # the same matrix in zeroed gbsv storage
-    assert np.array_equal(nw.gbsv(bw, bw, ab, rhs), clean)  # stale fill-in rows change nothing
+    clean = nw.solve_banded(bw, bw, band.copy(), rhs)   # LAPACK on the same matrix in zeroed gbsv storage
+    x, ok = kernel_policy.kernels().band_solve(ab.T, bw, bw, rhs)      # stale fill-in rows change nothing
+    assert ok and np.max(np.abs(x - clean)) <= 1e-12 * np.max(np.abs(clean))
+
+
+def _gbsv_storage(A, kl, ku, fill=np.nan):
+    """(LAPACK band ab (kl + ku + 1, n), the kernel's transposed gbsv storage with junk fill-in rows)."""
+    n = A.shape[0]
+    ab = np.zeros((kl + ku + 1, n))
+    for j in range(n):
+        for i in range(max(0, j - ku), min(n, j + kl + 1)):
+            ab[ku + i - j, j] = A[i, j]
+    abT = np.full((n, 2 * kl + ku + 1), fill)
+    abT[:, kl:] = ab.T
+    return ab, abT
+
+
+@pytest.mark.parametrize("n, kl, ku", [(1, 0, 0), (2, 3, 3), (6, 1, 1), (9, 3, 3), (40, 7, 7), (300, 7, 7),
+                                       (60, 2, 5)])
+def test_band_solve_equals_lapack_with_pivoting(n, kl, ku):
+    """LU with partial pivoting: random bands with a zero diagonal (every column must pivot)."""
+    import scipy.linalg
+    rng = np.random.default_rng(n + 10 * kl)
+    A = np.zeros((n, n))
+    for d in range(-kl, ku + 1):
+        if n - abs(d) > 0:
+            A += np.diag(rng.standard_normal(n - abs(d)), d)
+    if kl > 0:
+        A[np.arange(n), np.arange(n)] = 0.0
+    b = rng.standard_normal(n)
+    ab, abT = _gbsv_storage(A, kl, ku)
+    assert np.linalg.matrix_rank(A) == n          # (an odd tridiagonal with zero diagonal would be singular)
+    ref = scipy.linalg.solve_banded((kl, ku), ab, b)
+    x, ok = kernel_policy.kernels().band_solve(abT, kl, ku, b.copy())
+    assert ok
+    assert np.max(np.abs(x - ref)) <= 1e-12 * np.max(np.abs(ref))
+    assert np.max(np.abs(A @ x - b)) <= 1e-10 * np.max(np.abs(b))
+
+
+def test_band_solve_reports_a_singular_matrix():
+    A = np.diag([1.0, 2.0, 0.0, 4.0]) + np.diag([1.0, 1.0, 1.0], 1)
+    A[3, 2] = 0.0
+    A[2, 3] = 0.0                      # column 2 is zero below and on the diagonal: no pivot
+    _, abT = _gbsv_storage(A, 1, 1)
+    _, ok = kernel_policy.kernels().band_solve(abT, 1, 1, np.ones(4))
+    assert not ok
 
 
 @pytest.mark.parametrize("use_w", [True, False])

@@ -75,16 +75,3 @@ def solve_banded(nlower, nupper, ab, b, overwrite_ab=False):
     if info < 0:
         raise ValueError(f"illegal value in argument {-info} of LAPACK gbsv/gtsv")
     return x
-
-
-def gbsv(nlower, nupper, a2, b):
-    """x with A x = b for A already in gbsv's extended storage a2 (2 nlower + nupper + 1, n),
-    a2[nlower + nupper + i - j, j] = A[i, j], first nlower rows free for the fill-in; a2 is
-    overwritten.  The same LAPACK call as `solve_banded` makes after copying ab into such an array."""
-    _, _, x, info = flapack().dgbsv(nlower, nupper, a2, np.asarray(b, dtype=np.float64), overwrite_ab=True,
-                                    overwrite_b=False)
-    if info > 0:
-        raise np.linalg.LinAlgError("singular matrix")
-    if info < 0:
-        raise ValueError(f"illegal value in argument {-info} of LAPACK gbsv")
-    return x

@@ -5,7 +5,8 @@ every iterate has 0 < c < c_max: c = c_max / (1 + e^-w), dc/dw = c (1 - theta). 
 is the analytic one of `operator.jacobian` with its concentration columns scaled by dc/dw.  It
 is block-tridiagonal; it is solved as a banded system (LAPACK gbsv through `sim.pnp.lapack`, O(N);
 on meshes where `kernel_policy` says so, assembled by the compiled `kernels.jacobian_band` straight
-into gbsv's storage) or, when a closed system adds dense inventory rows, by sparse LU.
+into gbsv's storage and solved by `kernels.band_solve`, gbsv's algorithm compiled) or, when a closed
+system adds dense inventory rows, by sparse LU.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sim.errors import ConvergenceError
 from sim.pnp import operator as op
 from sim.pnp import predictor
 from sim.pnp import kernel_policy
-from sim.pnp.lapack import gbsv, solve_banded
+from sim.pnp.lapack import solve_banded
 from sim.units import FARADAY
 
 
@@ -130,14 +131,18 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
     """Newton update delta of J delta = -r in (psi, w) variables, with every row divided by its
     largest |entry| (depleted cells have NP rows of size ~c, far below the others).  Returns
     (delta, max |r_i / rowmax_i|, rowmax).  Open and transient problems are banded (LAPACK
-    gbsv); with the compiled kernels the band is written straight into gbsv's storage."""
+    gbsv); with the compiled kernels the band is written straight into gbsv's storage and solved
+    by `kernels.band_solve` (gbsv's algorithm, compiled)."""
     m = 1 + p.n_species
     bw = 2 * m - 1
     if g.kernel and not steady_closed:
         ab, rowmax = _jacobian_band(p, g, psi, c, dt, w, fluxes)
         eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
         with np.errstate(all="ignore"):
-            return gbsv(bw, bw, ab, -r / rowmax), eq_res, rowmax
+            delta, ok = kernel_policy.kernels().band_solve(ab.T, bw, bw, -r / rowmax)     # = gbsv, compiled
+        if not ok:
+            raise np.linalg.LinAlgError("singular matrix")
+        return delta, eq_res, rowmax
     rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w,
                                                     fluxes=fluxes)
     if dense:
