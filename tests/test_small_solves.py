@@ -86,3 +86,34 @@ def test_sims_dask_workers_start_without_the_malloc_trim_threshold():
         pytest.skip("this Dask does not set MALLOC_TRIM_THRESHOLD_ in its workers")
     with dask.config.set(DASK_WORKER_CONFIG):
         assert "MALLOC_TRIM_THRESHOLD_" not in nanny._get_env_variables("distributed.nanny.pre-spawn-environ")
+
+
+def _same_geometry(a, b):
+    from dataclasses import fields
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "comps":
+            assert all(len(u) == len(v) and all(np.array_equal(s, t) for s, t in zip(u, v)) for u, v in zip(x, y))
+        elif f.name != "jacobian_pattern":
+            assert np.array_equal(np.asarray(x), np.asarray(y)), f.name
+
+
+def test_geometry_is_reused_only_for_equal_data(monkeypatch):
+    from sim.pnp import operator as op
+    params = _params()
+    U = runner.cathode_potential(params)
+    p = build_problem(params, potential_V=U)
+    g = op.geometry(p)
+    q = build_problem(params, potential_V=U + runner.DCAP_STEP_V)      # other mu0 and boundary values only
+    gq = op.geometry(q)
+    assert gq is not g
+    _same_geometry(gq, op._geometry(q))
+    q.D[0, 5] *= 2.0                   # changed in place after the geometry was kept: computed anew
+    gd = op.geometry(q)
+    assert gd.D_f[0, 5] != g.D_f[0, 5] or gd.D_f[0, 4] != g.D_f[0, 4]
+    _same_geometry(gd, op._geometry(q))
+    monkeypatch.setenv("SIM_KERNELS", "numpy")                     # a kept geometry follows the policy of now
+    assert not op.geometry(q).kernel
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SIM_KERNELS", "numba")
+    assert op.geometry(q).kernel

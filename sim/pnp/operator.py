@@ -31,7 +31,8 @@ continuous and c jumps.  Faces to a cell where the species is absent carry no fl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,15 +43,25 @@ SMALL_T = 1e-4
 
 
 def bernoulli(t):
-    """B(t) = t / (e^t - 1) and its derivative, stable for all t."""
-    t = np.asarray(t, float)
+    """B(t) = t / (e^t - 1) and its derivative B' = (B / t)(1 - B) - B, stable for all t: the
+    series 1 - t/2 + t^2/12 and -1/2 + t/6 - t^3/180 for |t| < SMALL_T, B = 0 for t -> +inf.
+    (The series are evaluated on the small entries only: the same values as over all entries.)"""
+    t0 = np.asarray(t, float)
+    t = np.atleast_1d(t0)
     small = np.abs(t) < SMALL_T
-    ts = np.where(small, 1.0, t)
+    any_small = small.any()
+    ts = np.where(small, 1.0, t) if any_small else t
     with np.errstate(over="ignore", invalid="ignore"):
-        B = np.where(small, 1.0 - t / 2 + t * t / 12, ts / np.expm1(ts))
-        B = np.where(np.isnan(B), 0.0, B)             # t -> +inf
-        dB = np.where(small, -0.5 + t / 6 - t ** 3 / 180, (B / ts) * (1.0 - B) - B)
-    return B, dB
+        B = ts / np.expm1(ts)
+        nan = np.isnan(B)                              # t -> +inf
+        if nan.any():
+            B[nan] = 0.0
+        dB = (B / ts) * (1.0 - B) - B
+        if any_small:
+            tt = t[small]
+            B[small] = 1.0 - tt / 2 + tt * tt / 12
+            dB[small] = -0.5 + tt / 6 - tt ** 3 / 180
+    return (B, dB) if t0.ndim else (B[0], dB[0])
 
 
 def bernoulli_scalar(t):
@@ -81,6 +92,23 @@ class Geometry:
 
 
 def geometry(p):
+    """The face data of problem p.  A problem whose mesh, permittivity, species presence, diffusivities
+    and site densities equal those of the last problem seen in this thread (the same case at another
+    cathode potential: a potential sweep, the neighbours of a differential capacitance) gets a copy of
+    that geometry, which those data alone determine, instead of a new one."""
+    source = (p.mesh.faces, p.eps_r, p.present, p.D, p.c_max)
+    last = getattr(_LAST_GEOMETRY, "entry", None)
+    if last is not None and all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(last[0], source)):
+        return replace(last[1], kernel=kernel_policy.use_kernels(p.n))
+    g = _geometry(p)
+    _LAST_GEOMETRY.entry = (tuple(np.array(a, copy=True) for a in source), g)
+    return replace(g)
+
+
+_LAST_GEOMETRY = threading.local()
+
+
+def _geometry(p):
     m = p.mesh
     xc, xf, dx = m.centers, m.faces, m.widths
     h = np.diff(xc)
