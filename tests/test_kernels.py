@@ -77,13 +77,13 @@ def test_jacobian_band_equals_numpy_assembly(name):
     m = 1 + p.n_species
     bw = 2 * m - 1
     nw._WORK.band = np.full((m * p.n, 3 * bw + 1), 1e3)      # a work array left dirty by another solve
-    ab, rowmax = nw._jacobian_band(p, g_k, psi, c, dt, w, cache)
-    band = np.asarray(ab)[bw:]                       # gbsv storage: the first bw rows are fill-in
+    abT, rowmax = nw._jacobian_band(p, g_k, psi, c, dt, w, cache)
+    band = abT.T[bw:]                                # gbsv storage: the first bw rows are fill-in
     assert np.allclose(rowmax, rowmax_ref, rtol=1e-14, atol=0)
     assert np.max(np.abs(band - ref)) < 1e-14          # equilibrated entries are <= 1
     rhs = np.linspace(-1.0, 1.0, m * p.n)
     clean = nw.solve_banded(bw, bw, band.copy(), rhs)   # LAPACK on the same matrix in zeroed gbsv storage
-    x, ok = kernel_policy.kernels().band_solve(ab.T, bw, bw, rhs)      # stale fill-in rows change nothing
+    x, ok = kernel_policy.kernels().band_solve(abT, bw, bw, rhs)       # stale fill-in rows change nothing
     assert ok and np.max(np.abs(x - clean)) <= 1e-12 * np.max(np.abs(clean))
 
 

@@ -17,8 +17,9 @@ The kernels implement, term by term:
 * `face_terms`: `sim.pnp.operator.face_fluxes` without interface kinetics (the SEDAN
   Scharfetter-Gummel flux and its derivatives, B(t) = t / (e^t - 1)).
 * `jacobian_band`: `sim.pnp.operator.jacobian` + `sim.pnp.newton.newton_step_matrix` + `row_band`
-  + `lapack_band` + the row equilibration of `newton`, written straight into LAPACK gbsv storage
-  (Fortran order, which gbsv takes without a copy).
+  + `lapack_band` + the row equilibration of `newton`, written straight into LAPACK gbsv storage,
+  transposed (abT[j, kl + ku + i - j] = A[i, j]: each column's band contiguous), as `band_solve`
+  takes it.
 * `band_solve`: LAPACK gbsv itself (banded LU with partial pivoting, then the two triangular
   solves), the same operations in the same order.
 
@@ -253,7 +254,7 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
     written to all its band positions in one go (no clearing, no second pass).  skip[i]: rows
     replaced by identity (absent species, the gauge row).  abT: a work array (m N, 3 bw + 1),
     reused between calls (a fresh 10 MB array costs more in page faults than the assembly); gbsv
-    needs nothing in its first bw (fill-in) rows.  Returns (ab, rowmax), ab = abT.T."""
+    needs nothing in its first bw (fill-in) entries per column.  Returns (abT, rowmax)."""
     S, nf = dK.shape
     n = nf + 1
     m = 1 + S
@@ -306,7 +307,7 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
     for j in range(max(0, nu - bw), nu):
         for r in range(nu - j + 2 * bw, 3 * bw + 1):
             abT[j, r] = 0.0
-    return abT.T, rowmax
+    return abT, rowmax
 
 
 @_jit

@@ -136,10 +136,10 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
     m = 1 + p.n_species
     bw = 2 * m - 1
     if g.kernel and not steady_closed:
-        ab, rowmax = _jacobian_band(p, g, psi, c, dt, w, fluxes)
+        abT, rowmax = _jacobian_band(p, g, psi, c, dt, w, fluxes)
         eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
         with np.errstate(all="ignore"):
-            delta, ok = kernel_policy.kernels().band_solve(ab.T, bw, bw, -r / rowmax)     # = gbsv, compiled
+            delta, ok = kernel_policy.kernels().band_solve(abT, bw, bw, -r / rowmax)     # = gbsv, compiled
         if not ok:
             raise np.linalg.LinAlgError("singular matrix")
         return delta, eq_res, rowmax
@@ -166,7 +166,7 @@ _WORK = threading.local()      # the band work array of `_jacobian_band`, one pe
 
 
 def _jacobian_band(p, g, psi, c, dt, w, fluxes):
-    """The kernel `jacobian_band` (open and transient problems): (ab in gbsv storage, rowmax)."""
+    """The kernel `jacobian_band` (open and transient problems): (abT, the transposed gbsv storage, rowmax)."""
     if not fluxes or "face" not in fluxes:
         fluxes = op.fluxes_with_derivatives(p, g, psi, c, w)
     _, dK, dL, dpL = fluxes["face"]

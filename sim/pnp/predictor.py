@@ -56,7 +56,7 @@ class _Terms:
         self.cmax = cmax
         self.zc = p.z[:, None] * cmax
         self.z2c = p.z[:, None] ** 2 * cmax
-        self.Fdx, self.mFdx = FARADAY * g.dx, -FARADAY * g.dx
+        self.Fdx = FARADAY * g.dx
         self.dx = g.dx
 
     def state(self, psi):
@@ -164,7 +164,7 @@ def _newton(p, g, psi, eta, a, ab, tol, max_iter):
         flux = a * (psi[:-1] - psi[1:])
         grad[:-1] += flux
         grad[1:] -= flux
-        diag = T.mFdx * drho
+        diag = -T.Fdx * drho                        # (-(F dx)) drho = ((-F) dx) drho exactly
         diag[:-1] += a
         diag[1:] += a
         for b, k in ((0, 0), (1, p.n - 1)):
