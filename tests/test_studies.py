@@ -43,9 +43,18 @@ def _compare(a, b):
             np.testing.assert_array_equal(a[col], b[col], err_msg=col)
 
 
+def _same_table(returned, path):
+    """run_sweep's table (built from what it wrote) equals the file read back, column by column."""
+    stored = load_summary(path)
+    assert returned.dtype == stored.dtype
+    for col in stored.dtype.names:
+        np.testing.assert_array_equal(returned[col], stored[col], err_msg=col)
+
+
 def test_serial_processes_dask_identical(tmp_path):
     sweep = write_sweep(tmp_path, GRID)
     serial = run_sweep(sweep, tmp_path / "serial.h5", executor="serial", progress=False)
+    _same_table(serial, tmp_path / "serial.h5")
     procs = run_sweep(sweep, tmp_path / "procs.h5", executor="processes", jobs=2, progress=False)
     pytest.importorskip("dask.distributed")
     dask = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", jobs=2, progress=False)
@@ -122,6 +131,7 @@ def test_failing_case_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert "s.toml#case0" in table["error"][0]          # names the sweep file and the case id
     assert np.isnan(table["pnp.observables.total_interfacial_asr"][0])
     assert np.isfinite(table["pnp.observables.total_interfacial_asr"][1])
+    _same_table(table, tmp_path / "o.h5")                # text columns (status, error) included
 
 
 def test_resume_after_sigkill_loses_nothing(tmp_path):
@@ -149,6 +159,7 @@ def test_resume_after_sigkill_loses_nothing(tmp_path):
     resumed = run_sweep(sweep, out, executor="serial", resume=True, progress=False)
     full = run_sweep(sweep, tmp_path / "full.h5", executor="serial", progress=False)
     _compare(resumed, full)
+    _same_table(resumed, out)
     with h5py.File(out) as f:
         assert [r["status"] for r in columns.records(f)] == ["ok"] * 12
 

@@ -213,12 +213,13 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
         attrs = provenance(sweep.base_path.read_text(encoding="utf-8"), sweep.base_path, kind, sweep.spec)
         attrs.update(sweep_text=sweep.text, sweep_path=str(sweep.path), sweep_digest=digest,
                      varied_keys=json.dumps(sweep.keys), study="sweep")
+        written = {}             # the summary of the last flush: the table returned at the end
         if fresh:       # a new (or rebuilt) valid file straight away
             kept = {}
             for i, (status, wall, err, data) in done.items():
                 kept[i] = (_case_record(sweep, i, status, wall, err, content_digest(data)), data)
-            store.flush(out, attrs, kept, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units),
-                        fresh=True)
+            written["summary"] = store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units)
+            store.flush(out, attrs, kept, written["summary"], fresh=True)
         failures = []
         pending = {}
         last = time.monotonic()
@@ -226,7 +227,9 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
 
         def write():
             t0 = time.monotonic()
-            store.flush(out, attrs, pending, store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units))
+            summary = store.summary_columns(ids, sweep.keys, sweep.values, rows, key_units)
+            store.flush(out, attrs, pending, summary)
+            written["summary"] = summary
             pending.clear()
             # each flush rewrites the whole file: space them so that flushing stays under ~10 % of the time
             if flush_interval_s > 0:            # 0: write every case (tests of interrupted sweeps)
@@ -249,7 +252,7 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
         print(f"{len(failures)} of {len(todo)} case(s) failed:")
         for i, err in failures[:20]:
             print(f"  case {i}: {err}")
-    table = store.read_summary(out)[0]
+    table = store.summary_table(written["summary"])          # what was just written (store.read_summary reads it back)
     _check_plot_columns(sweep, table)
     return table
 

@@ -211,7 +211,19 @@ def read_summary(path):
         raise
     except (OSError, KeyError) as e:
         raise ResultFileError(f"{path}: no sweep summary ({e})") from None
+    return _table(order, arrays), units
+
+
+def summary_table(summary):
+    """The structured array `read_summary` returns, from the {column: Q} that `flush` writes (the
+    same table, without reading the file back)."""
+    return _table(list(summary), {k: np.asarray(q.value) for k, q in summary.items()})
+
+
+def _table(order, arrays):
+    """Columns {name: array} in `order` as one structured array (text as str)."""
     dtype = []
+    arrays = dict(arrays)
     for k in order:
         a = arrays[k]
         if a.dtype.kind in "OSU":
@@ -222,7 +234,7 @@ def read_summary(path):
     out = np.zeros(len(arrays[order[0]]) if order else 0, dtype=dtype)
     for k in order:
         out[k] = arrays[k]
-    return out, units
+    return out
 
 
 def summary_columns(ids, keys, values, rows, key_units=None):

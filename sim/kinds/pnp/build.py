@@ -266,19 +266,17 @@ def build_problem(params, file=None, potential_V=None):
         mesh = layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
     n, S = mesh.n, len(names)
     lay = mesh.layer_of_cell
-    present = np.zeros((S, n), bool)
-    c_max = np.ones((S, n))
-    c_bulk = np.zeros((S, n))
-    mu0 = np.zeros((S, n))
-    D = np.ones((S, n))
+    # per layer (S, K) tables, spread to the cells by the layer index (the same values as cell by cell)
+    present, c_max, c_bulk, mu0, D = (np.full((S, len(layers)), fill, dtype) for fill, dtype in
+                                      ((False, bool), (1.0, float), (0.0, float), (0.0, float), (1.0, float)))
     for k, L in enumerate(layers):
-        cells = lay == k
         for s, name in enumerate(names):
             if name in L["species"]:
                 v = L["species"][name]
-                present[s, cells] = True
-                c_max[s, cells], c_bulk[s, cells] = v["c_max"], v["c_bulk"]
-                mu0[s, cells], D[s, cells] = v["mu0_eV"] / V_T, v["D"]
+                present[s, k] = True
+                c_max[s, k], c_bulk[s, k] = v["c_max"], v["c_bulk"]
+                mu0[s, k], D[s, k] = v["mu0_eV"] / V_T, v["D"]
+    present, c_max, c_bulk, mu0, D = (a[:, lay] for a in (present, c_max, c_bulk, mu0, D))
     eps_r = np.array([L["eps_r"] for L in layers])[lay]
     c_bg = np.array([L["background"] for L in layers])[lay]
     z = np.array([zs[s] for s in names])

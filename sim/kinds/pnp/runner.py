@@ -85,9 +85,10 @@ def _observable_q(prefix, ev):
 
 def _species_attrs(p):
     """Kroger-Vink names and bulk conductivity of every layer."""
+    sigma = obs.bulk_conductivity(p)
+    first = p.mesh.layer_faces[:-1]           # the first cell of each layer
     return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), ""),
-            "pnp/layer_bulk_conductivity": Q(np.array([float(obs.bulk_conductivity(p)[p.mesh.layer_of_cell == k][0])
-                                                       for k in range(len(p.layer_names))]), "S/m",
+            "pnp/layer_bulk_conductivity": Q(np.array([float(sigma[k]) for k in first]), "S/m",
                                              {"meaning": "(F^2/RT) sum z^2 D c (1 - theta) of the bulk, per layer"})}
 
 
