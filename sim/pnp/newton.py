@@ -137,7 +137,7 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
     bw = 2 * m - 1
     if g.kernel and not steady_closed:
         abT, rowmax = _jacobian_band(p, g, psi, c, dt, w, fluxes)
-        eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
+        eq_res = float(np.abs(r / rowmax).max()) if r.size else 0.0
         with np.errstate(all="ignore"):
             delta, ok = kernel_policy.kernels().band_solve(abT, bw, bw, -r / rowmax)     # = gbsv, compiled
         if not ok:
@@ -150,9 +150,9 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
         np.maximum.at(rowmax, rows, np.abs(vals))
     else:
         R = row_band(rows, cols, vals, r.size, bw)
-        rowmax = np.max(np.abs(R), axis=1)
+        rowmax = np.abs(R).max(axis=1)
     rowmax[rowmax == 0] = 1.0
-    eq_res = float(np.max(np.abs(r / rowmax))) if r.size else 0.0
+    eq_res = float(np.abs(r / rowmax).max()) if r.size else 0.0
     with np.errstate(all="ignore"):
         if dense:
             delta = solve_linear(rows, cols, vals / rowmax[rows], r.size, m, -r / rowmax, dense)
@@ -190,16 +190,16 @@ def _jacobian_band(p, g, psi, c, dt, w, fluxes):
 def update_norm(psi, dpsi, dw):
     """Size of a Newton update: max |d logit(theta)| and max |d psi| relative to the psi range
     (at least 1 kT/e), so that rounding in very large potentials does not stall convergence."""
-    scale = max(1.0, float(np.ptp(psi)))
-    return max(float(np.max(np.abs(dpsi))) / scale, float(np.max(np.abs(dw))) if dw.size else 0.0)
+    scale = max(1.0, float(psi.max() - psi.min()))
+    return max(float(np.abs(dpsi).max()) / scale, float(np.abs(dw).max()) if dw.size else 0.0)
 
 
 def damping(opts, psi, dpsi, dw):
     """Step fraction: no logit(theta) change above max_step, and no psi change above
     max(max_step, psi range / 2), so that large overpotentials are reached in a few steps."""
-    big_w = float(np.max(np.abs(dw))) if dw.size else 0.0
-    big_psi = float(np.max(np.abs(dpsi)))
-    lim_psi = max(opts.max_step, 0.5 * float(np.ptp(psi)))
+    big_w = float(np.abs(dw).max()) if dw.size else 0.0
+    big_psi = float(np.abs(dpsi).max())
+    lim_psi = max(opts.max_step, 0.5 * float(psi.max() - psi.min()))
     alpha = 1.0
     if big_w > opts.max_step:
         alpha = opts.max_step / big_w
@@ -239,14 +239,14 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
     cache = {}
     r = res(psi, c, w, cache)
     for it in range(opts.max_iter):
-        rnorm = float(np.max(np.abs(r))) if r.size else 0.0
+        rnorm = float(np.abs(r).max()) if r.size else 0.0
         if not np.isfinite(rnorm):
             raise ConvergenceError("Newton: residual is NaN or inf", history,
                                    hint="ramp the parameter (continuation) or refine the mesh")
         history.append(rnorm)
         delta, eq_res, rowmax = newton_update(p, g, psi, c, r, dt=dt, steady_closed=steady_closed, w=w,
                                               fluxes=cache)
-        if not np.all(np.isfinite(delta)):
+        if not np.isfinite(delta).all():
             raise ConvergenceError("Newton: singular or non-finite linear solve", history,
                                    hint="check boundary conditions; refine the mesh")
         dpsi, dw = split(delta, S)

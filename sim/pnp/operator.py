@@ -312,7 +312,7 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     for b, k in ((0, 0), (1, -1)):
         if np.isfinite(p.psi_bc[b]):
             P[k] += g.eps_b[b] * V_T * (p.psi_bc[b] - psi[k]) / (dx[k] / 2)
-    rho = np.sum(p.z[:, None] * c, axis=0) - p.c_bg
+    rho = (p.z[:, None] * c).sum(axis=0) - p.c_bg
     P += FARADAY * rho * dx
     R_psi = P * g.row_psi
     # Nernst-Planck
