@@ -33,8 +33,9 @@ DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD
 CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microseconds: serial beats any pool
 
 
-def run_one(doc, name):
-    """Validate and compute one case, in a worker.
+def run_one(doc, name, validated=None):
+    """Validate and compute one case, in a worker (validated: its (kind, params) when the sweep's
+    up-front validation already made them from this doc).
 
     Returns (status, wall time s, error, {summary column: Q}, ({path: Q} of the result, its
     content digest)).  The digest is computed here, in the worker; the single writer only adds
@@ -43,7 +44,7 @@ def run_one(doc, name):
     import warnings
     t0 = time.perf_counter()
     try:
-        kind, params = validate_document(doc, name)
+        kind, params = validated or validate_document(doc, name)
         with warnings.catch_warnings():          # mesh warnings are stored in the case's result
             warnings.simplefilter("ignore")
             data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
@@ -129,7 +130,8 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
         return
     if executor == "serial":
         for i in todo:
-            yield i, run_one(sweep.case_doc(i), _case_name(sweep, i))
+            doc, validated = sweep.take_validated(i)
+            yield i, run_one(doc, _case_name(sweep, i), validated)
         return
     if executor == "processes":
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), initializer=_exit_with_parent,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,16 @@ class Sweep:
     base_path: Path
     keys: list                  # varied dotted paths
     values: np.ndarray          # (n_cases, n_keys)
+    #: {case id: (doc, kind, params)} of the cases validated up front, until a serial run takes them
+    #: (`take_validated`): validating a case costs about as much as a tenth of its solve
+    validated: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def take_validated(self, i):
+        """(doc, (kind, params) or None) of case i: the up-front validation's, once; else a new doc."""
+        if i in self.validated:
+            doc, kind, params = self.validated.pop(i)
+            return doc, (kind, params)
+        return self.case_doc(i), None
 
     @property
     def n(self):
@@ -187,7 +197,9 @@ def validate_cases(sweep):
     swept key path introduced is reported as a typo of that path."""
     for i in cases_to_validate(sweep):
         try:
-            validate_document(sweep.case_doc(i), str(sweep.base_path.parent / f"{sweep.path.name} (case {i})"))
+            doc = sweep.case_doc(i)
+            kind, params = validate_document(doc, str(sweep.base_path.parent / f"{sweep.path.name} (case {i})"))
+            sweep.validated[i] = (doc, kind, params)
         except KeyError as e:
             raise CaseError(sweep.path, f"parameters.{e.args[0]}", None,
                             "the key path goes through a value that is not a table") from None
