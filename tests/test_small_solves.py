@@ -94,7 +94,7 @@ def _same_geometry(a, b):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if f.name == "comps":
             assert all(len(u) == len(v) and all(np.array_equal(s, t) for s, t in zip(u, v)) for u, v in zip(x, y))
-        elif f.name != "jacobian_pattern":
+        elif f.name != "shared":
             assert np.array_equal(np.asarray(x), np.asarray(y)), f.name
 
 
@@ -108,8 +108,17 @@ def test_geometry_is_reused_only_for_equal_data(monkeypatch):
     gq = op.geometry(q)
     assert gq is not g
     _same_geometry(gq, op._geometry(q))
+    solve_equilibrium(p)                # the Jacobian's index pattern, built once, serves the copy too
+    assert gq.shared is g.shared and "jacobian" in g.shared and "newton_step" in g.shared
+    psi_q, c_q, _ = solve_equilibrium(q)
+    g_new = op._geometry(q)
+    assert "jacobian" not in g_new.shared
+    from sim.pnp.newton import newton_step_matrix     # the kept pattern gives the same step matrix
+    for a, b in zip(newton_step_matrix(q, gq, psi_q, c_q)[:3], newton_step_matrix(q, g_new, psi_q, c_q)[:3]):
+        assert np.array_equal(a, b)
     q.D[0, 5] *= 2.0                   # changed in place after the geometry was kept: computed anew
     gd = op.geometry(q)
+    assert gd.shared is not g.shared
     assert gd.D_f[0, 5] != g.D_f[0, 5] or gd.D_f[0, 4] != g.D_f[0, 4]
     _same_geometry(gd, op._geometry(q))
     monkeypatch.setenv("SIM_KERNELS", "numpy")                     # a kept geometry follows the policy of now

@@ -119,12 +119,25 @@ def newton_step_matrix(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes
     rows, cols, vals, dense = op.jacobian(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w, fluxes=fluxes)
     dcdw, absent = _w_columns(p, c, w, fluxes)
     vals = vals * dcdw[cols]
-    keep = ~absent[rows]
-    idx = np.flatnonzero(absent)
-    rows = np.concatenate([rows[keep], idx])
-    cols = np.concatenate([cols[keep], idx])
+    keep, rows, cols, idx = _step_pattern(g, rows, cols, absent)
     vals = np.concatenate([vals[keep], np.ones(idx.size)])
     return rows, cols, vals, dense, m
+
+
+def _step_pattern(g, rows, cols, absent):
+    """(kept entries, rows, cols, identity rows) of the step matrix: its index arrays depend only on
+    the Jacobian's pattern and the absent species, so they are kept with the geometry (`Geometry.shared`)
+    when the Jacobian has its plain pattern."""
+    kept = g.shared.get("newton_step")
+    if kept is not None and kept[0] is rows and np.array_equal(kept[1], absent):
+        return kept[2]
+    keep = ~absent[rows]
+    idx = np.flatnonzero(absent)
+    out = (keep, np.concatenate([rows[keep], idx]), np.concatenate([cols[keep], idx]), idx)
+    pattern = g.shared.get("jacobian")
+    if pattern is not None and rows is pattern[0]:
+        g.shared["newton_step"] = (rows, absent.copy(), out)
+    return out
 
 
 def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=None):
@@ -160,6 +173,7 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
             R /= rowmax[:, None]
             delta = solve_banded(bw, bw, lapack_band(R), -r / rowmax, overwrite_ab=True)
     return delta, eq_res, rowmax
+
 
 
 _WORK = threading.local()      # the band work array of `_jacobian_band`, one per thread (Dask runs threads)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -87,8 +87,11 @@ class Geometry:
     row_psi: np.ndarray   # (N,) Poisson row scale
     row_c: np.ndarray     # (S, N) NP row scale
     c_s: float
-    jacobian_pattern: tuple = None    # (rows, cols, (N, S)) of `jacobian`'s entries, kept after the first call
     kernel: bool = False  # evaluate with the compiled kernels (`kernel_policy`)
+    #: index structures derived from the fields above, built on first use and shared by the copies
+    #: `geometry` hands out: "jacobian": (rows, cols, (N, S)) of `jacobian`'s entries; "newton_step":
+    #: see `newton.newton_step_matrix`
+    shared: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def geometry(p):
@@ -363,7 +366,7 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
     V_T = p.thermal_voltage
     rows, cols, vals = [], [], []
     k = np.arange(n)
-    pattern = g.jacobian_pattern          # the (rows, cols) of the entries below never change
+    pattern = g.shared.get("jacobian")    # the (rows, cols) of the entries below never change
     if pattern is not None and pattern[2] != (n, S_):
         pattern = None
 
@@ -412,7 +415,7 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
         add(k[:-1], 1 + s, k[1:], 0, dpL[s] * sc[:-1])
         add(k[1:], 1 + s, k[:-1], 0, dpL[s] * sc[1:])           # row L: -(dN/dpsi_K) = +dpL
     if pattern is None:
-        g.jacobian_pattern = pattern = (np.concatenate(rows), np.concatenate(cols), (n, S_))
+        g.shared["jacobian"] = pattern = (np.concatenate(rows), np.concatenate(cols), (n, S_))
     rows, cols = pattern[0], pattern[1]
     vals = np.concatenate(vals)
     # absent cells: rows of zeros; the solver replaces them by identity
