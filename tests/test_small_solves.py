@@ -56,6 +56,21 @@ def test_kept_mesh_segments_equal_fresh_ones_and_cannot_be_changed():
     assert big.size > mesh_mod._CACHED_MAX_CELLS and len(mesh_mod._SEGMENTS) == 1
 
 
+def test_kept_meshes_equal_fresh_ones_and_cannot_be_changed():
+    args = ([20e-9, 5e-9, 20e-9], 2e-12, [5e-10, 5e-10, 5e-10], 1.08)
+    mesh_mod._MESHES.clear()
+    first = mesh_mod.layered_mesh(*args)
+    assert mesh_mod.layered_mesh([20e-9, 5e-9, 20e-9], [2e-12] * 3, 5e-10, 1.08) is first   # the same values
+    fresh = mesh_mod._layered_mesh(args[0], *(np.full(3, v, float) for v in (2e-12, 5e-10, 1.08)), (False, False))
+    for name in ("faces", "layer_of_cell", "layer_faces"):
+        assert np.array_equal(getattr(first, name), getattr(fresh, name))
+        with pytest.raises(ValueError):
+            getattr(first, name)[0] = 1
+    assert mesh_mod.layered_mesh(*args[:3], 1.09) is not first
+    big = mesh_mod.layered_mesh([5e-5], 1e-9, 1e-9, 1.0)                    # 50,000 cells: not kept
+    assert big.n > mesh_mod._CACHED_MAX_CELLS and big.faces.flags.writeable
+
+
 def test_capacitance_charge_equals_the_full_evaluation():
     p, psi, c, st = runner.solve(_params())
     q, dphi = obs.first_interface_left_charge(p, psi, c)

@@ -90,9 +90,30 @@ def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
 
     h_min, h_max, growth: one value for all layers or one per layer.
     grade_outer: also grade toward the outer (left, right) ends, e.g. for a blocking electrode.
+    Meshes of up to 20k cells are kept (read-only arrays): a sweep builds the same mesh for every
+    case and every potential of a case.
     """
     K = len(thicknesses)
     h_min, h_max, growth = (np.broadcast_to(np.asarray(v, float), (K,)) for v in (h_min, h_max, growth))
+    key = (tuple(float(t) for t in thicknesses), tuple(h_min.tolist()), tuple(h_max.tolist()),
+           tuple(growth.tolist()), tuple(bool(b) for b in grade_outer))
+    mesh = _MESHES.get(key)
+    if mesh is None:
+        mesh = _layered_mesh(thicknesses, h_min, h_max, growth, grade_outer)
+        if mesh.n <= _CACHED_MAX_CELLS:
+            for a in (mesh.faces, mesh.layer_of_cell, mesh.layer_faces):
+                a.setflags(write=False)
+            if len(_MESHES) >= _CACHED_SEGMENTS:
+                _MESHES.clear()
+            _MESHES[key] = mesh
+    return mesh
+
+
+_MESHES = {}
+
+
+def _layered_mesh(thicknesses, h_min, h_max, growth, grade_outer):
+    K = len(thicknesses)
     cells = []
     layer_faces = [0]
     for k, L in enumerate(thicknesses):
