@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sim.errors import CaseError
 from sim.io import read_result
-from sim.kinds import REGISTRY, kind, schemas
+from sim.kinds import REGISTRY, kind
+from sim.kinds import schema as kind_schema
 from sim.materials import _raw as _materials_raw
 from sim.materials import load_material, material_names
 from sim.schema import Field, Table, TableMap, suggest
@@ -106,10 +107,6 @@ class Case:
     overrides: list = None       # [(dotted key, value)] applied on top of the text (`--set`)
 
 
-def _kinds():
-    return schemas()
-
-
 def _nesting(text):
     """Deepest nesting of [ / { in values and of dotted table headers (a cheap upper bound)."""
     depth = deepest = 0
@@ -166,14 +163,14 @@ def validate_document(doc, file="<string>"):
     """Validate a parsed case dict; return (kind, resolved params)."""
     if not isinstance(doc, dict):
         raise CaseError(file, "<root>", doc, "a case must be a TOML table")
-    kinds = _kinds()
+    kinds = REGISTRY                      # names only: just the case's kind is imported
     kind = doc.get("kind")
     if kind is None:
         raise CaseError(file, "kind", None, f"required value is missing; one of {sorted(kinds)}")
     if not isinstance(kind, str) or kind not in kinds:
         raise CaseError(file, "kind", kind, f"unknown kind; one of {sorted(kinds)}"
                         + (suggest(kind, kinds) if isinstance(kind, str) else ""))
-    schema, check = kinds[kind]
+    schema, check = kind_schema(kind)
     params = schema.validate(doc, file)
     check(params, file)
     return kind, params

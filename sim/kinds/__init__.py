@@ -23,4 +23,9 @@ def kind(name):
 
 def schemas():
     """{kind: (SCHEMA, check)} of every registered kind."""
-    return {name: (kind(name).SCHEMA, kind(name).check) for name in REGISTRY}
+    return {name: schema(name) for name in REGISTRY}
+
+
+def schema(name):
+    """(SCHEMA, check) of one registered kind (only its package is imported)."""
+    return kind(name).SCHEMA, kind(name).check

@@ -26,7 +26,8 @@ from sim.case import parse_case_text, read_case_text, validate_document
 from sim.errors import CaseError
 from sim.schema import Field, Table, TableMap
 from sim.schema import field_of
-from sim.kinds import schemas
+from sim.kinds import REGISTRY
+from sim.kinds import schema as kind_schema
 from sim.case import apply_overrides
 
 PARAMETER = Table({
@@ -86,7 +87,8 @@ class Sweep:
         return h.hexdigest()
 
     def case_doc(self, i):
-        schema = schemas().get(self.base_doc.get("kind"), (None,))[0]
+        name = self.base_doc.get("kind")
+        schema = kind_schema(name)[0] if name in REGISTRY else None
         doc = copy.deepcopy(self.base_doc)
         for key, v in zip(self.keys, self.values[i]):
             f = field_of(schema, key) if schema else None
