@@ -656,34 +656,38 @@ WHY = {
     "lapack_numpy": "the NumPy path makes about 20 vectorized passes over the cells per coupled iteration and "
                     "about 10 per predictor iteration; it is the reference (and the path of meshes below "
                     "MIN_CELLS cells, where loading the kernels costs more than it saves)",
-    "sweep": "a case is about 80 % physics (profile above): three equilibrium solves at 320 cells, the case's "
-             "own (8 predictor and 1 coupled Newton iterations) and the two +-5 mV neighbours of its differential "
-             "capacitance (now 5 predictor iterations started from the case's psi and 1 coupled each; before, 4 "
-             "coupled each). Each iteration is a few dozen NumPy calls on 320-cell arrays, where a call's fixed "
-             "cost of microseconds outweighs its work; storage, validation and digests are most of the rest. The "
-             "compiled kernels halve small solves, but their 0.8 s load per process is about what a 100-case "
-             "sweep saves, and their numbers differ from `sim run`'s in the last digits, so meshes this small "
-             "keep the NumPy path",
-    "shipped": "the shipped sweeps have 10-16 cases of 0.1-0.3 s; the submitting process's own serial part "
-               "(loading and validating the sweep, starting the pool, the final write: about 0.3 s) is a "
-               "sixth of the parallel wall time, and with both cores busy a case runs up to 10-15 % slower "
-               "than alone (last column of section 9). Repeated runs on this shared machine scatter by "
-               "+-20 % (processes on lno_thickness: 1.47-1.89x over this and the last session). Dask adds "
-               "its scheduler process and serialisation on the same 2 cores, and its workers run a case slower "
-               "than a plain process (last column of section 9)",
+    "sweep": "a case is three quarters physics (profile above): three equilibrium solves at 320 cells, the "
+             "case's own (8 predictor and 1 coupled Newton iterations) and the two +-5 mV neighbours of its "
+             "differential capacitance (5 and 4 predictor iterations started from the case's psi, 1 coupled "
+             "each), each iteration a few dozen NumPy calls on 320-cell arrays whose fixed cost outweighs their "
+             "work; the rest is the result file (0.2 s for the final write of 100 cases, most of it HDF5 creating "
+             "55 columns and their attributes), problem set-up, digests and validation, each trimmed this "
+             "round. Every change had to leave the shipped results bit for bit or within 1e-12, and that "
+             "rules out the remaining levers: the compiled kernels (a third of the NumPy time per case) move "
+             "R_SCL by up to 1e-11 against the stored reference arrays; stopping the predictor one iteration "
+             "earlier moves it by up to 8e-12; the differential capacitance from the linearised system (one solve "
+             "instead of two neighbours, about 2x per case) changes it by the finite-difference truncation, "
+             "about 1e-4",
+    "shipped": "the shipped sweeps have 10-16 cases of 0.1-0.3 s, 2.4-2.8 s serially; with 2 workers the "
+               "ideal is 1.2-1.4 s, and the measured 1.5-1.6 s leave about 0.3 s that only the submitting "
+               "process does: loading and validating the sweep, starting the pool or reaching the cluster, and "
+               "the final write of the result file (0.15-0.2 s, while both workers wait). Cases no longer run "
+               "slower side by side (last columns: 0.97-1.02). Writing the cases that have arrived during the "
+               "pool's tail, while one core is idle, was tried and was slower: rebuilding the file around the "
+               "last case costs about as much as that case. Repeated runs on this shared machine scatter by "
+               "+-20 % (processes on lno_thickness: 1.47-1.89x over the last three sessions)",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
                  "the CPU caches, so the cost per cell and iteration rises too",
-    "dask": "cases run slower inside Dask workers than alone (sum of the cases' own wall times, section 9). "
-            "Part of it was Dask's MALLOC_TRIM_THRESHOLD_=65536 in every worker, which turns off glibc's adaptive "
-            "mmap threshold (each temporary array above 128 KiB mapped and unmapped anew: about 13 % on the "
-            "shipped sweeps); the clusters sim starts, and this benchmark's, now leave it unset. The rest is the "
-            "2 cores shared by the scheduler process, the client, the workers' event loops and the computing "
-            "threads",
-    "processes": "Amdahl on 2 cores: the cases are now about 24 ms each (4.5 s serially for 200), and the "
-                 "submitting process spends about 0.75 s of CPU on the sweep (measured with time.process_time): "
-                 "0.35 s of it the final write, while the workers wait, and the rest receiving results on the cores "
-                 "the workers need; that caps the speed-up near 1.6x. It was met (1.9-2.2x) when a case took "
-                 "three times as long",
+    "dask": "the 200 cases take 20-30 ms each, so Dask's per-task cost (scheduler process, client and the "
+            "workers' event loops on the same 2 cores, serialising each result) is a large share of a task. "
+            "Cases no longer run slower inside Dask workers (section 9, last column): Dask's "
+            "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
+            "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "
+            "(sim.pnp.allocator)",
+    "processes": "Amdahl on 2 cores: the cases take 20-30 ms each, and the submitting process spends about "
+                 "0.75 s of CPU on a 200-case sweep (measured with time.process_time on 2026-11-26): 0.35 s of it "
+                 "the final write, while the workers wait, and the rest receiving results on the cores the "
+                 "workers need; met (1.9-2.2x) in the runs where the cases took longer",
 }
 
 
@@ -701,9 +705,9 @@ def _targets(res):
     worst = max(r.get("per_cell_ratio_per_doubling", 0.0) for r in res["scaling"])
     check("worst per-cell cost ratio per doubling", worst, 1.3, higher=False,
           why="single sizes can sit off the trend on this shared 2-core machine even as medians of 5 rounds: "
-              "on 2026-11-25 32k cells took 1.6x the trend in two runs, and as long at the commit before that "
-              "day's work when run side by side (about 0.5 s for both), so it is the machine, not the solver; the "
-              "ratios over the whole range (see the table) average close to 1")
+              "32k cells took 1.6x the trend in two runs of 2026-11-25 and 1.4x in one of 2026-11-26, and as "
+              "long at the commit before that work when run side by side (about 0.5 s for both), so it is the "
+              "machine, not the solver; the ratios over the whole range (see the table) average close to 1")
     check("1 h transient at 1 mA/cm2 (s)", res["transient"]["wall_s"], 2.0, higher=False)
     check("60-frequency impedance spectrum (s)", res["impedance"]["wall_s"], 0.5, higher=False)
     for name, target in (("processes", 1.7), ("dask", 1.6)):
