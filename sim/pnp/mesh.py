@@ -103,13 +103,14 @@ def layered_mesh(thicknesses, h_min, h_max, growth, grade_outer=(False, False)):
         if mesh.n <= _CACHED_MAX_CELLS:
             for a in (mesh.faces, mesh.layer_of_cell, mesh.layer_faces):
                 a.setflags(write=False)
-            if len(_MESHES) >= _CACHED_SEGMENTS:
+            if len(_MESHES) >= _CACHED_MESHES:
                 _MESHES.clear()
             _MESHES[key] = mesh
     return mesh
 
 
 _MESHES = {}
+_CACHED_MESHES = 64
 
 
 def _layered_mesh(thicknesses, h_min, h_max, growth, grade_outer):

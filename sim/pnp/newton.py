@@ -175,7 +175,6 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
     return delta, eq_res, rowmax
 
 
-
 _WORK = threading.local()      # the band work array of `_jacobian_band`, one per thread (Dask runs threads)
 
 
