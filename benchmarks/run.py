@@ -678,8 +678,9 @@ WHY = {
                "+-20 % (processes on lno_thickness: 1.47-1.89x over the last three sessions)",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
                  "the CPU caches, so the cost per cell and iteration rises too",
-    "dask": "the 200 cases take 20-30 ms each, so Dask's per-task cost (scheduler process, client and the "
-            "workers' event loops on the same 2 cores, serialising each result) is a large share of a task. "
+    "dask": "the 200 cases take 20-30 ms each; Dask's per-task cost (scheduler process, client and the "
+            "workers' event loops on the same 2 cores, serialising each result) is now paid per chunk of 7 "
+            "cases (29 tasks), and the scheduler still shares the 2 cores with the workers. "
             "Cases no longer run slower inside Dask workers (section 9, last column): Dask's "
             "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
             "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "

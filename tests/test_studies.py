@@ -78,6 +78,24 @@ def test_serial_processes_dask_identical(tmp_path):
             np.testing.assert_array_equal(np.asarray(a[k].value), np.asarray(b[k].value), err_msg=k)
 
 
+def test_dask_chunks_give_the_cases_of_single_tasks(tmp_path, monkeypatch):
+    from sim.studies import runner
+    assert runner._chunks(list(range(10)), 2) == [[i] for i in range(10)]       # fewer cases than 16 per worker
+    assert [len(c) for c in runner._chunks(list(range(200)), 2)] == [7] * 28 + [4]
+    assert sum(runner._chunks(list(range(200)), 2), []) == list(range(200))
+    pytest.importorskip("dask.distributed")
+    sweep = write_sweep(tmp_path, GRID)
+    serial = run_sweep(sweep, tmp_path / "serial.h5", executor="serial", progress=False)
+    monkeypatch.setattr(runner, "DASK_TASKS_PER_WORKER", 1)                    # 6 cases, 2 workers: 2 chunks of 3
+    assert [len(c) for c in runner._chunks(list(range(6)), 2)] == [3, 3]
+    chunked = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", jobs=2, progress=False)
+    _compare(serial, chunked)
+    a, b = read_case(tmp_path / "serial.h5", 4), read_case(tmp_path / "dask.h5", 4)
+    for k in a:
+        if "wall_time" not in k:
+            np.testing.assert_array_equal(np.asarray(a[k].value), np.asarray(b[k].value), err_msg=k)
+
+
 def test_designs_zip_lhs_and_log_ranges(tmp_path):
     zipped = load_sweep(write_sweep(tmp_path, GRID.replace("[15e-9, 30e-9]", "[15e-9, 20e-9, 30e-9]"),
                                     'kind = "zip"'))
