@@ -672,7 +672,7 @@ WHY = {
                "ideal is 1.2-1.4 s, and the measured 1.5-1.6 s leave about 0.3 s that only the submitting "
                "process does: loading and validating the sweep, starting the pool or reaching the cluster, and "
                "the final write of the result file (0.15-0.2 s, while both workers wait). Cases no longer run "
-               "slower side by side (last columns: 0.97-1.02). Writing the cases that have arrived during the "
+               "slower side by side in a process pool (last columns: 0.97-1.00; Dask workers 0.97-1.10). Writing the cases that have arrived during the "
                "pool's tail, while one core is idle, was tried and was slower: rebuilding the file around the "
                "last case costs about as much as that case. Repeated runs on this shared machine scatter by "
                "+-20 % (processes on lno_thickness: 1.47-1.89x over the last three sessions)",
@@ -685,10 +685,12 @@ WHY = {
             "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
             "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "
             "(sim.pnp.allocator)",
-    "processes": "Amdahl on 2 cores: the cases take 20-30 ms each, and the submitting process spends about "
-                 "0.75 s of CPU on a 200-case sweep (measured with time.process_time on 2026-11-26): 0.35 s of it "
+    "processes": "Amdahl on 2 cores: the cases take 20-30 ms each, and the submitting process spends 0.5-0.75 "
+                 "s of CPU on a 200-case sweep (measured with time.process_time on 2026-11-26): 0.35 s of it "
                  "the final write, while the workers wait, and the rest receiving results on the cores the "
-                 "workers need; met (1.9-2.2x) in the runs where the cases took longer",
+                 "workers need. Repeated runs of the same code scatter by +-20 % on this machine (1.51, 1.91 and "
+                 "1.56 in this session's three runs); sending the cases in chunks, as the Dask executor now does, "
+                 "cut the submitting process's CPU by about a tenth and was not kept",
 }
 
 
