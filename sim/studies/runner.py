@@ -149,7 +149,7 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
     if executor == "processes":
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), initializer=_exit_with_parent,
                                  initargs=(os.getpid(),)) as pool:
-            futs = {pool.submit(run_one, sweep.case_doc(i), _case_name(sweep, i)): i for i in todo}
+            futs = {pool.submit(run_one, sweep.take_validated(i)[0], _case_name(sweep, i)): i for i in todo}
             for f in as_completed(futs):
                 yield futs[f], f.result()
         return
@@ -172,7 +172,7 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
         try:
             workers = max(1, sum(client.nthreads().values()))         # threads on all connected workers
             chunks = _chunks(todo, workers)
-            futures = client.map(run_many_packed, [[sweep.case_doc(i) for i in ch] for ch in chunks],
+            futures = client.map(run_many_packed, [[sweep.take_validated(i)[0] for i in ch] for ch in chunks],
                                  [[_case_name(sweep, i) for i in ch] for ch in chunks], pure=False)
             index = {f.key: ch for f, ch in zip(futures, chunks)}
             for f, packed in d_as_completed(futures, with_results=True):

@@ -64,8 +64,9 @@ class Sweep:
     base_path: Path
     keys: list                  # varied dotted paths
     values: np.ndarray          # (n_cases, n_keys)
-    #: {case id: (doc, kind, params)} of the cases validated up front, until a serial run takes them
-    #: (`take_validated`): validating a case costs about as much as a tenth of its solve
+    #: {case id: (doc, kind, params)} of the cases validated up front, until a run takes them
+    #: (`take_validated`): every executor sends the validated doc; a serial run also uses its params
+    #: (validating a case costs about a tenth of its solve; other executors validate in the worker)
     validated: dict = field(default_factory=dict, repr=False, compare=False)
 
     def take_validated(self, i):
