@@ -220,30 +220,42 @@ def write_atomically(out_path, build, start_from=None):
     """Write an HDF5 file to `out_path` so that a reader only ever sees the old or the new file.
 
     `build(h5file)` fills the file in memory (starting from the bytes `start_from`, opened "r+", or
-    from an empty file); the image is then written to a temporary file beside `out_path` with plain
-    file I/O, fsync'ed and renamed over it (os.replace).  HDF5 never writes to the disk itself: a
-    full disk or a file-size limit is one clean ResultFileError, and nothing at `out_path` changes
-    (HDF5 failing inside a write to disk can crash the process at close).
+    from an empty file); the image is then written by `write_image_atomically`.  HDF5 never writes
+    to the disk itself: a full disk or a file-size limit is one clean ResultFileError, and nothing
+    at `out_path` changes (HDF5 failing inside a write to disk can crash the process at close).
     """
-    out_path = Path(out_path)
-    with _registering():
-        fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=out_path.parent)   # short: long names stay valid
-        os.close(fd)
-        _PENDING.add(tmp)
+    bio = io.BytesIO(start_from or b"")
     try:
-        bio = io.BytesIO(start_from or b"")
         if start_from:
             f = h5py.File(bio, "r+")
         else:
             f = h5py.File(bio, "w", userblock_size=USERBLOCK_BYTES)
         with f:
             build(f)
-        sealed = seal(bio.getbuffer())
+    except OSError as e:
+        if isinstance(e, ResultFileError):
+            raise
+        raise ResultFileError(f"{out_path}: could not write the result ({e.strerror or e}); "
+                              "the previous file, if any, is unchanged") from None
+    return write_image_atomically(out_path, bio.getbuffer())
+
+
+def write_image_atomically(out_path, image):
+    """Seal the HDF5 file image `image` (bytes of a file with sim's user block, see `seal`), write
+    it to a temporary file beside `out_path` with plain file I/O, fsync it and rename it over
+    `out_path` (os.replace): a reader only ever sees the old or the new file."""
+    out_path = Path(out_path)
+    with _registering():
+        fd, tmp = tempfile.mkstemp(prefix=".sim-", suffix=".h5.tmp", dir=out_path.parent)   # short: long names stay valid
+        os.close(fd)
+        _PENDING.add(tmp)
+    try:
+        sealed = seal(image)
         with open(tmp, "wb") as fh:
             fh.write(sealed)
             fh.flush()
             os.fsync(fh.fileno())
-        del bio, sealed
+        del sealed
         os.replace(tmp, out_path)
     except BaseException as e:
         try:

@@ -1,7 +1,8 @@
 """The sweep result file: one HDF5 file, grown case by case, never left half-written.
 
-Each flush rebuilds the file in memory from the current one, writes the new case rows
-and rewrites the summary there, fsyncs it and renames it over the original (os.replace).  A
+The file is grown in memory (`SweepImage`): case rows are written into an HDF5 file image, and
+each flush rewrites the summary there, writes the image to a temporary file, fsyncs it and
+renames it over the original (os.replace).  A
 SIGKILL at any moment therefore leaves either the previous or the new complete file.  A lock
 file (OUT.lock, holding the writer's pid) refuses a second writer on the same output.
 
@@ -21,7 +22,7 @@ import numpy as np
 from sim.errors import ResultFileError, SimError
 from sim import columns
 from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, content_digest, read_datasets, read_sealed, seal_ok,
-                    write_atomically, write_datasets)
+                    write_datasets, write_image_atomically)
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 
@@ -140,34 +141,77 @@ def _verified_in(img, path, digest):
     return done, repaired
 
 
-def flush(path, root_attrs, new_cases, summary, fresh=False):
-    """Atomically add `new_cases` ({id: (record dict, {path: Q})}) and replace the summary.
+class SweepImage:
+    """The sweep file being grown, held open in memory (an HDF5 file image) for the whole sweep.
 
-    summary: {column: Q(array)}, one row per case of the sweep.  fresh: start from an empty file
-    instead of the current one.  The new file is built in memory from the current one and
-    written by sim.io.write_atomically (temporary file, fsync, rename), so a kill, a full disk or
-    a file-size limit leaves the previous complete file.  Case data go into the case rows of
-    sim.columns, each column written once for all the new cases.
+    `add` writes case rows into the image only; `commit` rewrites the summary there and writes the
+    whole image to `path` by sim.io.write_image_atomically (temporary file, fsync, rename), so a
+    kill, a full disk or a file-size limit leaves the previous complete file.  Keeping the image
+    open lets a runner create the file's columns (most of a write: an HDF5 dataset and about seven
+    attributes per result path) from the first case that arrives, while workers compute the
+    others, instead of at the end while they wait; nor does a flush read the file back first.
     """
-    path = Path(path)
-    start = read_sealed(path, "sweep file") if not fresh and path.exists() else None
-    n = len(next(iter(summary.values())).value) if summary else 0
 
-    def build(f):
+    def __init__(self, path, n, fresh=False):
+        self.path, self.n = Path(path), n
+        start = read_sealed(self.path, "sweep file") if not fresh and self.path.exists() else None
+        self._bio = io.BytesIO(start or b"")
+        if start:
+            self._f = h5py.File(self._bio, "r+")
+        else:
+            self._f = h5py.File(self._bio, "w", userblock_size=USERBLOCK_BYTES)
+        self.uncommitted = 0         # cases whose rows the image holds but the file on disk does not yet
+        self._known = {}             # column handles and metadata (`columns.write_rows`)
+
+    def add(self, new_cases):
+        """Write the rows of `new_cases` ({id: (record dict, {path: Q})}) into the image (sim.columns,
+        each column written once for all of them)."""
+        try:
+            columns.write_rows(self._f, self.n, {i: (record, {p: (q.value, q.units, q.attrs) for p, q in data.items()})
+                                                 for i, (record, data) in new_cases.items()}, self._known)
+        except TypeError as e:
+            raise SimError(f"{self.path}: {e} (a bug in sim: please report it); the file keeps the cases written "
+                           "before") from None
+        self.uncommitted += len(new_cases)
+
+    @property
+    def has_columns(self):
+        """True once the image holds case columns (sim.columns)."""
+        return columns.COLUMNS in self._f
+
+    def commit(self, root_attrs, summary):
+        """Set the root attributes, replace the summary ({column: Q(array)}, one row per case) and
+        write the image atomically to the path."""
+        f = self._f
         for k, v in root_attrs.items():
             f.attrs[k] = v
-        try:
-            columns.write_rows(f, n, {i: (record, {p: (q.value, q.units, q.attrs) for p, q in data.items()})
-                                      for i, (record, data) in new_cases.items()})
-        except TypeError as e:
-            raise SimError(f"{path}: {e} (a bug in sim: please report it); the file keeps the cases written "
-                           "before") from None
         if "summary" in f:
             del f["summary"]
         write_datasets(f.require_group("summary"), summary)
         f["summary"].attrs["digest"] = content_digest(summary)
         f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
-    write_atomically(path, build, start_from=start)
+        f.flush()                                      # the image in _bio is now a complete file
+        write_image_atomically(self.path, self._bio.getvalue())
+        self.uncommitted = 0
+
+    def close(self):
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def flush(path, root_attrs, new_cases, summary, fresh=False):
+    """Atomically add `new_cases` ({id: (record dict, {path: Q})}) and replace the summary
+    ({column: Q(array)}, one row per case of the sweep) in one step (see `SweepImage`).  fresh:
+    start from an empty file instead of the current one."""
+    n = len(next(iter(summary.values())).value) if summary else 0
+    with SweepImage(path, n, fresh) as image:
+        image.add(new_cases)
+        image.commit(root_attrs, summary)
 
 
 def read_case(path, case_id):
