@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import subprocess
 import tempfile
 import time as _time
@@ -121,11 +122,18 @@ def _utf8(text):
     return str(text).encode("utf-8", "surrogatepass")
 
 
+#: what `_canonical_bytes` puts before the raw bytes of a float scalar: the dtype and shape of its
+#: contiguous array (np.ascontiguousarray makes a 0-d array 1-d), computed by the general path itself
+_FLOAT64_SCALAR = (lambda a: a.dtype.str.encode() + repr(a.shape).encode())(np.ascontiguousarray(np.asarray(0.0)))
+
+
 def _canonical_bytes(value):
     """The bytes a digest sees for one dataset value: the same for what is written and what is read
     back (strings are compared as UTF-8 text, numbers with their dtype and shape)."""
     if isinstance(value, (str, bytes)):
         return b"s" + _utf8(value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value)
+    if type(value) is float or type(value) is np.float64:         # the commonest value: the bytes below, sooner
+        return _FLOAT64_SCALAR + struct.pack("=d", value)
     a = np.asarray(value)
     if a.dtype.kind in "USO":
         items = [x.decode("utf-8", "surrogateescape") if isinstance(x, bytes) else str(x) for x in a.ravel()]

@@ -14,7 +14,6 @@ from sim.pnp import kernel_policy
 from sim.pnp import observables as obs
 from sim.kinds.pnp.build import build_problem, cathode_layer, cathode_potential
 from sim.pnp.newton import SolverOptions, solve_equilibrium
-from sim.pnp.fipy_solver import solve_equilibrium_fipy
 from sim.pnp.carriers import KROGER_VINK_TEXT
 from sim.pnp import analytic as an
 from sim.errors import CaseError
@@ -37,6 +36,7 @@ def solve(params, potential_V=None, start=None, solver=None, seed=None, final_re
     solver = solver or params["solver"]
     opts = _options(params, final_residual)
     if solver == "fipy":
+        from sim.pnp.fipy_solver import solve_equilibrium_fipy        # the FiPy backend: loaded when chosen
         psi, c, stats = solve_equilibrium_fipy(p, opts, max_sweeps=params["solver_options"]["fipy_max_sweeps"])
     else:
         psi, c, stats = solve_equilibrium(p, opts, start=start, seed=seed)
