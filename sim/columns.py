@@ -66,20 +66,46 @@ def _column(f, path, value, units, attrs, n):
     """A new column for `path` (its first row: value, units, attrs); returns (dataset, meta)."""
     name = f"{COLUMNS}/{path}"
     enc, a = _encoding(value)
+    new = {}
     if enc == "number":
         col = f.create_dataset(name, (n,), dtype=h5py.vlen_dtype(_STORE[a.dtype.kind]))
-        col.attrs["sweep_dtype"] = a.dtype.str
-        col.attrs["sweep_ndim"] = a.ndim
+        new.update(sweep_dtype=a.dtype.str, sweep_ndim=a.ndim)
     else:
         col = f.create_dataset(name, (n,), dtype=h5py.string_dtype())
-    col.attrs["sweep_encoding"] = enc
-    col.attrs["units"] = units
-    for k, v in attrs.items():
-        col.attrs[k] = v
     meta = {"encoding": enc, "units": units, "dtype": a.dtype.str if enc == "number" else "",
             "ndim": int(a.ndim) if enc == "number" else 0, "attrs": attrs, "own_attrs": False}
-    _set_meta(col, meta)
+    new.update(sweep_encoding=enc, units=units, **attrs)
+    new["sweep_meta_json"] = json.dumps(meta, default=_jsonable)        # as `_set_meta`
+    _new_attrs(col, new)
     return col, meta
+
+
+_ATTR_TYPES = {}
+
+
+def _new_attrs(obj, attrs):
+    """obj.attrs[k] = v for attributes obj does not have yet.  Text, float and integer values are
+    written through h5py's low-level API with the types and scalar space its high-level API gives
+    them (half the time: a sweep file's columns carry ~7 attributes each); others go through
+    obj.attrs."""
+    from h5py import h5a, h5s, h5t
+    if not _ATTR_TYPES:
+        _ATTR_TYPES.update(str=(h5t.py_create(h5py.string_dtype(), logical=True), h5py.string_dtype()),
+                           float=(h5t.py_create(np.dtype(np.float64)), np.float64),
+                           int=(h5t.py_create(np.dtype(np.int64)), np.int64), scalar=h5s.create(h5s.SCALAR))
+    for k, v in attrs.items():
+        t = type(v)
+        which = ("str" if t is str else "float" if t is float or t is np.float64 else
+                 "int" if (t is int and -2 ** 63 <= v < 2 ** 63) or t is np.int64 else None)
+        if which is None or not k.isascii():
+            obj.attrs[k] = v
+            continue
+        tid, dtype = _ATTR_TYPES[which]
+        attr = h5a.create(obj.id, k.encode("ascii"), tid, _ATTR_TYPES["scalar"])
+        try:
+            attr.write(np.array(v, dtype=dtype))
+        finally:
+            attr.close()
 
 
 def _set_meta(col, meta):

@@ -277,3 +277,23 @@ def test_rows_written_in_parts_equal_rows_written_at_once(tmp_path):
         assert image.uncommitted == 0
     for i in rows:
         assert content_digest(read_case(path, i)) == content_digest(data[i][1])
+
+
+def test_column_attributes_written_directly_equal_those_of_h5py():
+    """sim.columns writes text, float and integer attributes of new columns through h5py's
+    low-level API: type, space and value equal what `obj.attrs[k] = v` writes (others go through it)."""
+    import io as _io
+    from h5py import h5a
+    values = {"units": "ohm cm^2", "meaning": "µ-text, ünïcode", "empty": "", "step_V": 0.01, "g": np.float64(-2.5e-300),
+              "n": 3, "big": 2 ** 62, "i": np.int64(-7), "flag": True, "arr": np.arange(3.0)}
+    with h5py.File(_io.BytesIO(), "w") as f:
+        fast, slow = f.create_dataset("fast", (1,), dtype=float), f.create_dataset("slow", (1,), dtype=float)
+        columns._new_attrs(fast, values)
+        for k, v in values.items():
+            slow.attrs[k] = v
+        assert sorted(fast.attrs) == sorted(slow.attrs) == sorted(values)
+        for k in values:
+            a, b = h5a.open(fast.id, k.encode()), h5a.open(slow.id, k.encode())
+            assert a.get_type() == b.get_type() and a.get_space().shape == b.get_space().shape, k
+            va, vb = fast.attrs[k], slow.attrs[k]
+            assert type(va) is type(vb) and np.array_equal(va, vb), k
