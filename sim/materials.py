@@ -58,13 +58,17 @@ def load_material(name, overrides=None, file=None, key_prefix="materials"):
         raise CaseError(file, f"{key_prefix}", name,
                         f"unknown material{suggest(name, raw)}; see `python -m sim materials`, or define it "
                         f"in the case under [materials.{name}]")
-    out = {}
-    for prop, rec in raw.get(name, {}).items():
-        if isinstance(rec, dict) and "value" in rec:
-            out[prop] = to_si(rec["value"], rec["unit"])[0]
+    out = dict(_si_values(name)) if name in raw else {}
     for prop, value in (overrides or {}).items():
         out[prop] = value
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _si_values(name):
+    """{property: SI value} of a database material (converted once per process; callers copy)."""
+    return {prop: to_si(rec["value"], rec["unit"])[0] for prop, rec in _raw()[name].items()
+            if isinstance(rec, dict) and "value" in rec}
 
 
 def material_table(name, prop):
