@@ -670,37 +670,43 @@ WHY = {
              "case's own (8 predictor and 1 coupled Newton iterations) and the two +-5 mV neighbours of its "
              "differential capacitance (5 and 4 predictor iterations started from the case's psi, 1 coupled "
              "each), each iteration a few dozen NumPy calls on 320-cell arrays whose fixed cost outweighs their "
-             "work; the rest is the result file (0.2 s for the final write of 100 cases, most of it HDF5 creating "
-             "55 columns and their attributes), problem set-up, digests and validation, each trimmed this "
-             "round. Every change had to leave the shipped results bit for bit or within 1e-12, and that "
-             "rules out the remaining levers: the compiled kernels (a third of the NumPy time per case) move "
-             "R_SCL by up to 1e-11 against the stored reference arrays; stopping the predictor one iteration "
-             "earlier moves it by up to 8e-12; the differential capacitance from the linearised system (one solve "
-             "instead of two neighbours, about 2x per case) changes it by the finite-difference truncation, "
-             "about 1e-4",
-    "shipped": "the shipped sweeps have 10-16 cases of 0.1-0.3 s, 2.4-2.8 s serially; with 2 workers the "
-               "ideal is 1.2-1.4 s, and the measured 1.5-1.6 s leave about 0.3 s that only the submitting "
-               "process does: loading and validating the sweep, starting the pool or reaching the cluster, and "
-               "the final write of the result file (0.15-0.2 s, while both workers wait). Cases no longer run "
-               "slower side by side in a process pool (last columns: 0.97-1.00; Dask workers 0.97-1.10). Writing the cases that have arrived during the "
-               "pool's tail, while one core is idle, was tried and was slower: rebuilding the file around the "
-               "last case costs about as much as that case. Repeated runs on this shared machine scatter by "
-               "+-20 % (processes on lno_thickness: 1.47-1.89x over the last three sessions)",
+             "work; the rest is the result file (0.1-0.2 s for 100 cases: the columns, created from the first "
+             "case, and the last write), problem set-up, digests and validation, each trimmed. The ratio sits at "
+             "the target: two runs of the same code on 2026-11-26 gave 4.9x and 6.0x, and the 9 interleaved pairs "
+             "of one run span +-8 %. Every change had to leave the shipped results bit for bit or within 1e-12, "
+             "and that rules out the remaining levers: the compiled kernels (a third of the NumPy time per case) "
+             "move R_SCL by up to 1e-11 against the stored reference arrays; stopping the predictor one "
+             "iteration earlier moves it by up to 8e-12; the differential capacitance from the linearised system "
+             "(one solve instead of two neighbours, about 2x per case) changes it by the finite-difference "
+             "truncation, about 1e-4",
+    "shipped": "the shipped sweeps have 10-16 cases of 0.08-0.17 s, 1.8-2.3 s serially; with 2 workers the ideal "
+               "is 0.9-1.15 s. Only the submitting process does: loading and validating the sweep and starting "
+               "the pool or reaching the cluster (0.03-0.05 s before the first case starts), creating the "
+               "result file's columns from the first case that arrives (0.05-0.1 s of CPU that the workers lose "
+               "while it runs; until this round it was part of the last write, while they waited) and the last "
+               "write (0.05-0.08 s, was 0.22-0.24 s). The last columns show how much slower the cases ran side "
+               "by side than alone: the two benchmark runs of 2026-11-26 03:31 and 03:56, with the same file "
+               "code, measured 0.99-1.13 and 1.12-1.29 for the process pool (processes 1.65 and 1.78x, then "
+               "1.42 and 1.59x); inside Dask workers the scheduler and the workers' event loops share the 2 "
+               "cores too. Repeated runs on this shared machine scatter by +-20 % (processes on lno_thickness: "
+               "1.42-1.89x over the last four sessions)",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
                  "the CPU caches, so the cost per cell and iteration rises too",
     "dask": "the 200 cases take 20-30 ms each; Dask's per-task cost (scheduler process, client and the "
             "workers' event loops on the same 2 cores, serialising each result) is now paid per chunk of 7 "
-            "cases (29 tasks), and the scheduler still shares the 2 cores with the workers. "
-            "Cases no longer run slower inside Dask workers (section 9, last column): Dask's "
+            "cases (29 tasks), and the scheduler still shares the 2 cores with the workers: cases ran 0-30 % "
+            "slower inside Dask workers than alone in the runs of 2026-11-26 (section 9, last column). Dask's "
             "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
             "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "
-            "(sim.pnp.allocator)",
-    "processes": "Amdahl on 2 cores: the cases take 20-30 ms each, and the submitting process spends 0.5-0.75 "
-                 "s of CPU on a 200-case sweep (measured with time.process_time on 2026-11-26): 0.35 s of it "
-                 "the final write, while the workers wait, and the rest receiving results on the cores the "
-                 "workers need. Repeated runs of the same code scatter by +-20 % on this machine (1.51, 1.91 and "
-                 "1.56 in this session's three runs); sending the cases in chunks, as the Dask executor now does, "
-                 "cut the submitting process's CPU by about a tenth and was not kept",
+            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51 and 1.79 in the last four)",
+    "processes": "Amdahl on 2 cores: the cases take 15-25 ms each, and the submitting process spends 0.6-0.7 s "
+                 "of CPU on a 200-case sweep (time.process_time, 2026-11-26): validating the 200 cases, receiving "
+                 "their results, creating the file's columns from the first case (0.05 s, while the workers "
+                 "run) and the last write (0.15-0.2 s: 199 rows into 55 columns, the summary, fsync; it was 0.35 "
+                 "s), while they wait. Adding the arriving rows to the file in batches during the sweep was "
+                 "measured slower (each batch costs ~0.2 ms per column, taken from the workers), and so was "
+                 "sending the cases in chunks. Repeated runs of the same code scatter by +-20 % on this machine "
+                 "(1.51, 1.91, 1.56, 1.52 and 1.80 in the last five runs)",
 }
 
 
@@ -717,10 +723,11 @@ def _targets(res):
     check("native vs FiPy speed-up, default case", default["speedup"], 30.0)
     worst = max(r.get("per_cell_ratio_per_doubling", 0.0) for r in res["scaling"])
     check("worst per-cell cost ratio per doubling", worst, 1.3, higher=False,
-          why="single sizes can sit off the trend on this shared 2-core machine even as medians of 5 rounds: "
-              "32k cells took 1.6x the trend in two runs of 2026-11-25 and 1.4x in one of 2026-11-26, and as "
-              "long at the commit before that work when run side by side (about 0.5 s for both), so it is the "
-              "machine, not the solver; the ratios over the whole range (see the table) average close to 1")
+          why="single sizes can sit off the trend on this shared 2-core machine even as medians of 5 rounds. "
+              "The step that 32k cells showed in every run until 2026-11-26 (1.4-1.7x the trend) was the "
+              "allocator: glibc mapped and unmapped every array above its mmap threshold afresh, 30,000 page "
+              "faults per solve at 64k cells; sim.pnp.allocator now fixes that threshold at 32 MiB; the ratios "
+              "over the whole range (see the table) average close to 1")
     check("1 h transient at 1 mA/cm2 (s)", res["transient"]["wall_s"], 2.0, higher=False)
     check("60-frequency impedance spectrum (s)", res["impedance"]["wall_s"], 0.5, higher=False)
     for name, target in (("processes", 1.7), ("dask", 1.6)):
