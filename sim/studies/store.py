@@ -172,6 +172,9 @@ class SweepImage:
         except TypeError as e:
             raise SimError(f"{self.path}: {e} (a bug in sim: please report it); the file keeps the cases written "
                            "before") from None
+        except OSError as e:                               # HDF5 failing in memory: the file on disk is untouched
+            raise ResultFileError(f"{self.path}: could not write the result ({e}); the file keeps the cases "
+                                  "written before") from None
         self.uncommitted += len(new_cases)
 
     @property
@@ -183,14 +186,18 @@ class SweepImage:
         """Set the root attributes, replace the summary ({column: Q(array)}, one row per case) and
         write the image atomically to the path."""
         f = self._f
-        for k, v in root_attrs.items():
-            f.attrs[k] = v
-        if "summary" in f:
-            del f["summary"]
-        write_datasets(f.require_group("summary"), summary)
-        f["summary"].attrs["digest"] = content_digest(summary)
-        f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
-        f.flush()                                      # the image in _bio is now a complete file
+        try:
+            for k, v in root_attrs.items():
+                f.attrs[k] = v
+            if "summary" in f:
+                del f["summary"]
+            write_datasets(f.require_group("summary"), summary)
+            f["summary"].attrs["digest"] = content_digest(summary)
+            f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
+            f.flush()                                      # the image in _bio is now a complete file
+        except OSError as e:                               # HDF5 failing in memory: the file on disk is untouched
+            raise ResultFileError(f"{self.path}: could not write the result ({e}); the previous file, if any, "
+                                  "is unchanged") from None
         write_image_atomically(self.path, self._bio.getvalue())
         self.uncommitted = 0
 
