@@ -20,6 +20,8 @@ The kernels implement, term by term:
   + `lapack_band` + the row equilibration of `newton`, written straight into LAPACK gbsv storage,
   transposed (abT[j, kl + ku + i - j] = A[i, j]: each column's band contiguous), as `band_solve`
   takes it.
+* `residual_assemble`: `sim.pnp.operator.residual` after the fluxes (Poisson, the balances, the
+  storage term), interleaved as Newton's unknowns, in the NumPy code's order of operations.
 * `band_solve`: LAPACK gbsv itself (banded LU with partial pivoting, then the two triangular
   solves), the same operations in the same order.
 
@@ -208,6 +210,54 @@ def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
             dL[s, f] = -A * B2 + A * G * dPhi_dc[s, f + 1] + (-D_f[s, f] / (2 * h[f] * cmax[s, f + 1])) * Sv
             dpL[s, f] = A * G * z[s]
     return N, dK, dL, dpL
+
+
+@_jit
+def residual_assemble(psi, c, z, c_bg, eps_f, V_T, h, eps_b, psi_bc, dx, F, row_psi, N, Nb, present, row_c,
+                      flux_in, c_old, dt, storage, gauge_row, r):
+    """`operator.residual` after the fluxes, interleaved as Newton's unknowns into r ((1 + S) N):
+    r[(1 + S) k] = R_psi[k], r[(1 + S) k + 1 + s] = R_c[s, k], each term in the NumPy code's order.
+    N (S, N-1), Nb (2, S): face and boundary fluxes; flux_in (2, S): prescribed inflows; storage:
+    add dx (c - c_old) / dt; gauge_row: R_psi[-1] = psi[-1] (no Dirichlet potential).  Not for
+    steady closed problems (their inventory rows are added by `operator._closed_rows`)."""
+    S, n = c.shape
+    m = 1 + S
+    for k in range(n):
+        P = 0.0
+        if k < n - 1:
+            P += eps_f[k] * V_T * (psi[k + 1] - psi[k]) / h[k]
+        if k > 0:
+            P -= eps_f[k - 1] * V_T * (psi[k] - psi[k - 1]) / h[k - 1]
+        if k == 0 and math.isfinite(psi_bc[0]):
+            P += eps_b[0] * V_T * (psi_bc[0] - psi[0]) / (dx[0] / 2)
+        if k == n - 1 and math.isfinite(psi_bc[1]):
+            P += eps_b[1] * V_T * (psi_bc[1] - psi[k]) / (dx[k] / 2)
+        rho = z[0] * c[0, k]
+        for s in range(1, S):
+            rho += z[s] * c[s, k]
+        rho -= c_bg[k]
+        P += F * rho * dx[k]
+        r[m * k] = P * row_psi[k]
+        for s in range(S):
+            d = 0.0
+            if k < n - 1:
+                d += N[s, k]
+            if k > 0:
+                d -= N[s, k - 1]
+            if k == 0:
+                d -= Nb[0, s]
+            if k == n - 1:
+                d += Nb[1, s]
+            if k == 0:
+                d -= flux_in[0, s]
+            if k == n - 1:
+                d -= flux_in[1, s]
+            if storage:
+                d += dx[k] * (c[s, k] - c_old[s, k]) / dt
+            r[m * k + 1 + s] = d * row_c[s, k] if present[s, k] else 0.0
+    if gauge_row:
+        r[m * (n - 1)] = psi[n - 1]
+    return r
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

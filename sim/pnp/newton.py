@@ -246,6 +246,9 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
     history = []
 
     def res(psi_, c_, w_, cache_):
+        if g.kernel and not steady_closed and p.n > 1:          # the assembly compiled too
+            return op.residual_vector(p, g, psi_, c_, c_old=c_old, dt=dt, boundary_flux_in=boundary_flux_in,
+                                      w=w_, cache=cache_)
         return interleave(*op.residual(p, g, psi_, c_, c_old=c_old, dt=dt, steady_closed=steady_closed,
                                        boundary_flux_in=boundary_flux_in, w=w_, cache=cache_))
 

@@ -346,6 +346,28 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     return R_psi, R_c
 
 
+def residual_vector(p, g, psi, c, c_old=None, dt=None, boundary_flux_in=None, w=None, cache=None):
+    """`residual` (gauge on, not steady-closed) interleaved as Newton's unknowns, (1 + S) N values
+    ordered psi_k, c_0k, ..., c_(S-1)k cell by cell, by the compiled `kernels.residual_assemble`
+    after the fluxes: the kernel path of open and transient problems, where the ~20 NumPy passes of
+    the assembly cost as much as the compiled fluxes."""
+    if cache is None:
+        terms = effective_potential(p, g, psi, c, w)
+        N = face_fluxes(p, g, psi, c, w=w, phi_terms=terms)
+        Nb = boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms)
+    else:
+        cache.update(fluxes_with_derivatives(p, g, psi, c, w))
+        N, Nb = cache["face"][0], cache["boundary"][0]
+    S = p.n_species
+    storage = c_old is not None
+    return kernel_policy.kernels().residual_assemble(
+        psi, c, np.asarray(p.z, float), np.asarray(p.c_bg, float), g.eps_f, p.thermal_voltage, g.h, g.eps_b,
+        np.asarray(p.psi_bc, float), g.dx, FARADAY, g.row_psi, N, Nb, p.present, g.row_c,
+        np.zeros((2, S)) if boundary_flux_in is None else np.asarray(boundary_flux_in, float),
+        c_old if storage else c, float(dt) if storage else 1.0, storage, not np.any(np.isfinite(p.psi_bc)),
+        np.empty((1 + S) * p.n))
+
+
 def _closed_rows(p, g, c, R_c):
     for s, comps in enumerate(g.comps):
         for idx in comps:
