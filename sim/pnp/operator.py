@@ -292,6 +292,17 @@ def fluxes_with_derivatives(p, g, psi, c, w=None):
             "one_minus": terms[3]}
 
 
+def _interior_and_boundary_fluxes(p, g, psi, c, w, cache):
+    """(face fluxes N (S, N-1), boundary fluxes Nb (2, S)); with a cache dict, evaluated with their
+    derivatives and kept there for the Jacobian at the same state."""
+    if cache is None:
+        terms = effective_potential(p, g, psi, c, w)
+        return (face_fluxes(p, g, psi, c, w=w, phi_terms=terms),
+                boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms))
+    cache.update(fluxes_with_derivatives(p, g, psi, c, w))
+    return cache["face"][0], cache["boundary"][0]
+
+
 def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flux_in=None, gauge=True, w=None,
              cache=None):
     """Scaled residuals (R_psi (N,), R_c (S, N)).
@@ -319,13 +330,7 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     P += FARADAY * rho * dx
     R_psi = P * g.row_psi
     # Nernst-Planck
-    if cache is None:
-        terms = effective_potential(p, g, psi, c, w)
-        N = face_fluxes(p, g, psi, c, w=w, phi_terms=terms)
-        Nb = boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms)
-    else:
-        cache.update(fluxes_with_derivatives(p, g, psi, c, w))
-        N, Nb = cache["face"][0], cache["boundary"][0]
+    N, Nb = _interior_and_boundary_fluxes(p, g, psi, c, w, cache)
     div = np.zeros_like(c)
     div[:, :-1] += N
     div[:, 1:] -= N
@@ -351,13 +356,7 @@ def residual_vector(p, g, psi, c, c_old=None, dt=None, boundary_flux_in=None, w=
     ordered psi_k, c_0k, ..., c_(S-1)k cell by cell, by the compiled `kernels.residual_assemble`
     after the fluxes: the kernel path of open and transient problems, where the ~20 NumPy passes of
     the assembly cost as much as the compiled fluxes."""
-    if cache is None:
-        terms = effective_potential(p, g, psi, c, w)
-        N = face_fluxes(p, g, psi, c, w=w, phi_terms=terms)
-        Nb = boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms)
-    else:
-        cache.update(fluxes_with_derivatives(p, g, psi, c, w))
-        N, Nb = cache["face"][0], cache["boundary"][0]
+    N, Nb = _interior_and_boundary_fluxes(p, g, psi, c, w, cache)
     S = p.n_species
     storage = c_old is not None
     return kernel_policy.kernels().residual_assemble(
