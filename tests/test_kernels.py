@@ -204,6 +204,21 @@ def test_neutral_start_is_charge_neutral_in_every_layer():
     assert len(np.unique(np.round(psi, 9))) == len(p.layer_names)     # one level per layer
 
 
+def test_compiled_neutral_start_equals_the_reference():
+    """kernels.neutral_start gives predictor.neutral_start's psi bit for bit: layered, one-sided, and a
+    layer whose background varies from cell to cell (it starts at 0, the others at their level)."""
+    layered = build_problem(_params("lco_lno_lps.toml"))
+    uneven = layered.__class__(**{**layered.__dict__, "c_bg": layered.c_bg * (1 + 1e-9 * (np.arange(layered.n) == 3))})
+    for p in (layered, one_sided_layer(20.0), uneven):
+        eta = pr.reservoir_levels(p)
+        ref = pr.neutral_start(p, eta)
+        got = kernel_policy.kernels().neutral_start(
+            np.where(p.present, eta, 0.0), np.asarray(p.mu0, float), np.asarray(p.z, float),
+            np.where(p.present, p.c_max, 0.0), p.present, np.asarray(p.c_bg, float), p.mesh.layer_of_cell)
+        assert np.array_equal(got, ref)
+    assert np.all(got[p.mesh.layer_of_cell == p.mesh.layer_of_cell[3]] == 0.0) and np.any(got != 0.0)
+
+
 @pytest.mark.parametrize("cells", [2400, 9000])
 def test_equilibrium_solves_agree(monkeypatch, cells):
     p = build_problem(_uniform(_params("lco_lno_lps.toml"), cells))

@@ -386,6 +386,36 @@ def neutral_potential(eta, mu0, z, cmax, present, c_bg):
 
 
 @_jit
+def neutral_start(eta0, mu0, z, cmax, present, c_bg, layer):
+    """psi (N) of `predictor.neutral_start`: in every run of equal `layer` labels whose cells all carry
+    the data of its first cell (eta0, mu0, cmax, present, c_bg equal by !=, so NaN counts as a change),
+    the `neutral_potential` of that cell where it exists; 0 elsewhere."""
+    S, n = present.shape
+    psi = np.zeros(n)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and layer[stop] == layer[start]:
+            stop += 1
+        uniform = True
+        for k in range(start + 1, stop):
+            if c_bg[k] != c_bg[k - 1]:
+                uniform = False
+            for s in range(S):
+                if (eta0[s, k] != eta0[s, k - 1] or mu0[s, k] != mu0[s, k - 1] or cmax[s, k] != cmax[s, k - 1]
+                        or present[s, k] != present[s, k - 1]):
+                    uniform = False
+            if not uniform:
+                break
+        if uniform:
+            root = neutral_potential(eta0[:, start], mu0[:, start], z, cmax[:, start], present[:, start], c_bg[start])
+            if math.isfinite(root):
+                psi[start:stop] = root
+        start = stop
+    return psi
+
+
+@_jit
 def band_solve(abT, kl, ku, b):
     """x of A x = b by LU with partial pivoting, as LAPACK gbsv (dgbtf2 + dgbtrs), on the transposed
     gbsv storage abT (n, 2 kl + ku + 1), abT[j, kl + ku + i - j] = A[i, j], whose first kl entries

@@ -131,7 +131,6 @@ def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
     a = g.eps_f * V_T / g.h
     ab = np.array([g.eps_b[0] * V_T / (g.dx[0] / 2), g.eps_b[1] * V_T / (g.dx[-1] / 2)])
     if g.kernel:            # the fast path also starts closer: see `neutral_start`
-        psi = neutral_start(p, eta) if psi is None else psi.copy()
         return _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter)
     psi = np.zeros(p.n) if psi is None else psi.copy()
     with np.errstate(all="ignore"):
@@ -139,11 +138,15 @@ def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
 
 
 def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter):
-    """`_newton` by the compiled kernel (`sim.pnp.kernels.predictor_newton`)."""
+    """`_newton` by the compiled kernel (`sim.pnp.kernels.predictor_newton`), from psi or, when None,
+    from `neutral_start` (its compiled form, `kernels.neutral_start`)."""
+    k = kernel_policy.kernels()
     cmax = np.where(p.present, p.c_max, 0.0)
-    psi, theta, its, ok = kernel_policy.kernels().predictor_newton(
-        psi, np.where(p.present, eta, 0.0), np.asarray(p.mu0, float), np.asarray(p.z, float), p.present, cmax,
-        np.asarray(p.c_bg, float), g.dx, a, ab, np.asarray(p.psi_bc, float), FARADAY, tol, max_iter)
+    eta0 = np.where(p.present, eta, 0.0)
+    mu0, z, c_bg = np.asarray(p.mu0, float), np.asarray(p.z, float), np.asarray(p.c_bg, float)
+    psi = k.neutral_start(eta0, mu0, z, cmax, p.present, c_bg, p.mesh.layer_of_cell) if psi is None else psi.copy()
+    psi, theta, its, ok = k.predictor_newton(psi, eta0, mu0, z, p.present, cmax, c_bg, g.dx, a, ab,
+                                             np.asarray(p.psi_bc, float), FARADAY, tol, max_iter)
     if not ok:
         return None
     w = np.where(p.present, eta - p.mu0 - p.z[:, None] * psi[None, :], 0.0)
