@@ -641,7 +641,9 @@ def to_markdown(res):
           "validation are about a fifth of a case.",
           "- Compiled kernels (sim.pnp.kernels, numba, cached on disk): the predictor's whole Newton loop (with "
           "a start at each layer's neutral potential: 6 instead of 13 iterations on the default case at 16k "
-          "cells), the occupancies, the Scharfetter-Gummel fluxes with their derivatives, and the Jacobian "
+          "cells, itself compiled), the occupancies, the Scharfetter-Gummel fluxes with their derivatives, the "
+          "residual's assembly after the fluxes (the NumPy code's order of operations: the same bits on the same "
+          "fluxes), and the Jacobian "
           "written row by row straight into gbsv's storage and factorized by gbsv's own algorithm compiled "
           "(`band_solve`: banded LU with partial pivoting, the same result bit for bit on this machine, 1.4-2.2x "
           "faster than LAPACK on these narrow bands, which it calls with four BLAS routines per column and without "
@@ -660,9 +662,11 @@ WHY = {
     "lapack_numba": "the floor is one banded LU (the predictor leaves the coupled Newton one iteration); the "
                     "solve also runs the predictor, whose 6-8 Newton iterations each evaluate an exponential and a "
                     "logarithm per cell and species (15-20 ns each on this machine, more than a tridiagonal LU "
-                    "per cell), and 1-2 ms of fixed Python work per solve (geometry, boundary fluxes, the Newton "
-                    "driver). Both weigh most where the LU is cheapest: small meshes and the one-species problem "
-                    "(bandwidth 3 instead of 7)",
+                    "per cell: on the one-sided layer at 16k cells the predictor is 40 % of the solve), and about "
+                    "1 ms of fixed Python work per solve (geometry, boundary fluxes, the occupancies from the "
+                    "logit, the Newton driver; the residual's assembly and the neutral start are compiled since "
+                    "2026-11-26). Both weigh most where the LU is cheapest: small meshes and the one-species "
+                    "problem (bandwidth 3 instead of 7)",
     "lapack_numpy": "the NumPy path makes about 20 vectorized passes over the cells per coupled iteration and "
                     "about 10 per predictor iteration; it is the reference (and the path of meshes below "
                     "MIN_CELLS cells, where loading the kernels costs more than it saves)",
