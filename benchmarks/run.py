@@ -689,9 +689,9 @@ WHY = {
                "result file's columns from the first case that arrives (0.05-0.1 s of CPU that the workers lose "
                "while it runs; until this round it was part of the last write, while they waited) and the last "
                "write (0.05-0.08 s, was 0.22-0.24 s). The last columns show how much slower the cases ran side "
-               "by side than alone: the two benchmark runs of 2026-11-26 03:31 and 03:56, with the same file "
-               "code, measured 0.99-1.13 and 1.12-1.29 for the process pool (processes 1.65 and 1.78x, then "
-               "1.42 and 1.59x); inside Dask workers the scheduler and the workers' event loops share the 2 "
+               "by side than alone: the benchmark runs of 2026-11-26 03:31, 03:56 and 04:19, with the same file "
+               "code, measured 0.99-1.13, 1.12-1.29 and 1.12-1.13 for the process pool (processes 1.65 and "
+               "1.78x, 1.42 and 1.59x, 1.71 and 1.59x); inside Dask workers the scheduler and the workers' event loops share the 2 "
                "cores too. Repeated runs on this shared machine scatter by +-20 % (processes on lno_thickness: "
                "1.42-1.89x over the last four sessions)",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
@@ -702,7 +702,7 @@ WHY = {
             "slower inside Dask workers than alone in the runs of 2026-11-26 (section 9, last column). Dask's "
             "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
             "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "
-            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51 and 1.79 in the last four)",
+            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51, 1.79 and 1.63 in the last five)",
     "processes": "Amdahl on 2 cores: the cases take 15-25 ms each, and the submitting process spends 0.6-0.7 s "
                  "of CPU on a 200-case sweep (time.process_time, 2026-11-26): validating the 200 cases, receiving "
                  "their results, creating the file's columns from the first case (0.05 s, while the workers "
@@ -710,7 +710,7 @@ WHY = {
                  "s), while they wait. Adding the arriving rows to the file in batches during the sweep was "
                  "measured slower (each batch costs ~0.2 ms per column, taken from the workers), and so was "
                  "sending the cases in chunks. Repeated runs of the same code scatter by +-20 % on this machine "
-                 "(1.51, 1.91, 1.56, 1.52 and 1.80 in the last five runs)",
+                 "(1.51, 1.91, 1.56, 1.52, 1.80 and 1.68 in the last six runs)",
 }
 
 

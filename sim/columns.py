@@ -74,7 +74,8 @@ def _column(f, path, value, units, attrs, n):
         col = f.create_dataset(name, (n,), dtype=h5py.string_dtype())
     meta = {"encoding": enc, "units": units, "dtype": a.dtype.str if enc == "number" else "",
             "ndim": int(a.ndim) if enc == "number" else 0, "attrs": attrs, "own_attrs": False}
-    new.update(sweep_encoding=enc, units=units, **attrs)
+    new.update(sweep_encoding=enc, units=units)
+    new.update(attrs)                               # a row attribute of the same name wins, as before
     new["sweep_meta_json"] = json.dumps(meta, default=_jsonable)        # as `_set_meta`
     _new_attrs(col, new)
     return col, meta
