@@ -94,7 +94,8 @@ def neutral_start(p, eta):
     layers (6 instead of 13 iterations on the default case at 16k cells).  rho decreases
     monotonically in psi, so the root is found by bisection on one cell of the layer
     (`kernels.neutral_potential`); a layer whose data vary from cell to cell, or that cannot be
-    neutral, starts at psi = 0."""
+    neutral, starts at psi = 0.  The compiled path runs this in one kernel, `kernels.neutral_start`;
+    this readable form is its reference (tests/test_kernels.py: equal bit for bit)."""
     psi = np.zeros(p.n)
     cmax = np.where(p.present, p.c_max, 0.0)
     eta0 = np.where(p.present, eta, 0.0)
