@@ -76,7 +76,7 @@ def _column(f, path, value, units, attrs, n):
             "ndim": int(a.ndim) if enc == "number" else 0, "attrs": attrs, "own_attrs": False}
     new.update(sweep_encoding=enc, units=units)
     new.update(attrs)                               # a row attribute of the same name wins, as before
-    new["sweep_meta_json"] = json.dumps(meta, default=_jsonable)        # as `_set_meta`
+    new["sweep_meta_json"] = _meta_json(meta)
     _new_attrs(col, new)
     return col, meta
 
@@ -113,7 +113,11 @@ def _set_meta(col, meta):
     """Everything a reader needs about a column in one attribute (each attribute read is a trip into
     HDF5, a fifth of a millisecond): encoding, units, dtype, ndim, the column's attributes (those of
     the first case that wrote it) and whether /case_attrs/<path> exists."""
-    col.attrs["sweep_meta_json"] = json.dumps(meta, default=_jsonable)
+    col.attrs["sweep_meta_json"] = _meta_json(meta)
+
+
+def _meta_json(meta):
+    return json.dumps(meta, default=_jsonable)
 
 
 def _meta(col):

@@ -224,21 +224,18 @@ def check_output_path(out_path, check_lock=True):
     return out_path
 
 
-def write_atomically(out_path, build, start_from=None):
+def write_atomically(out_path, build):
     """Write an HDF5 file to `out_path` so that a reader only ever sees the old or the new file.
 
-    `build(h5file)` fills the file in memory (starting from the bytes `start_from`, opened "r+", or
-    from an empty file); the image is then written by `write_image_atomically`.  HDF5 never writes
-    to the disk itself: a full disk or a file-size limit is one clean ResultFileError, and nothing
-    at `out_path` changes (HDF5 failing inside a write to disk can crash the process at close).
+    `build(h5file)` fills a new file in memory; the image is then written by
+    `write_image_atomically`.  HDF5 never writes to the disk itself: a full disk or a file-size
+    limit is one clean ResultFileError, and nothing at `out_path` changes (HDF5 failing inside a
+    write to disk can crash the process at close).  Sweep files grow in an image of their own
+    (`sim.studies.store.SweepImage`).
     """
-    bio = io.BytesIO(start_from or b"")
+    bio = io.BytesIO()
     try:
-        if start_from:
-            f = h5py.File(bio, "r+")
-        else:
-            f = h5py.File(bio, "w", userblock_size=USERBLOCK_BYTES)
-        with f:
+        with h5py.File(bio, "w", userblock_size=USERBLOCK_BYTES) as f:
             build(f)
     except OSError as e:
         if isinstance(e, ResultFileError):

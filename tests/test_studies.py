@@ -268,7 +268,9 @@ def test_rows_written_in_parts_equal_rows_written_at_once(tmp_path):
         q = {p: Q(*t) for p, t in r.items()}
         data[i] = ({**rec, "digest": content_digest(q)}, q)
     summary = store.summary_columns([0, 1, 2], [], np.zeros((3, 0)), {})
-    store.flush(path, {"study": "sweep"}, {0: data[0]}, summary, fresh=True)
+    with store.SweepImage(path, 3, fresh=True) as image:
+        image.add({0: data[0]})
+        image.commit({"study": "sweep"}, summary)
     before = path.read_bytes()
     with store.SweepImage(path, 3) as image:
         image.add({1: data[1], 2: data[2]})

@@ -211,16 +211,6 @@ class SweepImage:
         self.close()
 
 
-def flush(path, root_attrs, new_cases, summary, fresh=False):
-    """Atomically add `new_cases` ({id: (record dict, {path: Q})}) and replace the summary
-    ({column: Q(array)}, one row per case of the sweep) in one step (see `SweepImage`).  fresh:
-    start from an empty file instead of the current one."""
-    n = len(next(iter(summary.values())).value) if summary else 0
-    with SweepImage(path, n, fresh) as image:
-        image.add(new_cases)
-        image.commit(root_attrs, summary)
-
-
 def read_case(path, case_id):
     """{path: Q} of one case of a sweep file, verified against its digest."""
     img = read_sealed(path, "sweep file")
@@ -266,8 +256,8 @@ def read_summary(path):
 
 
 def summary_table(summary):
-    """The structured array `read_summary` returns, from the {column: Q} that `flush` writes (the
-    same table, without reading the file back)."""
+    """The structured array `read_summary` returns, from the {column: Q} that `SweepImage.commit`
+    writes (the same table, without reading the file back)."""
     return _table(list(summary), {k: np.asarray(q.value) for k, q in summary.items()})
 
 
