@@ -19,7 +19,8 @@ from sim.pnp import kernel_policy
 from sim.pnp import newton as nw
 from sim.pnp import operator as op
 from sim.pnp import predictor as pr
-from sim.pnp.analytic import gouy_chapman_charge
+from sim.pnp.analytic import debye_length, gouy_chapman_charge
+from sim.pnp.mesh import layered_mesh
 from sim.pnp.reference_problems import one_sided_layer
 from sim.units import FARADAY
 
@@ -173,6 +174,26 @@ def test_occupancy_and_face_flux_kernels_equal_numpy(use_w):
         assert np.max(np.abs(a - b)) <= 1e-12 * np.max(np.abs(a))
 
 
+def test_boundary_flux_and_occupancy_kernels_equal_numpy():
+    """kernels.boundary_terms on each kind of boundary state (a Dirichlet concentration at psi_bc, one
+    at the cell's potential where psi_bc is free, a reservoir at eta_bc) and occupancy_from_w, against
+    the NumPy code, at a state far from equilibrium."""
+    base = _problems()["open"][0]
+    free = base.__class__(**{**base.__dict__, "psi_bc": np.array([base.psi_bc[0], np.nan])})
+    eta = np.full((2, base.n_species), np.nan)
+    eta[1] = np.where(np.isfinite(base.c_bc[1]), 1.5, np.nan)
+    reservoir = base.__class__(**{**base.__dict__, "c_bc": np.full_like(base.c_bc, np.nan), "eta_bc": eta})
+    for p in (base, free, reservoir):
+        g_np, g_k = _geometries(p)
+        psi, c, w = _perturbed_state(p, seed=5)
+        ref = op.boundary_fluxes(p, g_np, psi, c, with_derivatives=True, w=w)
+        got = op.boundary_fluxes(p, g_k, psi, c, with_derivatives=True, w=w)
+        assert np.any(ref[0] != 0.0)
+        for a, b in zip(ref, got):
+            assert np.max(np.abs(a - b)) <= 1e-12 * np.max(np.abs(a))
+        assert np.allclose(nw.from_w(p, w, kernel=True), nw.from_w(p, w), rtol=1e-14, atol=0)
+
+
 def test_bernoulli_kernel_matches_numpy_on_every_branch():
     from sim.pnp import kernels as K
     t = np.array([-800.0, -50.0, -1.0, -1e-3, -1e-5, 0.0, 3e-5, 1e-4, 0.5, 40.0, 700.0, 720.0])
@@ -191,6 +212,26 @@ def test_predictor_kernel_reaches_the_same_equilibrium_in_fewer_iterations():
     assert np.max(np.abs(psi_k - psi_np)) < 1e-12 * np.ptp(psi_np)
     assert np.max(np.abs(c_k - c_np)) < 1e-12 * np.max(c_np)
     assert its_k < its_np                 # the neutral-layer start: the bulk is already right
+
+
+def test_predictor_handoff_leaves_the_last_correction_to_the_coupled_newton(monkeypatch):
+    """With a handoff the compiled predictor stops two iterations early on the one-sided layer (20 kT/e)
+    and on the layered default case; what it leaves is below the coupled tolerance, so the coupled
+    Newton still converges in one iteration, to the fully converged predictor's state."""
+    monkeypatch.setenv("SIM_KERNELS", "numba")
+    lam = 40 * debye_length(9.0, 3.1e3, 298.15)
+    for p in (one_sided_layer(20.0, mesh=layered_mesh([lam], lam / 4000, lam / 4000, 1.0)),
+              build_problem(_uniform(_params("lco_lno_lps.toml"), 4000))):
+        g = op.geometry(p)
+        assert g.kernel
+        full = pr.solve_psi(p, g)
+        early = pr.solve_psi(p, g, handoff=0.1 * nw.SolverOptions().tol)
+        scale = max(1.0, np.ptp(full[0]))
+        assert early[3] <= full[3] - 2
+        assert 0 < np.max(np.abs(early[0] - full[0])) / scale < nw.SolverOptions().tol
+        psi, c, st = nw.solve_equilibrium(p)
+        assert st.newton_iterations == 1 and st.predictor_iterations == early[3]
+        assert np.max(np.abs(psi - full[0])) / scale < 1e-14
 
 
 def test_neutral_start_is_charge_neutral_in_every_layer():

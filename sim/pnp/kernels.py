@@ -72,7 +72,10 @@ def _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, thet
             if present[s, k]:
                 w = eta[s, k] - mu0[s, k] - z[s] * psi[k]
                 ex = math.exp(-abs(w))
-                sp = max(w, 0.0) + math.log1p(ex)
+                # log1p(x) = x - x^2/2 + x^3/3 - x^4/4 + O(x^5): below 1e-5 the rest is under 2e-21 x,
+                # a tenth of an ulp, and the series is a third of log1p's cost (dilute cells all take it)
+                lg = ex * (1.0 - ex * (0.5 - ex * (1.0 / 3.0 - 0.25 * ex))) if ex < 1e-5 else math.log1p(ex)
+                sp = max(w, 0.0) + lg
                 inv = 1.0 / (1.0 + ex)
                 if w >= 0.0:
                     theta[s, k], om[s, k] = inv, ex * inv
@@ -88,14 +91,22 @@ def _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, thet
 
 
 @_jit
-def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, tol, max_iter):
+def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, tol, max_iter, handoff=0.0):
     """Newton with Armijo line search on the predictor's energy (see the module docstring).
-    Returns (psi, theta, iterations, ok)."""
+    Returns (psi, theta, iterations, ok).
+
+    handoff > 0: also stop after two full steps s_{k-1} > s_k (sizes relative to max(1, psi range),
+    s_k <= 1e-4) whose quadratic-convergence estimate of the remaining error, C s_k^2 with
+    C = s_k / s_{k-1}^2, is below handoff: the coupled
+    Newton that follows corrects that error in its one iteration, so the predictor need not spend a
+    last iteration confirming a step it will not take (`newton.solve_equilibrium` passes a tenth of
+    the coupled tolerance).  With handoff = 0 the loop is `predictor._newton`'s."""
     S, n = present.shape
     theta, om, soft = np.zeros((S, n)), np.zeros((S, n)), np.zeros((S, n))
     th_t, om_t, soft_t = np.zeros((S, n)), np.zeros((S, n)), np.zeros((S, n))
     grad, diag, d, cp, psi_t = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     E = _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, theta, om, soft)
+    s_prev = math.inf                     # the last step's relative size (inf: damped, or none yet)
     for it in range(max_iter):
         for k in range(n):
             rho, drho = -c_bg[k], 0.0
@@ -118,17 +129,21 @@ def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F
                 grad[k] += ab[b] * (psi[k] - psi_bc[b])
                 diag[k] += ab[b]
         # Thomas algorithm on the tridiagonal Hessian (sub- and super-diagonal -a): H d = -grad
+        # (one division per row: the reciprocal pivot multiplies both; the division's latency is on the
+        # recurrence's critical path)
         piv = diag[0]
         if piv == 0.0 or not math.isfinite(piv):
             return psi, theta, it, False
-        cp[0] = -a[0] / piv if n > 1 else 0.0
-        d[0] = -grad[0] / piv
+        inv = 1.0 / piv
+        cp[0] = -a[0] * inv if n > 1 else 0.0
+        d[0] = -grad[0] * inv
         for k in range(1, n):
             piv = diag[k] + a[k - 1] * cp[k - 1]
             if piv == 0.0 or not math.isfinite(piv):
                 return psi, theta, it, False
-            cp[k] = -a[k] / piv if k < n - 1 else 0.0
-            d[k] = (-grad[k] + a[k - 1] * d[k - 1]) / piv
+            inv = 1.0 / piv
+            cp[k] = -a[k] * inv if k < n - 1 else 0.0
+            d[k] = (-grad[k] + a[k - 1] * d[k - 1]) * inv
         for k in range(n - 2, -1, -1):
             d[k] -= cp[k] * d[k + 1]
         slope, big = 0.0, 0.0
@@ -155,8 +170,13 @@ def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F
         lo, hi = psi[0], psi[0]
         for k in range(n):
             lo, hi = min(lo, psi[k]), max(hi, psi[k])
-        if t == 1.0 and big < tol * max(1.0, hi - lo):
+        scale = max(1.0, hi - lo)
+        if t == 1.0 and big < tol * scale:
             return psi, theta, it + 1, True
+        s = big / scale if t == 1.0 else math.inf
+        if handoff > 0.0 and s <= 1e-4 and s < s_prev and s * s * s < handoff * s_prev * s_prev:
+            return psi, theta, it + 1, True
+        s_prev = s
     return psi, theta, max_iter, False
 
 
@@ -213,6 +233,75 @@ def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
 
 
 @_jit
+def boundary_terms(psi, c, Phi, dPhi_dc, om, cmax, z, mu0, D, dx, present, c_bc, eta_bc, psi_bc):
+    """Outer-face fluxes Nb and dNb/dc, dNb/dpsi of the adjacent cell (each (2, S)), as
+    `operator.boundary_fluxes`: a half-cell Scharfetter-Gummel flux to a boundary state that is
+    either a reservoir at eta_bc (occupancy at the cell's potential) or a Dirichlet concentration
+    c_bc (at psi_bc, or at the cell's psi where psi_bc is NaN)."""
+    S, n = c.shape
+    N, dNdc, dNdpsi = np.zeros((2, S)), np.zeros((2, S)), np.zeros((2, S))
+    for b in range(2):
+        k = 0 if b == 0 else n - 1
+        for s in range(S):
+            cb, eta = c_bc[b, s], eta_bc[b, s]
+            if not present[s, k] or (math.isnan(cb) and math.isnan(eta)):
+                continue
+            zs, cm = z[s], cmax[s, k]
+            if math.isfinite(eta):
+                wb = eta - mu0[s, k] - zs * psi[k]
+                thb, omb = 1.0 / (1.0 + math.exp(-wb)), 1.0 / (1.0 + math.exp(wb))
+                dthb = -zs * thb * omb
+                psib, dpsib = psi[k], 1.0
+            else:
+                thb, omb, dthb = cb / cm, 1.0 - cb / cm, 0.0
+                if math.isfinite(psi_bc[b]):
+                    psib, dpsib = psi_bc[b], 0.0
+                else:
+                    psib, dpsib = psi[k], 1.0
+            cbv, dcb = cm * thb, cm * dthb
+            Phib = zs * psib + mu0[s, k] - math.log(cm) - math.log(omb)
+            dPhib = zs * dpsib + dthb / omb
+            h = dx[k] / 2
+            A = D[s, k] * 0.5 * (omb + om[s, k]) / h
+            dA_dc = -D[s, k] / (2 * h * cm)
+            dA_dpsi = -D[s, k] * dthb / (2 * h)
+            if b == 0:
+                d = Phi[s, k] - Phib
+                dd_dpsi = zs - dPhib
+                B1, dB1 = _bernoulli(d)
+                B2, dB2 = _bernoulli(-d)
+                Sv = B1 * cbv - B2 * c[s, k]
+                G = dB1 * cbv + dB2 * c[s, k]
+                dNdc[b, s] = -A * B2 + A * G * dPhi_dc[s, k] + dA_dc * Sv
+                dS_dpsi = G * dd_dpsi + B1 * dcb
+            else:
+                d = Phib - Phi[s, k]
+                dd_dpsi = dPhib - zs
+                B1, dB1 = _bernoulli(d)
+                B2, dB2 = _bernoulli(-d)
+                Sv = B1 * c[s, k] - B2 * cbv
+                G = dB1 * c[s, k] + dB2 * cbv
+                dNdc[b, s] = A * B1 - A * G * dPhi_dc[s, k] + dA_dc * Sv
+                dS_dpsi = G * dd_dpsi - B2 * dcb
+            N[b, s] = A * Sv
+            dNdpsi[b, s] = dA_dpsi * Sv + A * dS_dpsi
+    return N, dNdc, dNdpsi
+
+
+@_jit
+def occupancy_from_w(present, c_max, w):
+    """c = c_max / (1 + e^-w) where present, 0 elsewhere: `newton.from_w`."""
+    S, n = present.shape
+    c = np.zeros((S, n))
+    for s in range(S):
+        for k in range(n):
+            if present[s, k]:
+                x = w[s, k]
+                c[s, k] = c_max[s, k] / (1.0 + math.exp(-x)) if x > -700.0 else c_max[s, k] * math.exp(x)
+    return c
+
+
+@_jit
 def residual_assemble(psi, c, z, c_bg, eps_f, V_T, h, eps_b, psi_bc, dx, F, row_psi, N, Nb, present, row_c,
                       flux_in, c_old, dt, storage, gauge_row, r):
     """`operator.residual` after the fluxes, interleaved as Newton's unknowns into r ((1 + S) N):
@@ -261,33 +350,31 @@ def residual_assemble(psi, c, z, c_bg, eps_f, V_T, h, eps_b, psi_bc, dx, F, row_
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _emit(abT, bw, i, buf, dcdw, skip, rowmax):
-    """Write row i, buf[bw + j - i] = J[i, j], scaled by dc/dw_j and divided by its largest
-    |entry|, into every band position of gbsv storage (abT[j, 2 bw + i - j]); a skipped row
-    becomes the identity row.  Clears buf."""
-    nu = dcdw.size
-    lo, hi = max(0, i - bw), min(nu - 1, i + bw)
-    big = 0.0
+def _emit(abT, bw, i, cols, vals, cnt, dcdw, skip, rowmax):
+    """Write row i, whose nonzero entries J[i, cols[t]] = vals[t] (t < cnt) were collected, scaled by
+    dc/dw of their column and divided by the row's largest |entry|, into gbsv storage
+    (abT[j, 2 bw + i - j]; the rest of the band is already zero); a skipped row becomes the identity
+    row.  The same values as scaling and equilibrating the whole band row: zeros change neither."""
     if skip[i]:
-        for j in range(lo, hi + 1):
-            buf[bw + j - i] = 0.0
-        buf[bw] = 1.0
-        big = 1.0
-    else:
-        for j in range(lo, hi + 1):
-            v = buf[bw + j - i] * dcdw[j]
-            buf[bw + j - i] = v
-            big = max(big, abs(v))
-        big = 1.0 if big == 0.0 else big
+        rowmax[i] = 1.0
+        abT[i, 2 * bw] = 1.0
+        return
+    big = 0.0
+    for t in range(cnt):
+        v = vals[t] * dcdw[cols[t]]
+        vals[t] = v
+        big = max(big, abs(v))
+    big = 1.0 if big == 0.0 else big
     rowmax[i] = big
     inv = 1.0 / big
-    for j in range(lo, hi + 1):
-        abT[j, 2 * bw + i - j] = buf[bw + j - i] * inv
-        buf[bw + j - i] = 0.0
+    for t in range(cnt):
+        j = cols[t]
+        abT[j, 2 * bw + i - j] = vals[t] * inv
 
 
 @_jit
-def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_dpsi, inv_dt, dcdw, skip, abT):
+def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_dpsi, inv_dt, c, om, present,
+                  gauge_row, abT):
     """`operator.jacobian` of an open or transient problem, in (psi, w) variables, written straight
     into gbsv storage and row-equilibrated (as `newton_step_matrix`, `row_band`, `lapack_band` and
     the equilibration in `newton` do with COO triplets).
@@ -300,63 +387,80 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
                      d/dc_{k+1} = dN/dc_L|_k row_c, d/dc_{k-1} = -dN/dc_K|_{k-1} row_c,
                      d/dpsi_k = (-dN/dpsi_L|_k - dN/dpsi_L|_{k-1} -+ boundary) row_c,
                      d/dpsi_{k+-1} = dN/dpsi_L row_c.
-    Every entry of a row is set once, so each row is built in a small buffer, then scaled and
-    written to all its band positions in one go (no clearing, no second pass).  skip[i]: rows
-    replaced by identity (absent species, the gauge row).  abT: a work array (m N, 3 bw + 1),
-    reused between calls (a fresh 10 MB array costs more in page faults than the assembly); gbsv
-    needs nothing in its first bw (fill-in) entries per column.  Returns (abT, rowmax)."""
+    The band (2 bw + 1 entries per row) is zeroed in one pass, then each row's 3 + S or 6 nonzero
+    entries are collected, scaled by dc/dw = c (1 - theta) in species columns (`newton._w_columns`;
+    om: 1 - theta) and written (`_emit`).  Rows replaced by identity: absent species and, with
+    gauge_row, psi in the last cell.  abT: a work array (m N, 3 bw + 1), reused between calls (a fresh 10 MB
+    array costs more in page faults than the assembly); gbsv needs nothing in its first bw (fill-in)
+    entries per column.  Returns (abT, rowmax)."""
     S, nf = dK.shape
     n = nf + 1
     m = 1 + S
     bw = 2 * m - 1
-    rowmax = np.empty(m * n)
-    buf = np.zeros(2 * bw + 1)
+    nu = m * n
+    rowmax = np.empty(nu)
+    dcdw, skip = np.ones(nu), np.zeros(nu, np.bool_)
+    for k in range(n):
+        for s in range(S):
+            if present[s, k]:
+                dcdw[m * k + 1 + s] = c[s, k] * om[s, k]
+            else:
+                skip[m * k + 1 + s] = True
+    if gauge_row:
+        skip[m * (n - 1)] = True
+    cols = np.empty(3 + S + 3, np.int64)
+    vals = np.empty(3 + S + 3)
+    for j in range(nu):
+        for r in range(bw, 3 * bw + 1):
+            abT[j, r] = 0.0
     for k in range(n):
         i = m * k
         d = -bc_psi[0] if k == 0 else 0.0
         if k == n - 1:
             d -= bc_psi[1]
+        cnt = 0
         if k < n - 1:
             d -= a[k]
-            buf[bw + m] = a[k] * row_psi[k]
+            cols[cnt], vals[cnt] = i + m, a[k] * row_psi[k]
+            cnt += 1
         if k > 0:
             d -= a[k - 1]
-            buf[bw - m] = a[k - 1] * row_psi[k]
-        buf[bw] = d * row_psi[k]
+            cols[cnt], vals[cnt] = i - m, a[k - 1] * row_psi[k]
+            cnt += 1
+        cols[cnt], vals[cnt] = i, d * row_psi[k]
+        cnt += 1
         for s in range(S):
-            buf[bw + 1 + s] = F * z[s] * dx[k] * row_psi[k]
-        _emit(abT, bw, i, buf, dcdw, skip, rowmax)
+            cols[cnt], vals[cnt] = i + 1 + s, F * z[s] * dx[k] * row_psi[k]
+            cnt += 1
+        _emit(abT, bw, i, cols, vals, cnt, dcdw, skip, rowmax)
         for s in range(S):
             i = m * k + 1 + s
             sc = row_c[s, k]
             dd = dx[k] * inv_dt
             dps = 0.0
+            cnt = 0
             if k < n - 1:
                 dd += dK[s, k]
                 dps -= dpL[s, k]
-                buf[bw + m] = dL[s, k] * sc
-                buf[bw + m - 1 - s] = dpL[s, k] * sc
+                cols[cnt], vals[cnt] = i + m, dL[s, k] * sc
+                cols[cnt + 1], vals[cnt + 1] = i + m - 1 - s, dpL[s, k] * sc
+                cnt += 2
             if k > 0:
                 dd -= dL[s, k - 1]
                 dps -= dpL[s, k - 1]
-                buf[bw - m] = -dK[s, k - 1] * sc
-                buf[bw - m - 1 - s] = dpL[s, k - 1] * sc
+                cols[cnt], vals[cnt] = i - m, -dK[s, k - 1] * sc
+                cols[cnt + 1], vals[cnt + 1] = i - m - 1 - s, dpL[s, k - 1] * sc
+                cnt += 2
             if k == 0:
                 dd -= dNb_dc[0, s]
                 dps -= dNb_dpsi[0, s]
             if k == n - 1:
                 dd += dNb_dc[1, s]
                 dps += dNb_dpsi[1, s]
-            buf[bw] = dd * sc
-            buf[bw - 1 - s] = dps * sc
-            _emit(abT, bw, i, buf, dcdw, skip, rowmax)
-    nu = m * n
-    for j in range(min(bw, nu)):              # band positions outside the matrix: zero, as LAPACK's layout
-        for r in range(bw, 2 * bw - j):
-            abT[j, r] = 0.0
-    for j in range(max(0, nu - bw), nu):
-        for r in range(nu - j + 2 * bw, 3 * bw + 1):
-            abT[j, r] = 0.0
+            cols[cnt], vals[cnt] = i, dd * sc
+            cols[cnt + 1], vals[cnt + 1] = i - 1 - s, dps * sc
+            cnt += 2
+            _emit(abT, bw, i, cols, vals, cnt, dcdw, skip, rowmax)
     return abT, rowmax
 
 

@@ -60,7 +60,11 @@ def to_w(p, c):
     return np.log(th) - np.log1p(-th)
 
 
-def from_w(p, w):
+def from_w(p, w, kernel=False):
+    """c = c_max theta(w) = c_max / (1 + e^-w) where present, 0 elsewhere (kernel: by the compiled
+    `kernels.occupancy_from_w`, equal to rounding)."""
+    if kernel:
+        return kernel_policy.kernels().occupancy_from_w(p.present, np.asarray(p.c_max, float), w)
     cmax = np.where(p.present, p.c_max, 1.0)
     return np.where(p.present, cmax * np.exp(-np.logaddexp(0.0, -w)), 0.0)
 
@@ -187,9 +191,7 @@ def _jacobian_band(p, g, psi, c, dt, w, fluxes):
     V_T = p.thermal_voltage
     bc_psi = np.array([g.eps_b[b] * V_T / (g.dx[k] / 2) if np.isfinite(p.psi_bc[b]) else 0.0
                        for b, k in ((0, 0), (1, -1))])
-    dcdw, skip = _w_columns(p, c, w, fluxes)
-    if not np.any(np.isfinite(p.psi_bc)):
-        skip[(1 + p.n_species) * (p.n - 1)] = True          # the gauge row psi_N = 0
+    one_minus = fluxes["one_minus"] if "one_minus" in fluxes else op.occupancy(p, c, w)[1]
     m = 1 + p.n_species
     shape = (m * p.n, 3 * (2 * m - 1) + 1)
     work = getattr(_WORK, "band", None)
@@ -197,7 +199,8 @@ def _jacobian_band(p, g, psi, c, dt, w, fluxes):
         _WORK.band = work = np.zeros(shape)
     return kernel_policy.kernels().jacobian_band(
         g.eps_f * V_T / g.h, g.row_psi, FARADAY, np.asarray(p.z, float), g.dx, bc_psi, g.row_c, dK, dL, dpL,
-        dNb_dc, dNb_dpsi, 0.0 if dt is None else 1.0 / dt, dcdw, skip, work)
+        dNb_dc, dNb_dpsi, 0.0 if dt is None else 1.0 / dt, c, one_minus, p.present,
+        not np.any(np.isfinite(p.psi_bc)), work)     # no Dirichlet psi: the gauge row psi_N = 0
 
 
 def update_norm(psi, dpsi, dw):
@@ -275,7 +278,7 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
         merit0 = float(np.linalg.norm(r / rowmax))
         for _ in range(opts.max_backtracks + 1):
             psi_t, w_t = psi + alpha * dpsi, w + alpha * dw
-            c_t = from_w(p, w_t)
+            c_t = from_w(p, w_t, g.kernel)
             cache_t = {}
             if alpha == 1.0 and step < min(opts.tol, opts.floor_tol) and not opts.final_residual:
                 r_t = None          # converged below the floor: no merit test reads it, and no report
@@ -329,7 +332,10 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None)
         except ConvergenceError:
             pass
     if opts.predictor and not problem.closed:
-        guess = predictor.solve_psi(problem, g, psi=seed)
+        # the native Newton's one iteration corrects what the predictor leaves below a tenth of its
+        # tolerance (compiled path; the NumPy predictor, the reference, always converges fully)
+        handoff = 0.1 * opts.tol if newton_fn is newton else 0.0
+        guess = predictor.solve_psi(problem, g, psi=seed, handoff=handoff)
         if guess is not None:
             stats.predictor_iterations = guess[3]
             try:

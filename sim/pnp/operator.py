@@ -232,10 +232,16 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None
     occupancy at the cell's potential is theta_b = 1 / (1 + exp(-(eta_bc - m - z psi_k))).
     """
     S_ = p.n_species
+    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
+    if g.kernel:
+        N, dNdc, dNdpsi = kernel_policy.kernels().boundary_terms(
+            psi, c, Phi, dPhi_dc, one_minus, cmax, np.asarray(p.z, float), np.asarray(p.mu0, float),
+            np.asarray(p.D, float), g.dx, p.present, np.asarray(p.c_bc, float), np.asarray(p.eta_bc, float),
+            np.asarray(p.psi_bc, float))
+        return (N, dNdc, dNdpsi) if with_derivatives else N
     N = np.zeros((2, S_))
     dNdc = np.zeros((2, S_))
     dNdpsi = np.zeros((2, S_))
-    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
     for b, k in ((0, 0), (1, -1)):
         for s in range(S_):
             cb, eta = p.c_bc[b, s], p.eta_bc[b, s]

@@ -119,10 +119,14 @@ def _runs(labels):
     return zip(bounds[:-1], bounds[1:])
 
 
-def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
+def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400, handoff=0.0):
     """Equilibrium (psi, c, w, Newton iterations) of an open problem from the convex problem in
     psi, or None when the problem does not qualify (a species region without reservoir, or no
-    Dirichlet psi)."""
+    Dirichlet psi).
+
+    handoff > 0 (the compiled path only): stop as soon as the estimated remaining error of psi,
+    relative to its range, is below handoff (`kernels.predictor_newton`), for a caller whose own
+    Newton iteration corrects it.  The NumPy path, the reference, always converges to tol."""
     if not np.any(np.isfinite(p.psi_bc)):
         return None
     eta = reservoir_levels(p, g.comps)
@@ -132,13 +136,13 @@ def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
     a = g.eps_f * V_T / g.h
     ab = np.array([g.eps_b[0] * V_T / (g.dx[0] / 2), g.eps_b[1] * V_T / (g.dx[-1] / 2)])
     if g.kernel:            # the fast path also starts closer: see `neutral_start`
-        return _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter)
+        return _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter, handoff)
     psi = np.zeros(p.n) if psi is None else psi.copy()
     with np.errstate(all="ignore"):
         return _newton(p, g, psi, eta, a, ab, tol, max_iter)
 
 
-def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter):
+def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter, handoff=0.0):
     """`_newton` by the compiled kernel (`sim.pnp.kernels.predictor_newton`), from psi or, when None,
     from `neutral_start` (its compiled form, `kernels.neutral_start`)."""
     k = kernel_policy.kernels()
@@ -147,7 +151,7 @@ def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter):
     mu0, z, c_bg = np.asarray(p.mu0, float), np.asarray(p.z, float), np.asarray(p.c_bg, float)
     psi = k.neutral_start(eta0, mu0, z, cmax, p.present, c_bg, p.mesh.layer_of_cell) if psi is None else psi.copy()
     psi, theta, its, ok = k.predictor_newton(psi, eta0, mu0, z, p.present, cmax, c_bg, g.dx, a, ab,
-                                             np.asarray(p.psi_bc, float), FARADAY, tol, max_iter)
+                                             np.asarray(p.psi_bc, float), FARADAY, tol, max_iter, handoff)
     if not ok:
         return None
     w = np.where(p.present, eta - p.mu0 - p.z[:, None] * psi[None, :], 0.0)
