@@ -53,41 +53,46 @@ def _bernoulli(t):
 
 
 @_jit
-def _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, theta, om, soft):
-    """Energy E(psi) of the predictor; fills theta, 1 - theta and softplus(w) per species and cell."""
+def _pfd_state(psi, d, t, base, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, psi_t, theta, om):
+    """At psi_t = psi + t d (written to psi_t), in one pass: the predictor's energy E(psi_t), and
+    min and max of psi_t; fills theta and 1 - theta per species and cell (base = eta - m)."""
     S, n = present.shape
     e = 0.0
-    for k in range(n - 1):
-        d = psi[k + 1] - psi[k]
-        e += a[k] * d * d
-    e *= 0.5
-    if not math.isnan(psi_bc[0]):
-        e += 0.5 * ab[0] * (psi[0] - psi_bc[0]) ** 2
-    if not math.isnan(psi_bc[1]):
-        e += 0.5 * ab[1] * (psi[n - 1] - psi_bc[1]) ** 2
     bulk, comp = 0.0, 0.0                 # Neumaier-compensated: E is compared to 1e-15 relative
+    lo, hi = math.inf, -math.inf
+    prev = 0.0
     for k in range(n):
-        cell = c_bg[k] * psi[k]
+        x_k = psi[k] + t * d[k]
+        psi_t[k] = x_k
+        lo, hi = min(lo, x_k), max(hi, x_k)
+        if k > 0:
+            dp = x_k - prev
+            e += a[k - 1] * dp * dp
+        prev = x_k
+        cell = c_bg[k] * x_k
         for s in range(S):
             if present[s, k]:
-                w = eta[s, k] - mu0[s, k] - z[s] * psi[k]
+                w = base[s, k] - z[s] * x_k
                 ex = math.exp(-abs(w))
                 # log1p(x) = x - x^2/2 + x^3/3 - x^4/4 + O(x^5): below 1e-5 the rest is under 2e-21 x,
                 # a tenth of an ulp, and the series is a third of log1p's cost (dilute cells all take it)
                 lg = ex * (1.0 - ex * (0.5 - ex * (1.0 / 3.0 - 0.25 * ex))) if ex < 1e-5 else math.log1p(ex)
-                sp = max(w, 0.0) + lg
                 inv = 1.0 / (1.0 + ex)
                 if w >= 0.0:
                     theta[s, k], om[s, k] = inv, ex * inv
                 else:
                     theta[s, k], om[s, k] = ex * inv, inv
-                soft[s, k] = sp
-                cell += cmax[s, k] * sp
+                cell += cmax[s, k] * (max(w, 0.0) + lg)          # c_max softplus(w)
         x = dx[k] * cell
-        t = bulk + x
-        comp += (bulk - t) + x if abs(bulk) >= abs(x) else (x - t) + bulk
-        bulk = t
-    return e + F * (bulk + comp)
+        tt = bulk + x
+        comp += (bulk - tt) + x if abs(bulk) >= abs(x) else (x - tt) + bulk
+        bulk = tt
+    e *= 0.5
+    if not math.isnan(psi_bc[0]):
+        e += 0.5 * ab[0] * (psi_t[0] - psi_bc[0]) ** 2
+    if not math.isnan(psi_bc[1]):
+        e += 0.5 * ab[1] * (psi_t[n - 1] - psi_bc[1]) ** 2
+    return e + F * (bulk + comp), lo, hi
 
 
 @_jit
@@ -95,19 +100,28 @@ def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F
     """Newton with Armijo line search on the predictor's energy (see the module docstring).
     Returns (psi, theta, iterations, ok).
 
+    Each iteration makes three passes over the cells: the gradient and Hessian with the Thomas
+    algorithm's forward elimination, the back substitution with the step's clipping and slope, and
+    (per line-search trial) the trial state with its energy (`_pfd_state`).
+
     handoff > 0: also stop after two full steps s_{k-1} > s_k (sizes relative to max(1, psi range),
     s_k <= 1e-4) whose quadratic-convergence estimate of the remaining error, C s_k^2 with
-    C = s_k / s_{k-1}^2, is below handoff: the coupled
-    Newton that follows corrects that error in its one iteration, so the predictor need not spend a
-    last iteration confirming a step it will not take (`newton.solve_equilibrium` passes a tenth of
-    the coupled tolerance).  With handoff = 0 the loop is `predictor._newton`'s."""
+    C = s_k / s_{k-1}^2, is below handoff: the coupled Newton that follows corrects that error in
+    its one iteration, so the predictor need not spend a last iteration confirming a step it will
+    not take (`newton.solve_equilibrium` passes a tenth of the coupled tolerance).  With
+    handoff = 0 the loop is `predictor._newton`'s."""
     S, n = present.shape
-    theta, om, soft = np.zeros((S, n)), np.zeros((S, n)), np.zeros((S, n))
-    th_t, om_t, soft_t = np.zeros((S, n)), np.zeros((S, n)), np.zeros((S, n))
-    grad, diag, d, cp, psi_t = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    E = _pfd_state(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, theta, om, soft)
+    base = eta - mu0
+    theta, om = np.zeros((S, n)), np.zeros((S, n))
+    th_t, om_t = np.zeros((S, n)), np.zeros((S, n))
+    grad, d, cp, psi_t = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    E, lo, hi = _pfd_state(psi, d, 0.0, base, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, psi_t, theta, om)
+    psi = psi_t.copy()
     s_prev = math.inf                     # the last step's relative size (inf: damped, or none yet)
     for it in range(max_iter):
+        # gradient dE/dpsi = -(Poisson residual) and Hessian diagonal (off-diagonals -a), in the order
+        # of the NumPy code's sums; Thomas forward elimination on the fly (H d = -grad), one division
+        # per row (the reciprocal pivot multiplies both: the division is on the recurrence's path)
         for k in range(n):
             rho, drho = -c_bg[k], 0.0
             for s in range(S):
@@ -115,48 +129,41 @@ def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F
                     q = z[s] * cmax[s, k] * theta[s, k]
                     rho += q
                     drho -= z[s] * q * om[s, k]
-            grad[k] = -F * dx[k] * rho
-            diag[k] = -F * dx[k] * drho
-        for k in range(n - 1):
-            g = a[k] * (psi[k] - psi[k + 1])
-            grad[k] += g
-            grad[k + 1] -= g
-            diag[k] += a[k]
-            diag[k + 1] += a[k]
-        for b in range(2):
-            if not math.isnan(psi_bc[b]):
-                k = 0 if b == 0 else n - 1
-                grad[k] += ab[b] * (psi[k] - psi_bc[b])
-                diag[k] += ab[b]
-        # Thomas algorithm on the tridiagonal Hessian (sub- and super-diagonal -a): H d = -grad
-        # (one division per row: the reciprocal pivot multiplies both; the division's latency is on the
-        # recurrence's critical path)
-        piv = diag[0]
-        if piv == 0.0 or not math.isfinite(piv):
-            return psi, theta, it, False
-        inv = 1.0 / piv
-        cp[0] = -a[0] * inv if n > 1 else 0.0
-        d[0] = -grad[0] * inv
-        for k in range(1, n):
-            piv = diag[k] + a[k - 1] * cp[k - 1]
+            g = -F * dx[k] * rho
+            dg = -F * dx[k] * drho
+            if k > 0:
+                g -= a[k - 1] * (psi[k - 1] - psi[k])
+                dg += a[k - 1]
+            if k < n - 1:
+                g += a[k] * (psi[k] - psi[k + 1])
+                dg += a[k]
+            if k == 0 and not math.isnan(psi_bc[0]):
+                g += ab[0] * (psi[0] - psi_bc[0])
+                dg += ab[0]
+            if k == n - 1 and not math.isnan(psi_bc[1]):
+                g += ab[1] * (psi[k] - psi_bc[1])
+                dg += ab[1]
+            grad[k] = g
+            piv = dg + a[k - 1] * cp[k - 1] if k > 0 else dg
             if piv == 0.0 or not math.isfinite(piv):
                 return psi, theta, it, False
             inv = 1.0 / piv
             cp[k] = -a[k] * inv if k < n - 1 else 0.0
-            d[k] = (-grad[k] + a[k - 1] * d[k - 1]) * inv
-        for k in range(n - 2, -1, -1):
-            d[k] -= cp[k] * d[k + 1]
+            d[k] = (-g + a[k - 1] * d[k - 1]) * inv if k > 0 else -g * inv
+        # back substitution, the step clipped to 50 kT/e, the slope grad . d and the largest |d|
         slope, big = 0.0, 0.0
-        for k in range(n):
-            d[k] = min(max(d[k], -50.0), 50.0)
-            slope += grad[k] * d[k]
-            big = max(big, abs(d[k]))
+        nxt = d[n - 1]
+        for k in range(n - 1, -1, -1):
+            dk = d[k] - cp[k] * nxt if k < n - 1 else d[k]
+            nxt = dk
+            dk = min(max(dk, -50.0), 50.0)
+            d[k] = dk
+            slope += grad[k] * dk
+            big = max(big, abs(dk))
         t = 1.0
         E_t = E
         for _ in range(60):
-            for k in range(n):
-                psi_t[k] = psi[k] + t * d[k]
-            E_t = _pfd_state(psi_t, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, th_t, om_t, soft_t)
+            E_t, lo, hi = _pfd_state(psi, d, t, base, z, present, cmax, c_bg, dx, a, ab, psi_bc, F, psi_t, th_t, om_t)
             if E_t <= E + 1e-4 * t * slope or abs(E_t - E) <= 1e-15 * abs(E) or not math.isfinite(E):
                 break
             t *= 0.5
@@ -165,11 +172,7 @@ def predictor_newton(psi, eta, mu0, z, present, cmax, c_bg, dx, a, ab, psi_bc, F
         psi, psi_t = psi_t, psi
         theta, th_t = th_t, theta
         om, om_t = om_t, om
-        soft, soft_t = soft_t, soft
         E = E_t
-        lo, hi = psi[0], psi[0]
-        for k in range(n):
-            lo, hi = min(lo, psi[k]), max(hi, psi[k])
         scale = max(1.0, hi - lo)
         if t == 1.0 and big < tol * scale:
             return psi, theta, it + 1, True
