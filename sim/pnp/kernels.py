@@ -191,6 +191,7 @@ def phi_terms(z, psi, mu0, present, c_max, c, w, use_w):
     Phi, dPhi_dc = np.empty((S, n)), np.empty((S, n))
     theta, om, cmax = np.empty((S, n)), np.empty((S, n)), np.empty((S, n))
     for s in range(S):
+        last_cm, log_cm = 1.0, 0.0         # c_max is uniform over a layer: its log is taken once per run
         for k in range(n):
             if present[s, k]:
                 cm = c_max[s, k]
@@ -199,15 +200,19 @@ def phi_terms(z, psi, mu0, present, c_max, c, w, use_w):
                     ex = math.exp(-abs(x))
                     inv = 1.0 / (1.0 + ex)
                     th, o = (inv, ex * inv) if x >= 0.0 else (ex * inv, inv)
-                    log_om = -(max(x, 0.0) + math.log1p(ex))
+                    # log1p by its series below 1e-5, as in `_pfd_state`
+                    lg = ex * (1.0 - ex * (0.5 - ex * (1.0 / 3.0 - 0.25 * ex))) if ex < 1e-5 else math.log1p(ex)
+                    log_om = -(max(x, 0.0) + lg)
                 else:
                     th = c[s, k] / cm
                     o = 1.0 - th
                     log_om = math.log(o)
             else:                          # absent: theta = 0, c_max = 1, as `operator.occupancy`
                 cm, th, o, log_om = 1.0, 0.0, 1.0, 0.0
+            if cm != last_cm:
+                last_cm, log_cm = cm, math.log(cm)
             cmax[s, k], theta[s, k], om[s, k] = cm, th, o
-            Phi[s, k] = z[s] * psi[k] + mu0[s, k] - math.log(cm) - log_om
+            Phi[s, k] = z[s] * psi[k] + mu0[s, k] - log_cm - log_om
             dPhi_dc[s, k] = 1.0 / (cm * o)
     return Phi, dPhi_dc, theta, om, cmax
 
@@ -353,20 +358,27 @@ def residual_assemble(psi, c, z, c_bg, eps_f, V_T, h, eps_b, psi_bc, dx, F, row_
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _emit(abT, bw, i, cols, vals, cnt, dcdw, skip, rowmax):
-    """Write row i, whose nonzero entries J[i, cols[t]] = vals[t] (t < cnt) were collected, scaled by
-    dc/dw of their column and divided by the row's largest |entry|, into gbsv storage
-    (abT[j, 2 bw + i - j]; the rest of the band is already zero); a skipped row becomes the identity
-    row.  The same values as scaling and equilibrating the whole band row: zeros change neither."""
+def _put(cols, vals, cnt, j, v, dcdw):
+    """Collect J[i, j] = v of the row being built, scaled by dc/dw of column j."""
+    cols[cnt] = j
+    vals[cnt] = v * dcdw[j]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _emit(abT, bw, i, cols, vals, cnt, skip, rowmax):
+    """Write row i, whose nonzero entries J[i, cols[t]] dc/dw = vals[t] (t < cnt) were collected by
+    `_put`, divided by the row's largest |entry| into gbsv storage (abT[j, 2 bw + i - j]; the rest
+    of the band is already zero); a skipped row becomes the identity row.  The same values as scaling
+    and equilibrating the whole band row: zeros change neither."""
     if skip[i]:
         rowmax[i] = 1.0
         abT[i, 2 * bw] = 1.0
         return
     big = 0.0
     for t in range(cnt):
-        v = vals[t] * dcdw[cols[t]]
-        vals[t] = v
-        big = max(big, abs(v))
+        av = abs(vals[t])
+        if av > big:
+            big = av
     big = 1.0 if big == 0.0 else big
     rowmax[i] = big
     inv = 1.0 / big
@@ -424,18 +436,18 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
         cnt = 0
         if k < n - 1:
             d -= a[k]
-            cols[cnt], vals[cnt] = i + m, a[k] * row_psi[k]
+            _put(cols, vals, cnt, i + m, a[k] * row_psi[k], dcdw)
             cnt += 1
         if k > 0:
             d -= a[k - 1]
-            cols[cnt], vals[cnt] = i - m, a[k - 1] * row_psi[k]
+            _put(cols, vals, cnt, i - m, a[k - 1] * row_psi[k], dcdw)
             cnt += 1
-        cols[cnt], vals[cnt] = i, d * row_psi[k]
+        _put(cols, vals, cnt, i, d * row_psi[k], dcdw)
         cnt += 1
         for s in range(S):
-            cols[cnt], vals[cnt] = i + 1 + s, F * z[s] * dx[k] * row_psi[k]
+            _put(cols, vals, cnt, i + 1 + s, F * z[s] * dx[k] * row_psi[k], dcdw)
             cnt += 1
-        _emit(abT, bw, i, cols, vals, cnt, dcdw, skip, rowmax)
+        _emit(abT, bw, i, cols, vals, cnt, skip, rowmax)
         for s in range(S):
             i = m * k + 1 + s
             sc = row_c[s, k]
@@ -445,14 +457,14 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
             if k < n - 1:
                 dd += dK[s, k]
                 dps -= dpL[s, k]
-                cols[cnt], vals[cnt] = i + m, dL[s, k] * sc
-                cols[cnt + 1], vals[cnt + 1] = i + m - 1 - s, dpL[s, k] * sc
+                _put(cols, vals, cnt, i + m, dL[s, k] * sc, dcdw)
+                _put(cols, vals, cnt + 1, i + m - 1 - s, dpL[s, k] * sc, dcdw)
                 cnt += 2
             if k > 0:
                 dd -= dL[s, k - 1]
                 dps -= dpL[s, k - 1]
-                cols[cnt], vals[cnt] = i - m, -dK[s, k - 1] * sc
-                cols[cnt + 1], vals[cnt + 1] = i - m - 1 - s, dpL[s, k - 1] * sc
+                _put(cols, vals, cnt, i - m, -dK[s, k - 1] * sc, dcdw)
+                _put(cols, vals, cnt + 1, i - m - 1 - s, dpL[s, k - 1] * sc, dcdw)
                 cnt += 2
             if k == 0:
                 dd -= dNb_dc[0, s]
@@ -460,10 +472,10 @@ def jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_
             if k == n - 1:
                 dd += dNb_dc[1, s]
                 dps += dNb_dpsi[1, s]
-            cols[cnt], vals[cnt] = i, dd * sc
-            cols[cnt + 1], vals[cnt + 1] = i - 1 - s, dps * sc
+            _put(cols, vals, cnt, i, dd * sc, dcdw)
+            _put(cols, vals, cnt + 1, i - 1 - s, dps * sc, dcdw)
             cnt += 2
-            _emit(abT, bw, i, cols, vals, cnt, dcdw, skip, rowmax)
+            _emit(abT, bw, i, cols, vals, cnt, skip, rowmax)
     return abT, rowmax
 
 
