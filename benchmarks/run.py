@@ -663,14 +663,22 @@ def to_markdown(res):
 
 
 WHY = {
-    "lapack_numba": "the floor is one banded LU (the predictor leaves the coupled Newton one iteration); the "
-                    "solve also runs the predictor, whose 6-8 Newton iterations each evaluate an exponential and a "
-                    "logarithm per cell and species (15-20 ns each on this machine, more than a tridiagonal LU "
-                    "per cell: on the one-sided layer at 16k cells the predictor is 40 % of the solve), and about "
-                    "1 ms of fixed Python work per solve (geometry, boundary fluxes, the occupancies from the "
-                    "logit, the Newton driver; the residual's assembly and the neutral start are compiled since "
-                    "2026-11-26). Both weigh most where the LU is cheapest: small meshes and the one-species "
-                    "problem (bandwidth 3 instead of 7)",
+    "lapack_numba": "the floor is one banded LU of the coupled Jacobian (the predictor leaves the coupled Newton one "
+                    "iteration), and on the one-sided layer (one species: bandwidth 3, the cheapest LU here) the "
+                    "rest of a solve costs more than that LU. Per part (timers around each kernel, 2026-11-26, "
+                    "one-sided layer at 1k / 4k cells, share of the solve): the predictor's 6 Newton iterations "
+                    "(each an exponential per cell, a tridiagonal solve and the line search's energy; alone "
+                    "0.8-0.9x the floor) 22 / 30 %, the LU itself (band_solve, faster than gbsv) 15 / 18 %, the "
+                    "Jacobian written into gbsv storage 10 / 14 %, the two residual evaluations 15 / 14 %, and "
+                    "fixed Python work 37 / 21 % (0.35-0.6 ms per solve: the Newton driver's NumPy bookkeeping "
+                    "on the update, unboxing the arguments of about 20 kernel calls, the geometry cache check). "
+                    "This round took the predictor from 8 to 6 iterations (handoff to the coupled Newton) and "
+                    "fused its passes, compiled the boundary fluxes and the occupancy from the logit and "
+                    "trimmed the Jacobian's assembly: 4.0/3.3/2.6/2.2x became 3.3/2.6/2.2/2.1x, and the default "
+                    "case (bandwidth 7, an LU 3-4x dearer per cell) meets the target at every size. What is left "
+                    "at 1k cells is mostly the fixed part, which only a compiled Newton driver would remove (an "
+                    "estimate: about 0.3 ms, to ~2.2x); at 4k cells the ratio is within this machine's "
+                    "run-to-run scatter of the target (2.5-2.9x in repeated measurements of this code)",
     "lapack_numpy": "the NumPy path makes about 20 vectorized passes over the cells per coupled iteration and "
                     "about 10 per predictor iteration; it is the reference (and the path of meshes below "
                     "MIN_CELLS cells, where loading the kernels costs more than it saves)",
@@ -680,24 +688,25 @@ WHY = {
              "each), each iteration a few dozen NumPy calls on 320-cell arrays whose fixed cost outweighs their "
              "work; the rest is the result file (0.1-0.2 s for 100 cases: the columns, created from the first "
              "case, and the last write), problem set-up, digests and validation, each trimmed. The ratio sits at "
-             "the target: two runs of the same code on 2026-11-26 gave 4.9x and 6.0x, and the 9 interleaved pairs "
-             "of one run span +-8 %. Every change had to leave the shipped results bit for bit or within 1e-12, "
+             "the target: the full benchmark runs of 2026-11-26 measured 5.49, 5.28, 5.18 and 4.98x with the "
+             "same NumPy-path code, and the 9 interleaved pairs of the last run span 3.50-5.38x. Every change had to leave the shipped results bit for bit or within 1e-12, "
              "and that rules out the remaining levers: the compiled kernels (a third of the NumPy time per case) "
              "move R_SCL by up to 1e-11 against the stored reference arrays; stopping the predictor one "
              "iteration earlier moves it by up to 8e-12; the differential capacitance from the linearised system "
              "(one solve instead of two neighbours, about 2x per case) changes it by the finite-difference "
              "truncation, about 1e-4",
-    "shipped": "the shipped sweeps have 10-16 cases of 0.08-0.17 s, 1.8-2.3 s serially; with 2 workers the ideal "
-               "is 0.9-1.15 s. Only the submitting process does: loading and validating the sweep and starting "
+    "shipped": "the shipped sweeps have 10-16 cases of 0.08-0.17 s, 1.8-2.4 s serially; with 2 workers the ideal "
+               "is 0.9-1.2 s. Only the submitting process does: loading and validating the sweep and starting "
                "the pool or reaching the cluster (0.03-0.05 s before the first case starts), creating the "
                "result file's columns from the first case that arrives (0.05-0.1 s of CPU that the workers lose "
-               "while it runs; until this round it was part of the last write, while they waited) and the last "
-               "write (0.05-0.08 s, was 0.22-0.24 s). The last columns show how much slower the cases ran side "
-               "by side than alone: the benchmark runs of 2026-11-26 03:31, 03:56 and 04:19, with the same file "
-               "code, measured 0.99-1.13, 1.12-1.29 and 1.12-1.13 for the process pool (processes 1.65 and "
-               "1.78x, 1.42 and 1.59x, 1.71 and 1.59x); inside Dask workers the scheduler and the workers' event loops share the 2 "
-               "cores too. Repeated runs on this shared machine scatter by +-20 % (processes on lno_thickness: "
-               "1.42-1.89x over the last four sessions)",
+               "while it runs) and the last write (0.05-0.08 s). What decides the ratio is how much slower the "
+               "cases run side by side than alone (the last two columns of section 9): in the five benchmark "
+               "runs of 2026-11-26 with this file code the process pool's cases ran 0.93-1.29x slower, and "
+               "processes reached 1.42-1.76x on lno_thickness and 1.59-1.94x on lps_permittivity_mu0 (met in "
+               "two of the five); inside Dask workers the scheduler and the workers' event loops share the 2 "
+               "cores too (cases 1.06-1.32x slower; Dask 1.41-1.71x and 1.49-1.76x in the last four runs). Turning off the Dask "
+               "workers' statistical profiler (every 10 ms) changed the shipped sweeps by 1-4 %, within the "
+               "scatter, so it is left on",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
                  "the CPU caches, so the cost per cell and iteration rises too",
     "dask": "the 200 cases take 20-30 ms each; Dask's per-task cost (scheduler process, client and the "
@@ -706,7 +715,7 @@ WHY = {
             "slower inside Dask workers than alone in the runs of 2026-11-26 (section 9, last column). Dask's "
             "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
             "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "
-            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51, 1.79 and 1.63 in the last five)",
+            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51, 1.79, 1.63, 1.63 and 1.81 in the last seven)",
     "processes": "Amdahl on 2 cores: the cases take 15-25 ms each, and the submitting process spends 0.6-0.7 s "
                  "of CPU on a 200-case sweep (time.process_time, 2026-11-26): validating the 200 cases, receiving "
                  "their results, creating the file's columns from the first case (0.05 s, while the workers "
@@ -714,7 +723,7 @@ WHY = {
                  "s), while they wait. Adding the arriving rows to the file in batches during the sweep was "
                  "measured slower (each batch costs ~0.2 ms per column, taken from the workers), and so was "
                  "sending the cases in chunks. Repeated runs of the same code scatter by +-20 % on this machine "
-                 "(1.51, 1.91, 1.56, 1.52, 1.80 and 1.68 in the last six runs)",
+                 "(1.51, 1.91, 1.56, 1.52, 1.80, 1.68, 1.64 and 1.77 in the last eight runs)",
 }
 
 
