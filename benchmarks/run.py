@@ -675,10 +675,11 @@ WHY = {
                     "This round took the predictor from 8 to 6 iterations (handoff to the coupled Newton) and "
                     "fused its passes, compiled the boundary fluxes and the occupancy from the logit and "
                     "trimmed the Jacobian's assembly: 4.0/3.3/2.6/2.2x became 3.3/2.6/2.2/2.1x, and the default "
-                    "case (bandwidth 7, an LU 3-4x dearer per cell) meets the target at every size. What is left "
-                    "at 1k cells is mostly the fixed part, which only a compiled Newton driver would remove (an "
-                    "estimate: about 0.3 ms, to ~2.2x); at 4k cells the ratio is within this machine's "
-                    "run-to-run scatter of the target (2.5-2.9x in repeated measurements of this code)",
+                    "case (bandwidth 7, an LU 3-4x dearer per cell) meets the target at every size. At 1k cells "
+                    "the kernels alone, without any Python, take 2.2x the floor (0.64 against 0.29 ms), so even "
+                    "a Newton driver compiled whole would leave this size at the target's edge; at 4k cells the "
+                    "ratio is within this machine's run-to-run scatter of the target (2.5-2.9x in repeated "
+                    "measurements of this code)",
     "lapack_numpy": "the NumPy path makes about 20 vectorized passes over the cells per coupled iteration and "
                     "about 10 per predictor iteration; it is the reference (and the path of meshes below "
                     "MIN_CELLS cells, where loading the kernels costs more than it saves)",
