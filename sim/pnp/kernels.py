@@ -11,11 +11,15 @@ The kernels implement, term by term:
 * `predictor_newton`: `sim.pnp.predictor._newton` (Newton with Armijo line search on the convex
   energy E(psi); the Hessian is tridiagonal and diagonally dominant, solved by the Thomas
   algorithm), with softplus(w) = max(w, 0) + log1p(e^-|w|), theta = 1 / (1 + e^-w),
-  1 - theta = 1 / (1 + e^w) from the one exponential e^-|w|.
+  1 - theta = 1 / (1 + e^w) from the one exponential e^-|w|; optionally handing the last
+  correction to the coupled Newton (`handoff`).
 * `phi_terms`: `sim.pnp.operator._phi` (the effective potential Phi = z psi + m - ln c_max -
   ln(1 - theta) and d Phi / d c).
 * `face_terms`: `sim.pnp.operator.face_fluxes` without interface kinetics (the SEDAN
   Scharfetter-Gummel flux and its derivatives, B(t) = t / (e^t - 1)).
+* `boundary_terms`: the scalar loop of `sim.pnp.operator.boundary_fluxes` (half-cell fluxes to
+  the boundary states), compiled as written.
+* `occupancy_from_w`: `sim.pnp.newton.from_w`, c = c_max / (1 + e^-w).
 * `jacobian_band`: `sim.pnp.operator.jacobian` + `sim.pnp.newton.newton_step_matrix` + `row_band`
   + `lapack_band` + the row equilibration of `newton`, written straight into LAPACK gbsv storage,
   transposed (abT[j, kl + ku + i - j] = A[i, j]: each column's band contiguous), as `band_solve`
