@@ -17,8 +17,8 @@ The kernels implement, term by term:
   ln(1 - theta) and d Phi / d c).
 * `face_terms`: `sim.pnp.operator.face_fluxes` without interface kinetics (the SEDAN
   Scharfetter-Gummel flux and its derivatives, B(t) = t / (e^t - 1)).
-* `boundary_terms`: the scalar loop of `sim.pnp.operator.boundary_fluxes` (half-cell fluxes to
-  the boundary states), compiled as written.
+* `boundary_terms`: `sim.pnp.operator.boundary_terms` itself (half-cell fluxes to the boundary
+  states), compiled as written with `_bernoulli` for `bernoulli_scalar`.
 * `occupancy_from_w`: `sim.pnp.newton.from_w`, c = c_max / (1 + e^-w).
 * `jacobian_band`: `sim.pnp.operator.jacobian` + `sim.pnp.newton.newton_step_matrix` + `row_band`
   + `lapack_band` + the row equilibration of `newton`, written straight into LAPACK gbsv storage,
@@ -36,10 +36,12 @@ order); tests/test_kernels.py checks 1e-12.  This module imports numba: load it 
 from __future__ import annotations
 
 import math
+import types
 
 import numba
 import numpy as np
 
+from sim.pnp import operator
 from sim.pnp.operator import SMALL_T      # the Bernoulli function's series threshold, as the NumPy code
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -244,60 +246,13 @@ def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
     return N, dK, dL, dpL
 
 
-@_jit
-def boundary_terms(psi, c, Phi, dPhi_dc, om, cmax, z, mu0, D, dx, present, c_bc, eta_bc, psi_bc):
-    """Outer-face fluxes Nb and dNb/dc, dNb/dpsi of the adjacent cell (each (2, S)), as
-    `operator.boundary_fluxes`: a half-cell Scharfetter-Gummel flux to a boundary state that is
-    either a reservoir at eta_bc (occupancy at the cell's potential) or a Dirichlet concentration
-    c_bc (at psi_bc, or at the cell's psi where psi_bc is NaN)."""
-    S, n = c.shape
-    N, dNdc, dNdpsi = np.zeros((2, S)), np.zeros((2, S)), np.zeros((2, S))
-    for b in range(2):
-        k = 0 if b == 0 else n - 1
-        for s in range(S):
-            cb, eta = c_bc[b, s], eta_bc[b, s]
-            if not present[s, k] or (math.isnan(cb) and math.isnan(eta)):
-                continue
-            zs, cm = z[s], cmax[s, k]
-            if math.isfinite(eta):
-                wb = eta - mu0[s, k] - zs * psi[k]
-                thb, omb = 1.0 / (1.0 + math.exp(-wb)), 1.0 / (1.0 + math.exp(wb))
-                dthb = -zs * thb * omb
-                psib, dpsib = psi[k], 1.0
-            else:
-                thb, omb, dthb = cb / cm, 1.0 - cb / cm, 0.0
-                if math.isfinite(psi_bc[b]):
-                    psib, dpsib = psi_bc[b], 0.0
-                else:
-                    psib, dpsib = psi[k], 1.0
-            cbv, dcb = cm * thb, cm * dthb
-            Phib = zs * psib + mu0[s, k] - math.log(cm) - math.log(omb)
-            dPhib = zs * dpsib + dthb / omb
-            h = dx[k] / 2
-            A = D[s, k] * 0.5 * (omb + om[s, k]) / h
-            dA_dc = -D[s, k] / (2 * h * cm)
-            dA_dpsi = -D[s, k] * dthb / (2 * h)
-            if b == 0:
-                d = Phi[s, k] - Phib
-                dd_dpsi = zs - dPhib
-                B1, dB1 = _bernoulli(d)
-                B2, dB2 = _bernoulli(-d)
-                Sv = B1 * cbv - B2 * c[s, k]
-                G = dB1 * cbv + dB2 * c[s, k]
-                dNdc[b, s] = -A * B2 + A * G * dPhi_dc[s, k] + dA_dc * Sv
-                dS_dpsi = G * dd_dpsi + B1 * dcb
-            else:
-                d = Phib - Phi[s, k]
-                dd_dpsi = dPhib - zs
-                B1, dB1 = _bernoulli(d)
-                B2, dB2 = _bernoulli(-d)
-                Sv = B1 * c[s, k] - B2 * cbv
-                G = dB1 * c[s, k] + dB2 * cbv
-                dNdc[b, s] = A * B1 - A * G * dPhi_dc[s, k] + dA_dc * Sv
-                dS_dpsi = G * dd_dpsi - B2 * dcb
-            N[b, s] = A * Sv
-            dNdpsi[b, s] = dA_dpsi * Sv + A * dS_dpsi
-    return N, dNdc, dNdpsi
+def _compiled_as_written(fn, **names):
+    """fn compiled by numba with some of its global names bound to other (compiled) functions."""
+    return _jit(types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__))
+
+
+# the NumPy path's own loop, compiled: one source for both paths
+boundary_terms = _compiled_as_written(operator.boundary_terms, bernoulli_scalar=_bernoulli)
 
 
 @_jit

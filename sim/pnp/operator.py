@@ -225,48 +225,55 @@ def _butler_volmer(p, Phi, one_minus, c, N, dK, dL, dpL):
 
 def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
     """Fluxes through the outer faces (2, S), positive to the right, and their derivatives
-    with respect to c and psi of the adjacent cell (each (2, S)).
+    with respect to c and psi of the adjacent cell (each (2, S)): `boundary_terms`, as plain
+    Python or compiled (`kernels.boundary_terms`, the same source)."""
+    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
+    fn = kernel_policy.kernels().boundary_terms if g.kernel else boundary_terms
+    N, dNdc, dNdpsi = fn(psi, c, Phi, dPhi_dc, one_minus, cmax, np.asarray(p.z, float), np.asarray(p.mu0, float),
+                         np.asarray(p.D, float), g.dx, p.present, np.asarray(p.c_bc, float),
+                         np.asarray(p.eta_bc, float), np.asarray(p.psi_bc, float))
+    return (N, dNdc, dNdpsi) if with_derivatives else N
+
+
+def boundary_terms(psi, c, Phi, dPhi_dc, om, cmax, z, mu0, D, dx, present, c_bc, eta_bc, psi_bc):
+    """Outer-face fluxes Nb (2, S) and dNb/dc, dNb/dpsi of the adjacent cell.
 
     Boundary states, over half a cell: a Dirichlet concentration c_bc (at psi_bc, or at the
-    cell's psi under zero field), or a reservoir at electrochemical potential eta_bc (kT), whose
-    occupancy at the cell's potential is theta_b = 1 / (1 + exp(-(eta_bc - m - z psi_k))).
-    """
-    S_ = p.n_species
-    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
-    if g.kernel:
-        N, dNdc, dNdpsi = kernel_policy.kernels().boundary_terms(
-            psi, c, Phi, dPhi_dc, one_minus, cmax, np.asarray(p.z, float), np.asarray(p.mu0, float),
-            np.asarray(p.D, float), g.dx, p.present, np.asarray(p.c_bc, float), np.asarray(p.eta_bc, float),
-            np.asarray(p.psi_bc, float))
-        return (N, dNdc, dNdpsi) if with_derivatives else N
-    N = np.zeros((2, S_))
-    dNdc = np.zeros((2, S_))
-    dNdpsi = np.zeros((2, S_))
-    for b, k in ((0, 0), (1, -1)):
-        for s in range(S_):
-            cb, eta = p.c_bc[b, s], p.eta_bc[b, s]
-            if not p.present[s, k] or (math.isnan(cb) and math.isnan(eta)):
+    cell's psi under zero field where psi_bc is NaN), or a reservoir at electrochemical potential
+    eta_bc (kT), whose occupancy at the cell's potential is theta_b = 1 / (1 + exp(-(eta_bc - m -
+    z psi_k))); the flux is the Scharfetter-Gummel flux of `face_fluxes` over the half cell.
+    Written so that numba compiles it as it stands (`kernels.boundary_terms`, with the compiled
+    Bernoulli function in place of `bernoulli_scalar`)."""
+    S, n = c.shape
+    N, dNdc, dNdpsi = np.zeros((2, S)), np.zeros((2, S)), np.zeros((2, S))
+    for b in range(2):
+        k = 0 if b == 0 else n - 1
+        for s in range(S):
+            cb, eta = c_bc[b, s], eta_bc[b, s]
+            if not present[s, k] or (math.isnan(cb) and math.isnan(eta)):
                 continue
-            z, cm = p.z[s], cmax[s, k]
+            zs, cm = z[s], cmax[s, k]
             if math.isfinite(eta):                 # reservoir at fixed eta, at the cell potential
-                wb = eta - p.mu0[s, k] - z * psi[k]
+                wb = eta - mu0[s, k] - zs * psi[k]
                 thb, omb = 1.0 / (1.0 + math.exp(-wb)), 1.0 / (1.0 + math.exp(wb))
-                dthb = -z * thb * omb
+                dthb = -zs * thb * omb
                 psib, dpsib = psi[k], 1.0
             else:
                 thb, omb, dthb = cb / cm, 1.0 - cb / cm, 0.0
-                follows = not math.isfinite(p.psi_bc[b])
-                psib, dpsib = (psi[k], 1.0) if follows else (p.psi_bc[b], 0.0)
+                if math.isfinite(psi_bc[b]):
+                    psib, dpsib = psi_bc[b], 0.0
+                else:                              # zero field: the boundary state follows the cell
+                    psib, dpsib = psi[k], 1.0
             cbv, dcb = cm * thb, cm * dthb
-            Phib = z * psib + p.mu0[s, k] - np.log(cm) - np.log(omb)
-            dPhib = z * dpsib + dthb / omb
-            h = g.dx[k] / 2
-            A = p.D[s, k] * 0.5 * (omb + one_minus[s, k]) / h
-            dA_dc = -p.D[s, k] / (2 * h * cm)
-            dA_dpsi = -p.D[s, k] * dthb / (2 * h)
+            Phib = zs * psib + mu0[s, k] - math.log(cm) - math.log(omb)
+            dPhib = zs * dpsib + dthb / omb
+            h = dx[k] / 2
+            A = D[s, k] * 0.5 * (omb + om[s, k]) / h
+            dA_dc = -D[s, k] / (2 * h * cm)
+            dA_dpsi = -D[s, k] * dthb / (2 * h)
             if b == 0:      # boundary state on the left (K), cell on the right (L)
                 d = Phi[s, k] - Phib
-                dd_dpsi = z - dPhib
+                dd_dpsi = zs - dPhib
                 B1, dB1 = bernoulli_scalar(d)
                 B2, dB2 = bernoulli_scalar(-d)
                 Sv = B1 * cbv - B2 * c[s, k]
@@ -275,7 +282,7 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None
                 dS_dpsi = G * dd_dpsi + B1 * dcb
             else:           # cell on the left (K), boundary state on the right (L)
                 d = Phib - Phi[s, k]
-                dd_dpsi = dPhib - z
+                dd_dpsi = dPhib - zs
                 B1, dB1 = bernoulli_scalar(d)
                 B2, dB2 = bernoulli_scalar(-d)
                 Sv = B1 * c[s, k] - B2 * cbv
@@ -284,9 +291,7 @@ def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None
                 dS_dpsi = G * dd_dpsi - B2 * dcb
             N[b, s] = A * Sv
             dNdpsi[b, s] = dA_dpsi * Sv + A * dS_dpsi
-    if with_derivatives:
-        return N, dNdc, dNdpsi
-    return N
+    return N, dNdc, dNdpsi
 
 
 def fluxes_with_derivatives(p, g, psi, c, w=None):

@@ -149,7 +149,8 @@ def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter, handoff=0.0):
     cmax = np.where(p.present, p.c_max, 0.0)
     eta0 = np.where(p.present, eta, 0.0)
     mu0, z, c_bg = np.asarray(p.mu0, float), np.asarray(p.z, float), np.asarray(p.c_bg, float)
-    psi = k.neutral_start(eta0, mu0, z, cmax, p.present, c_bg, p.mesh.layer_of_cell) if psi is None else psi.copy()
+    if psi is None:                 # (a given psi is not written to: predictor_newton works on its own copy)
+        psi = k.neutral_start(eta0, mu0, z, cmax, p.present, c_bg, p.mesh.layer_of_cell)
     psi, theta, its, ok = k.predictor_newton(psi, eta0, mu0, z, p.present, cmax, c_bg, g.dx, a, ab,
                                              np.asarray(p.psi_bc, float), FARADAY, tol, max_iter, handoff)
     if not ok:
