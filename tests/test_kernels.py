@@ -305,6 +305,64 @@ def test_implicit_step_with_kinetics_agrees():
     assert np.max(np.abs(c_k - c_np)) < 1e-12 * np.max(c_np)
 
 
+def _both_loops(monkeypatch, p, g, psi, c, w, opts, **kw):
+    """newton on the kernel path with its loop compiled (kernels.newton_loop) and in Python: (psi, c,
+    stats) or the exception, for each."""
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(nw, "COMPILED_LOOP", compiled)
+        stats = nw.SolveStats()
+        try:
+            psi_, c_ = nw.newton(p, g, psi.copy(), c.copy(), opts, stats, w=w, **kw)
+            out.append((psi_, c_, stats))
+        except (nw.ConvergenceError, np.linalg.LinAlgError) as e:
+            out.append((e, stats))
+    return out
+
+
+def test_compiled_newton_loop_takes_the_python_loops_iterates(monkeypatch):
+    """kernels.newton_loop is newton's loop on the same kernels: from a perturbed state (damping and
+    backtracking), on an implicit time step (storage term and inflow) and from the predictor's start,
+    the same iterations, residual histories and states; and the same exceptions when it fails."""
+    monkeypatch.setenv("SIM_KERNELS", "numba")
+    lam = 40 * debye_length(9.0, 3.1e3, 298.15)
+    layered = build_problem(_uniform(_params("lco_lno_lps.toml"), 600))
+    one_sided = one_sided_layer(20.0, mesh=layered_mesh([lam], lam / 500, lam / 500, 1.0))
+    step = galvanostatic_problem(build_problem(_uniform(_params("lco_lps_charging.toml"), 500)))
+    flux = np.zeros((2, step.n_species))
+    flux[0, step.species.index("Li_i")] = 10.0 / FARADAY
+    cases = []
+    for p in (layered, one_sided):
+        g = op.geometry(p)
+        psi0, c0, w0, _ = pr.solve_psi(p, g)
+        psi_p, _, w_p = _perturbed_state(p, seed=3)
+        w_mix = np.where(p.present, w0 + 0.12 * w_p, 0.0)     # near enough to converge, far enough to backtrack
+        cases.append((p, g, psi0 + 0.12 * psi_p, nw.from_w(p, w_mix), w_mix, {}))
+    base_eq = nw.solve_equilibrium(build_problem(_uniform(_params("lco_lps_charging.toml"), 500)))
+    cases.append((step, op.geometry(step), base_eq[0], base_eq[1], base_eq[2].w,
+                  {"c_old": base_eq[1], "dt": 1e-3, "boundary_flux_in": flux}))
+    for p, g, psi, c, w, kw in cases:
+        assert g.kernel
+        (psi_c, c_c, st_c), (psi_py, c_py, st_py) = _both_loops(monkeypatch, p, g, psi, c, w, nw.SolverOptions(), **kw)
+        assert st_c.newton_iterations == st_py.newton_iterations >= 2
+        assert np.allclose(st_c.residual_history, st_py.residual_history, rtol=1e-12, atol=0)
+        assert np.max(np.abs(psi_c - psi_py)) <= 1e-13 * max(1.0, np.ptp(psi_py))
+        assert np.max(np.abs(c_c - c_py)) <= 1e-13 * np.max(c_py)
+        assert np.max(np.abs(st_c.w - st_py.w)) <= 1e-12 * max(1.0, np.max(np.abs(st_py.w)))
+    p, g, psi, c, w, _ = cases[0]
+    psi0, _, w0, _ = pr.solve_psi(p, g)
+    psi_p, _, w_p = _perturbed_state(p, seed=3)
+    w_far = np.where(p.present, w0 + 0.2 * w_p, 0.0)             # backtracks for a few iterations, then diverges
+    for opts, text, start in ((nw.SolverOptions(max_iter=1), "did not converge in 1 iterations", (psi, c, w)),
+                              (nw.SolverOptions(divergence_step=1e-3), "Newton diverging", (psi, c, w)),
+                              (nw.SolverOptions(), "Newton diverging", (psi0 + 0.2 * psi_p, nw.from_w(p, w_far), w_far)),
+                              (nw.SolverOptions(), "residual is NaN", (np.where(np.arange(p.n) == 3, np.nan, psi), c, w))):
+        (e_c, st_c), (e_py, st_py) = _both_loops(monkeypatch, p, g, *start, opts)
+        assert text in str(e_c) and str(e_c) == str(e_py)
+        assert e_c.residuals == pytest.approx(e_py.residuals, rel=1e-12)
+        assert st_c.newton_iterations == st_py.newton_iterations
+
+
 def test_closed_relaxation_with_gauge_row_agrees(monkeypatch):
     prm = _uniform(_params("lco_lps.toml"), 400)
     prm["ensemble"] = "closed"

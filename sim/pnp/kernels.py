@@ -28,6 +28,9 @@ The kernels implement, term by term:
   storage term), interleaved as Newton's unknowns, in the NumPy code's order of operations.
 * `band_solve`: LAPACK gbsv itself (banded LU with partial pivoting, then the two triangular
   solves), the same operations in the same order.
+* `state_residual`, `newton_loop`: `sim.pnp.operator.residual_vector` with its flux cache in one call,
+  and `sim.pnp.newton.newton`'s whole loop (open and transient problems without interface kinetics)
+  on these kernels: the same iteration with no Python per iteration.
 
 Results agree with the NumPy path to rounding (the exponentials and sums are evaluated in another
 order); tests/test_kernels.py checks 1e-12.  This module imports numba: load it only through
@@ -562,3 +565,132 @@ def band_solve(abT, kl, ku, b):
             for i in range(max(0, j - kv), j):
                 x[i] -= abT[j, kv + i - j] * xj
     return x, True
+
+
+@_jit
+def state_residual(psi, c, w, z, mu0, present, c_max, D, c_bc, eta_bc, psi_bc, c_bg, eps_f, V_T, h, eps_b, dx,
+                   D_f, open_f, row_psi, row_c, F, flux_in, c_old, dt, storage, gauge_row):
+    """`operator.residual_vector` with its flux cache, in one call: `phi_terms` (from w), `face_terms`,
+    `boundary_terms` and `residual_assemble`.  Returns (r, dN/dc_K, dN/dc_L, dN/dpsi_L, dNb/dc, dNb/dpsi,
+    1 - theta): the residual and what `jacobian_band` needs at the same state."""
+    S, n = present.shape
+    Phi, dPhi_dc, theta, om, cmax = phi_terms(z, psi, mu0, present, c_max, c, w, True)
+    N, dK, dL, dpL = face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f)
+    Nb, dNb_dc, dNb_dpsi = boundary_terms(psi, c, Phi, dPhi_dc, om, cmax, z, mu0, D, dx, present, c_bc, eta_bc,
+                                          psi_bc)
+    r = residual_assemble(psi, c, z, c_bg, eps_f, V_T, h, eps_b, psi_bc, dx, F, row_psi, N, Nb, present, row_c,
+                          flux_in, c_old, dt, storage, gauge_row, np.empty((1 + S) * n))
+    return r, dK, dL, dpL, dNb_dc, dNb_dpsi, om
+
+
+@_jit
+def _max_abs(x):
+    """max |x_i|, NaN if any x_i is NaN (as np.abs(x).max())."""
+    big = 0.0
+    for i in range(x.size):
+        v = abs(x[i])
+        if v > big:
+            big = v
+        elif v != v:
+            return math.nan
+    return big
+
+
+@_jit
+def _scaled_norm(r, rowmax):
+    """||r / rowmax||_2 (the merit of `newton.newton`)."""
+    acc = 0.0
+    for i in range(r.size):
+        q = r[i] / rowmax[i]
+        acc += q * q
+    return math.sqrt(acc)
+
+
+#: status codes of `newton_loop` (newton.py turns them into its exceptions)
+CONVERGED, NONFINITE_RESIDUAL, SINGULAR, NONFINITE_UPDATE, DIVERGING, NO_CONVERGENCE = 0, 1, 2, 3, 4, 5
+
+
+@_jit
+def newton_loop(psi, c, w, z, mu0, present, c_max, D, c_bc, eta_bc, psi_bc, c_bg, eps_f, V_T, h, eps_b, dx,
+                D_f, open_f, row_psi, row_c, F, flux_in, c_old, dt, storage, gauge_row, a, bc_psi, inv_dt,
+                tol, floor_tol, max_backtracks, max_iter, max_step, divergence_step, final_residual, abT, history):
+    """`newton.newton` on an open or transient problem without interface kinetics, the whole loop
+    compiled: the same iteration (Jacobian by `jacobian_band`, update by `band_solve`, damping, Armijo
+    backtracking on ||D^-1 R||_2, the convergence and round-off-floor tests) on the same kernels, so
+    that a Newton iteration costs no Python.  history (max_iter + 1): max |R| per iteration, then at
+    the converged state (NaN when not evaluated).  Returns (psi, c, w, status, iterations, last step,
+    round-off stop, final max |R|); status is one of the codes above."""
+    S, n = present.shape
+    m = 1 + S
+    bw = 2 * m - 1
+    nu = m * n
+    r, dK, dL, dpL, dNb_dc, dNb_dpsi, om = state_residual(
+        psi, c, w, z, mu0, present, c_max, D, c_bc, eta_bc, psi_bc, c_bg, eps_f, V_T, h, eps_b, dx, D_f, open_f,
+        row_psi, row_c, F, flux_in, c_old, dt, storage, gauge_row)
+    prev_step, prev_res = math.inf, math.inf
+    step = math.nan
+    rhs = np.empty(nu)
+    dpsi, dw = np.empty(n), np.empty((S, n))
+    psi_t, w_t = np.empty(n), np.empty((S, n))
+    for it in range(max_iter):
+        rnorm = _max_abs(r)
+        if not math.isfinite(rnorm):
+            return psi, c, w, NONFINITE_RESIDUAL, it, step, False, math.nan
+        history[it] = rnorm
+        abT, rowmax = jacobian_band(a, row_psi, F, z, dx, bc_psi, row_c, dK, dL, dpL, dNb_dc, dNb_dpsi, inv_dt, c,
+                                    om, present, gauge_row, abT)
+        for i in range(nu):
+            rhs[i] = -r[i] / rowmax[i]
+        eq_res = _max_abs(rhs)
+        delta, ok = band_solve(abT, bw, bw, rhs)
+        if not ok:
+            return psi, c, w, SINGULAR, it, step, False, math.nan
+        lo, hi = math.inf, -math.inf
+        big_psi, big_w = 0.0, 0.0
+        for k in range(n):
+            dpsi[k] = delta[m * k]
+            lo, hi = min(lo, psi[k]), max(hi, psi[k])
+            for s in range(S):
+                dw[s, k] = delta[m * k + 1 + s] if present[s, k] else 0.0
+        for i in range(nu):
+            if not math.isfinite(delta[i]):
+                return psi, c, w, NONFINITE_UPDATE, it, step, False, math.nan
+        for k in range(n):
+            big_psi = max(big_psi, abs(dpsi[k]))
+            for s in range(S):
+                big_w = max(big_w, abs(dw[s, k]))
+        step = max(big_psi / max(1.0, hi - lo), big_w)
+        if step > divergence_step:
+            return psi, c, w, DIVERGING, it, step, False, math.nan
+        lim_psi = max(max_step, 0.5 * (hi - lo))               # `newton.damping`
+        alpha = 1.0
+        if big_w > max_step:
+            alpha = max_step / big_w
+        if big_psi > lim_psi:
+            alpha = min(alpha, lim_psi / big_psi)
+        merit0 = _scaled_norm(r, rowmax)
+        have_r = True
+        r_t, dK_t, dL_t, dpL_t, dNb_dc_t, dNb_dpsi_t, om_t = r, dK, dL, dpL, dNb_dc, dNb_dpsi, om
+        c_t = c
+        for _ in range(max_backtracks + 1):
+            psi_t = psi + alpha * dpsi
+            w_t = w + alpha * dw
+            c_t = occupancy_from_w(present, c_max, w_t)
+            if alpha == 1.0 and step < min(tol, floor_tol) and not final_residual:
+                have_r = False          # converged below the floor: no merit test reads it, and no report
+                break
+            r_t, dK_t, dL_t, dpL_t, dNb_dc_t, dNb_dpsi_t, om_t = state_residual(
+                psi_t, c_t, w_t, z, mu0, present, c_max, D, c_bc, eta_bc, psi_bc, c_bg, eps_f, V_T, h, eps_b, dx,
+                D_f, open_f, row_psi, row_c, F, flux_in, c_old, dt, storage, gauge_row)
+            if _scaled_norm(r_t, rowmax) <= (1.0 - 1e-4 * alpha) * merit0 or step < floor_tol:
+                break
+            alpha *= 0.5
+        psi, w, c = psi_t, w_t, c_t
+        r, dK, dL, dpL, dNb_dc, dNb_dpsi, om = r_t, dK_t, dL_t, dpL_t, dNb_dc_t, dNb_dpsi_t, om_t
+        floor = alpha == 1.0 and step < floor_tol and step >= 0.25 * prev_step and eq_res >= 0.25 * prev_res
+        if (alpha == 1.0 and step < tol) or floor:
+            final = _max_abs(r) if have_r else math.nan
+            history[it + 1] = final
+            return psi, c, w, CONVERGED, it + 1, step, floor and step >= tol, final
+        prev_step, prev_res = step, eq_res
+    return psi, c, w, NO_CONVERGENCE, max_iter, step, False, math.nan

@@ -246,6 +246,8 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
     w = to_w(p, c) if w is None else np.array(w, float)
     prev_step, prev_res = np.inf, np.inf
     steady_closed = p.closed and dt is None
+    if g.kernel and COMPILED_LOOP and not steady_closed and p.n > 1 and not p.kinetics:
+        return _newton_compiled(p, g, psi, c, w, opts, stats, c_old, dt, boundary_flux_in)
     history = []
 
     def res(psi_, c_, w_, cache_):
@@ -301,6 +303,61 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
             return psi, c
         prev_step, prev_res = step, eq_res
     raise ConvergenceError(f"Newton did not converge in {opts.max_iter} iterations", history,
+                           last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
+
+
+#: on the kernel path, run `newton`'s loop compiled whole (`kernels.newton_loop`); False runs the loop
+#: below on the same kernels (its reference: tests/test_kernels.py compares the two)
+COMPILED_LOOP = True
+
+
+def _newton_compiled(p, g, psi, c, w, opts, stats, c_old, dt, boundary_flux_in):
+    """`newton` by `kernels.newton_loop`: the same iteration with no Python per iteration (open and
+    transient problems without interface kinetics, on the kernel path).  Same returns, statistics
+    and exceptions as `newton`."""
+    k = kernel_policy.kernels()
+    S = p.n_species
+    V_T = p.thermal_voltage
+    storage = c_old is not None
+    f64 = np.ascontiguousarray
+    bc_psi = np.array([g.eps_b[b] * V_T / (g.dx[kk] / 2) if np.isfinite(p.psi_bc[b]) else 0.0
+                       for b, kk in ((0, 0), (1, -1))])
+    m = 1 + S
+    shape = (m * p.n, 3 * (2 * m - 1) + 1)
+    work = getattr(_WORK, "band", None)
+    if work is None or work.shape != shape:
+        _WORK.band = work = np.zeros(shape)
+    history = np.full(opts.max_iter + 1, np.nan)
+    c = f64(c, dtype=float)
+    psi, c, w, status, its, step, round_off, final = k.newton_loop(
+        f64(psi, dtype=float), c, f64(w, dtype=float), np.asarray(p.z, float), f64(p.mu0, dtype=float), p.present,
+        f64(p.c_max, dtype=float), f64(p.D, dtype=float), np.asarray(p.c_bc, float), np.asarray(p.eta_bc, float),
+        np.asarray(p.psi_bc, float), np.asarray(p.c_bg, float), g.eps_f, V_T, g.h, g.eps_b, g.dx, g.D_f, g.open_f,
+        g.row_psi, g.row_c, FARADAY, np.zeros((2, S)) if boundary_flux_in is None else np.asarray(boundary_flux_in, float),
+        f64(c_old, dtype=float) if storage else c, float(dt) if storage else 1.0, storage,
+        not np.any(np.isfinite(p.psi_bc)), g.eps_f * V_T / g.h, bc_psi, 0.0 if dt is None else 1.0 / dt,
+        float(opts.tol), float(opts.floor_tol), int(opts.max_backtracks), int(opts.max_iter), float(opts.max_step),
+        float(opts.divergence_step), bool(opts.final_residual), work, history)
+    stats.newton_iterations += its
+    done = history[:its].tolist()
+    if status == k.CONVERGED:
+        stats.final_residual = float(final)
+        stats.residual_history += done + [stats.final_residual]
+        stats.w = w
+        stats.round_off_stops += int(round_off)
+        return psi, c
+    if status == k.SINGULAR:
+        raise np.linalg.LinAlgError("singular matrix")
+    if status == k.NONFINITE_RESIDUAL:
+        raise ConvergenceError("Newton: residual is NaN or inf", done,
+                               hint="ramp the parameter (continuation) or refine the mesh")
+    if status == k.NONFINITE_UPDATE:
+        raise ConvergenceError("Newton: singular or non-finite linear solve", done + [history[its]],
+                               hint="check boundary conditions; refine the mesh")
+    if status == k.DIVERGING:
+        raise ConvergenceError(f"Newton diverging (update {step:.3g})", done + [history[its]], last_step=step,
+                               hint="ramp the parameter (continuation) or reduce the time step")
+    raise ConvergenceError(f"Newton did not converge in {opts.max_iter} iterations", done,
                            last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
 
 
