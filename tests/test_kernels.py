@@ -204,6 +204,23 @@ def test_bernoulli_kernel_matches_numpy_on_every_branch():
     assert np.allclose(dBk, dB, rtol=1e-15, atol=1e-300)
 
 
+def test_bernoulli_pair_from_one_exponential_matches_both_directions():
+    """kernels._bernoulli_pair(t) = (B(t), B'(t), B(-t), B'(-t)) with B(-u) = u + B(u): against the
+    NumPy function in both directions, on every branch: B to a few ulp, B' to 2e-13 absolute (just above
+    the series threshold (B/t)(1 - B) - B loses eps/|t| in either form)."""
+    from sim.pnp import kernels as K
+    t = np.array([-800.0, -50.0, -1.0, -1e-3, -1e-5, 0.0, 3e-5, 1e-4, 0.5, 40.0, 700.0, 720.0])
+    for sign in (1.0, -1.0):
+        B, dB = op.bernoulli(sign * t)
+        got = np.array([K._bernoulli_pair(x)[0 if sign > 0 else 2] for x in t])
+        dgot = np.array([K._bernoulli_pair(x)[1 if sign > 0 else 3] for x in t])
+        assert np.allclose(got, B, rtol=4e-16, atol=1e-300)
+        assert np.allclose(dgot, dB, rtol=4e-16, atol=2e-13)
+    u = 30.0                                       # exact at large u: B(-u) = u + u e^-u (1 + ...), B'(-u) -> -1
+    assert K._bernoulli_pair(-u)[0] == pytest.approx(u / -np.expm1(-u), rel=1e-16)
+    assert K._bernoulli_pair(-800.0)[1] == -1.0 and K._bernoulli_pair(800.0)[:2] == (0.0, 0.0)
+
+
 def test_predictor_kernel_reaches_the_same_equilibrium_in_fewer_iterations():
     p = build_problem(_uniform(_params("lco_lno_lps.toml"), 3000))
     g_np, g_k = _geometries(p)

@@ -16,7 +16,8 @@ The kernels implement, term by term:
 * `phi_terms`: `sim.pnp.operator._phi` (the effective potential Phi = z psi + m - ln c_max -
   ln(1 - theta) and d Phi / d c).
 * `face_terms`: `sim.pnp.operator.face_fluxes` without interface kinetics (the SEDAN
-  Scharfetter-Gummel flux and its derivatives, B(t) = t / (e^t - 1)).
+  Scharfetter-Gummel flux and its derivatives, B(t) = t / (e^t - 1); B(-t) = t + B(t), so one
+  exponential per face, `_bernoulli_pair`).
 * `boundary_terms`: `sim.pnp.operator.boundary_terms` itself (half-cell fluxes to the boundary
   states), compiled as written with `_bernoulli` for `bernoulli_scalar`.
 * `occupancy_from_w`: `sim.pnp.newton.from_w`, c = c_max / (1 + e^-w).
@@ -59,6 +60,24 @@ def _bernoulli(t):
     if math.isnan(B):
         B = 0.0
     return B, (B / t) * (1.0 - B) - B
+
+
+@_jit
+def _bernoulli_pair(t):
+    """B(t), B'(t), B(-t), B'(-t) from one exponential: with u = |t|, B(u) = u / (e^u - 1) directly
+    (no cancellation for u >= 0) and B(-u) = u + B(u), B'(-u) = -1 - B'(u) (exact identities; both
+    sums add numbers of one sign, so they are as accurate as the direct formula, and more so for
+    B'(-u) at large u, where (B/t)(1 - B) - B cancels).  The series of `_bernoulli` below SMALL_T."""
+    if abs(t) < SMALL_T:
+        return (1.0 - t / 2 + t * t / 12, -0.5 + t / 6 - t ** 3 / 180,
+                1.0 + t / 2 + t * t / 12, -0.5 - t / 6 + t ** 3 / 180)
+    u = abs(t)
+    Bu = u / math.expm1(u)                # 0 once e^u overflows
+    dBu = (Bu / u) * (1.0 - Bu) - Bu
+    Bm, dBm = u + Bu, -1.0 - dBu
+    if t > 0.0:
+        return Bu, dBu, Bm, dBm
+    return Bm, dBm, Bu, dBu
 
 
 @_jit
@@ -236,8 +255,7 @@ def face_terms(Phi, dPhi_dc, om, cmax, c, z, D_f, h, open_f):
     for s in range(S):
         for f in range(n - 1):
             dP = Phi[s, f + 1] - Phi[s, f] if open_f[s, f] else 0.0
-            B1, dB1 = _bernoulli(dP)
-            B2, dB2 = _bernoulli(-dP)
+            B1, dB1, B2, dB2 = _bernoulli_pair(dP)          # B(dP), B(-dP): one exponential per face
             cK, cL = c[s, f], c[s, f + 1]
             A = D_f[s, f] * (0.5 * (om[s, f] + om[s, f + 1])) / h[f]
             Sv = B1 * cK - B2 * cL

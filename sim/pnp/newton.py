@@ -10,6 +10,7 @@ system adds dense inventory rows, by sparse LU.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -320,22 +321,24 @@ def _newton_compiled(p, g, psi, c, w, opts, stats, c_old, dt, boundary_flux_in):
     V_T = p.thermal_voltage
     storage = c_old is not None
     f64 = np.ascontiguousarray
-    bc_psi = np.array([g.eps_b[b] * V_T / (g.dx[kk] / 2) if np.isfinite(p.psi_bc[b]) else 0.0
-                       for b, kk in ((0, 0), (1, -1))])
+    a, ab = predictor.poisson_coefficients(g, V_T)
+    psi_bc = np.asarray(p.psi_bc, float)
+    fixed = (math.isfinite(psi_bc[0]), math.isfinite(psi_bc[1]))
+    bc_psi = np.array([ab[0] if fixed[0] else 0.0, ab[1] if fixed[1] else 0.0])
     m = 1 + S
     shape = (m * p.n, 3 * (2 * m - 1) + 1)
     work = getattr(_WORK, "band", None)
     if work is None or work.shape != shape:
         _WORK.band = work = np.zeros(shape)
-    history = np.full(opts.max_iter + 1, np.nan)
+    history = np.empty(opts.max_iter + 1)           # newton_loop writes what is read back
     c = f64(c, dtype=float)
     psi, c, w, status, its, step, round_off, final = k.newton_loop(
         f64(psi, dtype=float), c, f64(w, dtype=float), np.asarray(p.z, float), f64(p.mu0, dtype=float), p.present,
         f64(p.c_max, dtype=float), f64(p.D, dtype=float), np.asarray(p.c_bc, float), np.asarray(p.eta_bc, float),
-        np.asarray(p.psi_bc, float), np.asarray(p.c_bg, float), g.eps_f, V_T, g.h, g.eps_b, g.dx, g.D_f, g.open_f,
+        psi_bc, np.asarray(p.c_bg, float), g.eps_f, V_T, g.h, g.eps_b, g.dx, g.D_f, g.open_f,
         g.row_psi, g.row_c, FARADAY, np.zeros((2, S)) if boundary_flux_in is None else np.asarray(boundary_flux_in, float),
         f64(c_old, dtype=float) if storage else c, float(dt) if storage else 1.0, storage,
-        not np.any(np.isfinite(p.psi_bc)), g.eps_f * V_T / g.h, bc_psi, 0.0 if dt is None else 1.0 / dt,
+        not (fixed[0] or fixed[1]), a, bc_psi, 0.0 if dt is None else 1.0 / dt,
         float(opts.tol), float(opts.floor_tol), int(opts.max_backtracks), int(opts.max_iter), float(opts.max_step),
         float(opts.divergence_step), bool(opts.final_residual), work, history)
     stats.newton_iterations += its

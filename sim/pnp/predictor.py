@@ -20,6 +20,8 @@ millimetres converge without continuation.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.pnp import kernel_policy
@@ -85,6 +87,17 @@ class _Terms:
         return e + FARADAY * (self.dx * ((self.cmax * soft).sum(axis=0) + p.c_bg * psi)).sum(), (w, soft)
 
 
+def poisson_coefficients(g, V_T):
+    """(a, ab): the Poisson couplings a_f = eps_f V_T / h_f of the interior faces and a_b = eps_b V_T /
+    (dx / 2) of the two outer half cells, computed once per geometry and temperature (`Geometry.shared`)."""
+    key = ("poisson_coefficients", V_T)
+    out = g.shared.get(key)
+    if out is None:
+        out = g.shared[key] = (g.eps_f * V_T / g.h,
+                               np.array([g.eps_b[0] * V_T / (g.dx[0] / 2), g.eps_b[1] * V_T / (g.dx[-1] / 2)]))
+    return out
+
+
 def neutral_start(p, eta):
     """Start of the compiled predictor: in every layer, the potential of local charge neutrality,
 
@@ -127,14 +140,12 @@ def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400, handoff=0.0):
     handoff > 0 (the compiled path only): stop as soon as the estimated remaining error of psi,
     relative to its range, is below handoff (`kernels.predictor_newton`), for a caller whose own
     Newton iteration corrects it.  The NumPy path, the reference, always converges to tol."""
-    if not np.any(np.isfinite(p.psi_bc)):
+    if not (math.isfinite(p.psi_bc[0]) or math.isfinite(p.psi_bc[1])):
         return None
     eta = reservoir_levels(p, g.comps)
     if eta is None:
         return None
-    V_T = p.thermal_voltage
-    a = g.eps_f * V_T / g.h
-    ab = np.array([g.eps_b[0] * V_T / (g.dx[0] / 2), g.eps_b[1] * V_T / (g.dx[-1] / 2)])
+    a, ab = poisson_coefficients(g, p.thermal_voltage)
     if g.kernel:            # the fast path also starts closer: see `neutral_start`
         return _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter, handoff)
     psi = np.zeros(p.n) if psi is None else psi.copy()
