@@ -157,6 +157,14 @@ def _meta(col):
 
 
 def _same_attrs(a, b):
+    if a is b:
+        return True
+    try:                           # plain values (text, numbers): one dict comparison
+        same = a == b
+        if isinstance(same, bool):
+            return same
+    except ValueError:             # an array value: compared element-wise below
+        pass
     if set(a) != set(b):
         return False
     return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) if not isinstance(a[k], str) or not isinstance(b[k], str)

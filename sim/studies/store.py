@@ -162,6 +162,7 @@ class SweepImage:
             self._f = h5py.File(self._bio, "w", userblock_size=USERBLOCK_BYTES)
         self.uncommitted = 0         # cases whose rows the image holds but the file on disk does not yet
         self._known = {}             # column handles and metadata (`columns.write_rows`)
+        self._has_columns = False
 
     def add(self, new_cases):
         """Write the rows of `new_cases` ({id: (record dict, {path: Q})}) into the image (sim.columns,
@@ -179,8 +180,11 @@ class SweepImage:
 
     @property
     def has_columns(self):
-        """True once the image holds case columns (sim.columns)."""
-        return columns.COLUMNS in self._f
+        """True once the image holds case columns (sim.columns; asked once per case, and each HDF5
+        lookup costs a tenth of a millisecond, so a True answer is kept)."""
+        if not self._has_columns:
+            self._has_columns = columns.COLUMNS in self._f
+        return self._has_columns
 
     def commit(self, root_attrs, summary):
         """Set the root attributes, replace the summary ({column: Q(array)}, one row per case) and
