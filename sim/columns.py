@@ -187,7 +187,7 @@ def write_rows(f, n, rows, known=None):
     if "records" not in known:
         known["records"] = f[RECORDS] if RECORDS in f else _text_dataset(f, RECORDS, n, "")
     ids = sorted(rows)
-    _write_runs(known["records"], ids,
+    _write_runs(known["records"], ids, _row_dtype("text", ""),
                 [json.dumps({**rows[i][0], "paths": sorted(rows[i][1])}, default=_jsonable) for i in ids])
     by_path = {}
     for i in ids:
@@ -215,7 +215,7 @@ def write_rows(f, n, rows, known=None):
                                 "a sweep's cases must write the same types")
         if enc == "number":
             kind = _STORE[np.dtype(dtype).kind]
-            _write_runs(col, idx, [np.asarray(v).ravel().astype(kind) for _, (v, _, _) in items], _row_dtype(enc, dtype))
+            _write_runs(col, idx, _row_dtype(enc, dtype), [np.asarray(v).ravel().astype(kind) for _, (v, _, _) in items])
             if ndim >= 2:
                 shapes = known["shapes"].get(path)
                 if shapes is None:
@@ -228,9 +228,9 @@ def write_rows(f, n, rows, known=None):
                     known["shapes"][path] = shapes
                 shapes[idx] = np.array([np.shape(v) for _, (v, _, _) in items], dtype=np.int64)
         elif enc == "text":
-            _write_runs(col, idx, [v for _, (v, _, _) in items], _row_dtype(enc, ""))
+            _write_runs(col, idx, _row_dtype(enc, ""), [v for _, (v, _, _) in items])
         else:
-            _write_runs(col, idx, [json.dumps(np.asarray(v).tolist()) for _, (v, _, _) in items], _row_dtype(enc, ""))
+            _write_runs(col, idx, _row_dtype(enc, ""), [json.dumps(np.asarray(v).tolist()) for _, (v, _, _) in items])
         same = [_same_attrs(a, common) for _, (_, _, a) in items]
         if not all(same) or meta["own_attrs"]:
             own = known["own"].get(path)
@@ -243,7 +243,7 @@ def write_rows(f, n, rows, known=None):
                     entry[1] = meta = {**meta, "own_attrs": True}
                     _set_meta(col, meta)
                 known["own"][path] = own
-            _write_runs(own, idx, ["" if ok else json.dumps(a, default=_jsonable)
+            _write_runs(own, idx, _row_dtype("text", ""), ["" if ok else json.dumps(a, default=_jsonable)
                                    for ok, (_, (_, _, a)) in zip(same, items)])
 
 
@@ -255,13 +255,13 @@ def _names(f, group):
     return names
 
 
-def _write_runs(ds, idx, values, dtype=None):
+def _write_runs(ds, idx, dtype, values):
     """ds[idx[j]] = values[j] for increasing idx, one HDF5 write per run of consecutive rows (h5py
     cannot write variable-length rows through a list of indices), through the low-level dataset
     (Dataset.write_direct costs a tenth of a millisecond of selection objects per call).  dtype: the
-    rows' numpy dtype (`_row_dtype`), else asked of the dataset."""
+    rows' numpy dtype (`_row_dtype`)."""
     from h5py import h5s
-    arr = np.empty(len(values), dtype=ds.dtype if dtype is None else dtype)
+    arr = np.empty(len(values), dtype=dtype)
     for j, v in enumerate(values):
         arr[j] = v
     start = 0

@@ -189,19 +189,29 @@ def _jacobian_band(p, g, psi, c, dt, w, fluxes):
         fluxes = op.fluxes_with_derivatives(p, g, psi, c, w)
     _, dK, dL, dpL = fluxes["face"]
     _, dNb_dc, dNb_dpsi = fluxes["boundary"]
-    V_T = p.thermal_voltage
-    bc_psi = np.array([g.eps_b[b] * V_T / (g.dx[k] / 2) if np.isfinite(p.psi_bc[b]) else 0.0
-                       for b, k in ((0, 0), (1, -1))])
+    a, bc_psi, gauge_row = _poisson_terms(p, g)
     one_minus = fluxes["one_minus"] if "one_minus" in fluxes else op.occupancy(p, c, w)[1]
+    return kernel_policy.kernels().jacobian_band(
+        a, g.row_psi, FARADAY, np.asarray(p.z, float), g.dx, bc_psi, g.row_c, dK, dL, dpL,
+        dNb_dc, dNb_dpsi, 0.0 if dt is None else 1.0 / dt, c, one_minus, p.present, gauge_row, _band_work(p))
+
+
+def _poisson_terms(p, g):
+    """(a_f, the outer half cells' a_b where psi is fixed there (0 elsewhere), gauge row): the Poisson
+    couplings the kernels take; without any Dirichlet psi the last Poisson row is the gauge psi_N = 0."""
+    a, ab = predictor.poisson_coefficients(g, p.thermal_voltage)
+    fixed = (math.isfinite(p.psi_bc[0]), math.isfinite(p.psi_bc[1]))
+    return a, np.array([ab[0] if fixed[0] else 0.0, ab[1] if fixed[1] else 0.0]), not (fixed[0] or fixed[1])
+
+
+def _band_work(p):
+    """This thread's work array for `kernels.jacobian_band` (m N, 3 (2 m - 1) + 1), kept between calls."""
     m = 1 + p.n_species
     shape = (m * p.n, 3 * (2 * m - 1) + 1)
     work = getattr(_WORK, "band", None)
     if work is None or work.shape != shape:
         _WORK.band = work = np.zeros(shape)
-    return kernel_policy.kernels().jacobian_band(
-        g.eps_f * V_T / g.h, g.row_psi, FARADAY, np.asarray(p.z, float), g.dx, bc_psi, g.row_c, dK, dL, dpL,
-        dNb_dc, dNb_dpsi, 0.0 if dt is None else 1.0 / dt, c, one_minus, p.present,
-        not np.any(np.isfinite(p.psi_bc)), work)     # no Dirichlet psi: the gauge row psi_N = 0
+    return work
 
 
 def update_norm(psi, dpsi, dw):
@@ -321,26 +331,18 @@ def _newton_compiled(p, g, psi, c, w, opts, stats, c_old, dt, boundary_flux_in):
     V_T = p.thermal_voltage
     storage = c_old is not None
     f64 = np.ascontiguousarray
-    a, ab = predictor.poisson_coefficients(g, V_T)
-    psi_bc = np.asarray(p.psi_bc, float)
-    fixed = (math.isfinite(psi_bc[0]), math.isfinite(psi_bc[1]))
-    bc_psi = np.array([ab[0] if fixed[0] else 0.0, ab[1] if fixed[1] else 0.0])
-    m = 1 + S
-    shape = (m * p.n, 3 * (2 * m - 1) + 1)
-    work = getattr(_WORK, "band", None)
-    if work is None or work.shape != shape:
-        _WORK.band = work = np.zeros(shape)
+    a, bc_psi, gauge_row = _poisson_terms(p, g)
     history = np.empty(opts.max_iter + 1)           # newton_loop writes what is read back
     c = f64(c, dtype=float)
     psi, c, w, status, its, step, round_off, final = k.newton_loop(
         f64(psi, dtype=float), c, f64(w, dtype=float), np.asarray(p.z, float), f64(p.mu0, dtype=float), p.present,
         f64(p.c_max, dtype=float), f64(p.D, dtype=float), np.asarray(p.c_bc, float), np.asarray(p.eta_bc, float),
-        psi_bc, np.asarray(p.c_bg, float), g.eps_f, V_T, g.h, g.eps_b, g.dx, g.D_f, g.open_f,
+        np.asarray(p.psi_bc, float), np.asarray(p.c_bg, float), g.eps_f, V_T, g.h, g.eps_b, g.dx, g.D_f, g.open_f,
         g.row_psi, g.row_c, FARADAY, np.zeros((2, S)) if boundary_flux_in is None else np.asarray(boundary_flux_in, float),
         f64(c_old, dtype=float) if storage else c, float(dt) if storage else 1.0, storage,
-        not (fixed[0] or fixed[1]), a, bc_psi, 0.0 if dt is None else 1.0 / dt,
+        gauge_row, a, bc_psi, 0.0 if dt is None else 1.0 / dt,
         float(opts.tol), float(opts.floor_tol), int(opts.max_backtracks), int(opts.max_iter), float(opts.max_step),
-        float(opts.divergence_step), bool(opts.final_residual), work, history)
+        float(opts.divergence_step), bool(opts.final_residual), _band_work(p), history)
     stats.newton_iterations += its
     done = history[:its].tolist()
     if status == k.CONVERGED:
