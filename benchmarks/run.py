@@ -708,9 +708,9 @@ WHY = {
                "rounds, 2026-11-26), the process pool's case times summed to 1.00x serial instead of 1.07x, and "
                "the speed-up still reached only 1.76x (1.75x with the writes): the pool's start, the empty file "
                "and the last commit (each with an fsync) and the end of 10 cases of ~0.15 s on 2 workers (half a "
-               "case of imbalance on average) remain. Measured in the two full runs after this round's changes: "
-               "processes 1.79 / 1.67x and 1.64 / 1.70x (lno_thickness / lps_permittivity_mu0), Dask 1.65 / 1.70x "
-               "and 1.67 / 1.67x; the 200-case sweep, whose cases are 20 ms, gets 1.92x (processes) and 2.07x "
+               "case of imbalance on average) remain. Measured in the three full runs of 2026-11-26 after this round's changes: "
+               "processes 1.79 / 1.67x, 1.64 / 1.70x and 1.73 / 1.77x (lno_thickness / lps_permittivity_mu0), "
+               "Dask 1.65 / 1.70x, 1.67 / 1.67x and 1.57 / 1.59x; the 200-case sweep, whose cases are 20 ms, gets 1.92x (processes) and 2.07x "
                "(Dask). This round halved the column creation (no path walk per dataset, the first dataset's type "
                "and creation properties reused), moved the rows' writes to h5py's low-level calls and sent the "
                "validated parameters with each case, so workers no longer validate it again",
@@ -722,14 +722,15 @@ WHY = {
             "slower inside Dask workers than alone in the runs of 2026-11-26 (section 9, last column). Dask's "
             "MALLOC_TRIM_THRESHOLD_=65536, which made every temporary array above 128 KiB come back as fresh "
             "pages, is left unset by the clusters sim starts, and sim's solvers keep the memory they free "
-            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51, 1.79, 1.63, 1.63, 1.81, 1.68 and 2.07 in the last nine)",
+            "(sim.pnp.allocator). Repeated runs scatter by +-15 % (1.52, 1.75, 1.51, 1.79, 1.63, 1.63, 1.81, 1.68, 2.07 and 1.61 in the last ten)",
     "processes": "Amdahl on 2 cores: the cases take 15-25 ms each, and the submitting process spends 0.47-0.61 s "
                  "of CPU on a 200-case sweep (time.process_time, 2026-11-26; 0.59-0.72 s before the workers took "
                  "the validated parameters with each case and the column writes went low-level): validating the "
                  "200 cases before any runs (0.25 s), receiving their results, creating the file's columns from "
                  "the first case (while the workers run) and the last write, while they wait. Repeated runs of the "
                  "same code scatter by +-20 % on this machine (1.51, 1.91, 1.56, 1.52, 1.80, 1.68, 1.64, 1.77, "
-                 "1.59 and 1.92 in the last ten runs)",
+                 "1.59, 1.92 and 1.51 in the last eleven runs, the last three with the same code but for review "
+                 "mends)",
 }
 
 
