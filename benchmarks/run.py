@@ -710,8 +710,8 @@ WHY = {
                "and the last commit (each with an fsync) and the end of 10 cases of ~0.15 s on 2 workers (half a "
                "case of imbalance on average) remain. Measured in the three full runs of 2026-11-26 after this round's changes: "
                "processes 1.79 / 1.67x, 1.64 / 1.70x and 1.73 / 1.77x (lno_thickness / lps_permittivity_mu0), "
-               "Dask 1.65 / 1.70x, 1.67 / 1.67x and 1.57 / 1.59x; the 200-case sweep, whose cases are 20 ms, gets 1.92x (processes) and 2.07x "
-               "(Dask). This round halved the column creation (no path walk per dataset, the first dataset's type "
+               "Dask 1.65 / 1.70x, 1.67 / 1.67x and 1.57 / 1.59x; the 200-case sweep, whose cases are 20 ms, got 1.92x (processes) and "
+               "2.07x (Dask) in the second of those runs and 1.51x and 1.61x in the third. This round halved the column creation (no path walk per dataset, the first dataset's type "
                "and creation properties reused), moved the rows' writes to h5py's low-level calls and sent the "
                "validated parameters with each case, so workers no longer validate it again",
     "transient": "the Newton count grows 126 -> ~180 over the range and arrays of more than ~10^4 cells leave "
