@@ -160,9 +160,7 @@ def _same_attrs(a, b):
     if a is b:
         return True
     try:                           # plain values (text, numbers): one dict comparison
-        same = a == b
-        if isinstance(same, bool):
-            return same
+        return a == b
     except ValueError:             # an array value: compared element-wise below
         pass
     if set(a) != set(b):

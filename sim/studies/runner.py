@@ -57,12 +57,11 @@ def run_one(doc, name, validated=None):
         return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, ({}, "")
 
 
-def run_many_packed(docs, names, validated=None):
-    """run_one on each case of a chunk, the results pickled into one bytes object: Dask moves bytes
-    without walking them (a dict of arrays and dataclasses costs it several times more to serialise)."""
-    validated = validated or [None] * len(docs)
-    return pickle.dumps([run_one(doc, name, v) for doc, name, v in zip(docs, names, validated)],
-                        protocol=pickle.HIGHEST_PROTOCOL)
+def run_many_packed(cases):
+    """run_one on each case (doc, name, validated) of a chunk (`_submitted`), the results pickled into one
+    bytes object: Dask moves bytes without walking them (a dict of arrays and dataclasses costs it several
+    times more to serialise)."""
+    return pickle.dumps([run_one(*case) for case in cases], protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _submitted(sweep, i):
@@ -182,9 +181,7 @@ def _submit_all(executor, todo, sweep, jobs, scheduler):
         try:
             workers = max(1, sum(client.nthreads().values()))         # threads on all connected workers
             chunks = _chunks(todo, workers)
-            cases = [[_submitted(sweep, i) for i in ch] for ch in chunks]
-            futures = client.map(run_many_packed, *([[case[k] for case in chunk] for chunk in cases] for k in range(3)),
-                                 pure=False)
+            futures = client.map(run_many_packed, [[_submitted(sweep, i) for i in ch] for ch in chunks], pure=False)
             index = {f.key: ch for f, ch in zip(futures, chunks)}
             for f, packed in d_as_completed(futures, with_results=True):
                 yield from zip(index[f.key], pickle.loads(packed))
