@@ -34,21 +34,16 @@ from sim.pnp.reference_problems import one_sided_layer  # noqa: E402
 from sim.kinds.pnp.build import build_problem, galvanostatic_problem, with_uniform_mesh  # noqa: E402
 from sim.pnp.mesh import layered_mesh  # noqa: E402
 from sim.pnp.newton import SolverOptions, solve_equilibrium  # noqa: E402
-from sim.pnp.kernel_policy import MIN_CELLS  # noqa: E402
+
+
+#: the operator's evaluation paths (one since the compiled kernels were removed: one source of the laws)
+PATHS = ("numpy",)
 
 
 @contextlib.contextmanager
 def kernels(mode):
-    """Run with SIM_KERNELS=mode ('numpy' or 'numba'): the operator's evaluation path, pinned."""
-    old = os.environ.get("SIM_KERNELS")
-    os.environ["SIM_KERNELS"] = mode
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SIM_KERNELS", None)
-        else:
-            os.environ["SIM_KERNELS"] = old
+    """The one evaluation path (kept as a context so the sections read as before)."""
+    yield
 
 
 def machine():
@@ -263,7 +258,7 @@ def bench_devsim(tiny):
         p = one_sided_layer(psi0, mesh=layered_mesh([40 * lam], 40 * lam / n, 40 * lam / n, 1.0))
         row = {"cells_or_nodes": n, "devsim_s": float(np.median([r[1] for r in runs])),
                "devsim_newton_iterations": steps, "devsim_charge_error_vs_gouy_chapman": abs(abs(q_d) / exact - 1)}
-        for path in ("numpy", "numba"):
+        for path in PATHS:
             with kernels(path):
                 solve_equilibrium(p)
                 t_n, _, res = timed(lambda: solve_equilibrium(p), 1 if tiny else 5)
@@ -440,14 +435,14 @@ def bench_lapack_floor(tiny):
         for n in sizes:
             p = make(n)
             row = {"cells": p.n}
-            for path in ("numpy", "numba"):
+            for path in PATHS:
                 with kernels(path):
                     solve_equilibrium(p)          # warm: the kernels' one-time load is not a solve
             # interleaved rounds, so that the solves and the LU they are compared with see the same
             # machine (single timings on this shared machine scatter by +-30 %); medians
-            times = {"numpy": [], "numba": [], "gbsv": [], "tri": []}
+            times = {"numpy": [], "gbsv": [], "tri": []}
             for _ in range(2 if tiny else 9):
-                for path in ("numpy", "numba"):
+                for path in PATHS:
                     with kernels(path):
                         t, _, (psi, c, st) = timed(lambda: solve_equilibrium(p), 1)
                     times[path].append(t)
@@ -457,10 +452,10 @@ def bench_lapack_floor(tiny):
                 times["gbsv"].append(t_lu)
                 times["tri"].append(t_tri)
             t_lu, t_tri = float(np.median(times["gbsv"])), float(np.median(times["tri"]))
-            for path in ("numpy", "numba"):
+            for path in PATHS:
                 row[path]["solve_s"] = float(np.median(times[path]))
-            row.update(gbsv_s=t_lu, tridiagonal_s=t_tri, auto_path="numba" if p.n >= MIN_CELLS else "numpy")
-            for path in ("numpy", "numba"):
+            row.update(gbsv_s=t_lu, tridiagonal_s=t_tri, auto_path="numpy")
+            for path in PATHS:
                 r = row[path]
                 floor = t_lu * r["newton_iterations"]
                 r["ratio_to_floor"] = r["solve_s"] / floor
@@ -474,7 +469,7 @@ def bench_transient_scaling(tiny):
     """lco_lps_charging at 1 mA/cm2 for 600 s on uniform meshes of 200 ... 25,600 cells (fixed tolerances)."""
     from sim.kinds.pnp.transient import _options, _soc
     sizes = [200, 400] if tiny else [200, 400, 800, 1600, 3200, 6400, 12800, 25600]
-    out = {"numpy": [], "numba": []}
+    out = {"numpy": []}
     for n in sizes:
         prm = _uniform_case("lco_lps_charging.toml", n)
         p = galvanostatic_problem(build_problem(prm))
@@ -482,7 +477,7 @@ def bench_transient_scaling(tiny):
         with kernels("numpy"):          # the same start for both paths (a closed equilibrium: sparse LU, slow)
             psi0, c0, _ = solve_equilibrium(p)
             soc = _soc(prm, p, li)
-        for path in ("numpy", "numba"):
+        for path in PATHS:
             with kernels(path):
                 if n == sizes[0]:       # warm: loading (or compiling) a path's kernels is not a transient
                     tr.integrate(p, psi0, c0, tr.Galvanostatic(10.0, li), 600.0, opts=_options(prm), soc=soc)

@@ -21,9 +21,6 @@ def _params(name="lco_lno_lps.toml"):
 
 
 def test_seeded_predictor_reaches_the_same_state_in_fewer_iterations(monkeypatch):
-    # the NumPy predictor starts from psi = 0 (on the kernel path the neutral start with the handoff to the
-    # coupled Newton already takes 4 iterations here, as many as from the seed)
-    monkeypatch.setenv("SIM_KERNELS", "numpy")
     params = _params()
     U = runner.cathode_potential(params)
     near = solve_equilibrium(build_problem(params, potential_V=U))[0]
@@ -118,7 +115,6 @@ def _same_geometry(a, b):
 
 def test_geometry_is_reused_only_for_equal_data(monkeypatch):
     from sim.pnp import operator as op
-    monkeypatch.setenv("SIM_KERNELS", "numpy")       # the COO pattern below is the NumPy path's
     params = _params()
     U = runner.cathode_potential(params)
     p = build_problem(params, potential_V=U)
@@ -140,8 +136,3 @@ def test_geometry_is_reused_only_for_equal_data(monkeypatch):
     assert gd.shared is not g.shared
     assert gd.D_f[0, 5] != g.D_f[0, 5] or gd.D_f[0, 4] != g.D_f[0, 4]
     _same_geometry(gd, op._geometry(q))
-    monkeypatch.setenv("SIM_KERNELS", "numpy")                     # a kept geometry follows the policy of now
-    assert not op.geometry(q).kernel
-    pytest.importorskip("numba")
-    monkeypatch.setenv("SIM_KERNELS", "numba")
-    assert op.geometry(q).kernel

@@ -17,7 +17,9 @@ is continuous; the mu0 steps follow from the mu_Li step and the two Frenkel ener
 Single carrier (the earlier model, kept as an option): Li+ (z = +1) on c_max sites at
 c_bulk = mobile_fraction c_max on a fixed background; mu0 = mu_Li.
 
-Nernst-Einstein: sigma = (F^2 / R T) sum_i z_i^2 D_i c_i (1 - theta_i).
+Nernst-Einstein: sigma = (F^2 / R T) sum_i z_i^2 D_i c_i m_i(theta_i), with m_i the carrier's
+mobility law (`laws`; each species dict names it under "mobility", with its parameter
+"mobility_param").
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import numpy as np
 
 from sim.errors import SimError
 from sim.units import FARADAY, GAS_CONSTANT, thermal_voltage as kT_eV
+from sim.pnp import laws
 from sim.pnp.analytic import frenkel_b
 
 #: Kroger-Vink names of the species (HDF5 attributes and figure labels)
@@ -59,13 +62,20 @@ def single_carrier(c_max, mobile_fraction, li_level_eV, D=None):
     return {"Li": dict(z=1.0, c_max=c_max, c_bulk=mobile_fraction * c_max, mu0_eV=li_level_eV, D=D)}
 
 
+def bulk_mobility(sp):
+    """m(theta_b) of a species in its bulk, by its mobility law (`laws.MOBILITY_LAWS`)."""
+    theta = sp["c_bulk"] / sp["c_max"]
+    law = laws.MOBILITY_LAWS[sp.get("mobility", "size_exclusion")]
+    return float(law(np.float64(theta), np.float64(1.0 - theta), sp.get("mobility_param", 0.0))[0])
+
+
 def transport_weight(sp):
-    """sum z^2 c (1 - theta) of the bulk (mol/m^3): sigma = F^2 D / (R T) times this for one D."""
-    return sp["z"] ** 2 * sp["c_bulk"] * (1.0 - sp["c_bulk"] / sp["c_max"])
+    """z^2 c m(theta) of the bulk (mol/m^3): sigma = F^2 D / (R T) times this for one D."""
+    return laws.conductivity_weight(sp["z"], 1.0, sp["c_bulk"], bulk_mobility(sp))
 
 
 def bulk_conductivity(species, T):
-    """sigma = (F^2 / R T) sum_i z_i^2 D_i c_i (1 - theta_i) over the ionic carriers (S/m)."""
+    """sigma = (F^2 / R T) sum_i z_i^2 D_i c_i m_i(theta_i) over the ionic carriers (S/m)."""
     return FARADAY ** 2 / (GAS_CONSTANT * T) * sum(
         transport_weight(sp) * sp["D"] for name, sp in species.items() if name in IONIC)
 

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from sim.units import FARADAY
+from sim.pnp import laws
 from sim.pnp import operator as op
 
 
@@ -69,12 +70,12 @@ def current_drive(p, psi, c, frequencies_Hz, species, w=None):
     rhs = np.zeros(p.n * m)
     rhs[1 + s] = g.row_c[s, 0] / (z * FARADAY)          # -dR/dI: flux dI / (z F) into cell 0
     rhs /= scale
-    one_minus = op.occupancy(p, c, w)[1]
+    slope = laws.chemical_potential_slope(c[s, 0], op.occupancy(p, c, w)[1][s, 0])    # d(eta/kT)/dc
     Z = np.empty(len(frequencies_Hz), complex)
     for i, f in enumerate(frequencies_Hz):
         d = _solve(ab, mass, bw, 2 * np.pi * f, rhs)
         dpsi0, dc0 = d[0], d[1 + s]
-        Z[i] = p.thermal_voltage * (dc0 / (c[s, 0] * one_minus[s, 0]) + z * dpsi0)
+        Z[i] = p.thermal_voltage * (dc0 * slope + z * dpsi0)
     return Z
 
 

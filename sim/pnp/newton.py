@@ -3,15 +3,11 @@
 Unknowns are psi and the logit of the site occupancy, w = ln(theta / (1 - theta)), so that
 every iterate has 0 < c < c_max: c = c_max / (1 + e^-w), dc/dw = c (1 - theta).  The Jacobian
 is the analytic one of `operator.jacobian` with its concentration columns scaled by dc/dw.  It
-is block-tridiagonal; it is solved as a banded system (LAPACK gbsv through `sim.pnp.lapack`, O(N);
-on meshes where `kernel_policy` says so, assembled by the compiled `kernels.jacobian_band` straight
-into gbsv's storage and solved by `kernels.band_solve`, gbsv's algorithm compiled) or, when a closed
-system adds dense inventory rows, by sparse LU.
+is block-tridiagonal; it is solved as a banded system (LAPACK gbsv through `sim.pnp.lapack`, O(N))
+or, when a closed system adds dense inventory rows, by sparse LU.
 """
 from __future__ import annotations
 
-import math
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -19,10 +15,8 @@ import numpy as np
 
 from sim.errors import ConvergenceError
 from sim.pnp import operator as op
-from sim.pnp import predictor
-from sim.pnp import kernel_policy
+from sim.pnp import laws, predictor
 from sim.pnp.lapack import solve_banded
-from sim.units import FARADAY
 
 
 @dataclass
@@ -52,22 +46,18 @@ class SolveStats:
     w: np.ndarray = None          # logit(theta) of the last converged state (accurate 1 - theta)
     round_off_stops: int = 0      # Newton solves ended on the round-off floor (see `newton`)
     predictor_iterations: int = 0  # Newton iterations of the scalar problem in psi (`predictor`)
-    kernels: str = "numpy"        # "numba" when the compiled kernels evaluated the operator
 
 
 def to_w(p, c):
+    """The logit w = ln(theta / (1 - theta)) of every species and cell (`laws.logit`; 0 where absent)."""
     cmax = np.where(p.present, p.c_max, 1.0)
-    th = np.clip(np.where(p.present, c / cmax, 0.5), 1e-300, 1 - 1e-16)
-    return np.log(th) - np.log1p(-th)
+    return laws.logit(np.clip(np.where(p.present, c / cmax, 0.5), 1e-300, 1 - 1e-16))
 
 
-def from_w(p, w, kernel=False):
-    """c = c_max theta(w) = c_max / (1 + e^-w) where present, 0 elsewhere (kernel: by the compiled
-    `kernels.occupancy_from_w`, equal to rounding)."""
-    if kernel:
-        return kernel_policy.kernels().occupancy_from_w(p.present, np.asarray(p.c_max, float), w)
+def from_w(p, w):
+    """c = c_max theta(w) where present, 0 elsewhere (`laws.occupancy_from_logit`)."""
     cmax = np.where(p.present, p.c_max, 1.0)
-    return np.where(p.present, cmax * np.exp(-np.logaddexp(0.0, -w)), 0.0)
+    return np.where(p.present, cmax * laws.occupancy_from_logit(w)[0], 0.0)
 
 
 def interleave(psi, cs):
@@ -112,7 +102,7 @@ def lapack_band(R):
 def _w_columns(p, c, w, fluxes):
     """dc/dw = c (1 - theta) per unknown (1 for psi and absent species), and the mask of the
     unknowns of absent species, whose rows become identity rows."""
-    one_minus = fluxes["one_minus"] if fluxes and "one_minus" in fluxes else op.occupancy(p, c, w)[1]
+    one_minus = fluxes["local"].one_minus if fluxes and "local" in fluxes else op.occupancy(p, c, w)[1]
     dcdw = interleave(np.ones(p.n), np.where(p.present, c * one_minus, 1.0))
     return dcdw, interleave(np.zeros(p.n, bool), ~p.present)
 
@@ -149,18 +139,9 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
     """Newton update delta of J delta = -r in (psi, w) variables, with every row divided by its
     largest |entry| (depleted cells have NP rows of size ~c, far below the others).  Returns
     (delta, max |r_i / rowmax_i|, rowmax).  Open and transient problems are banded (LAPACK
-    gbsv); with the compiled kernels the band is written straight into gbsv's storage and solved
-    by `kernels.band_solve` (gbsv's algorithm, compiled)."""
+    gbsv)."""
     m = 1 + p.n_species
     bw = 2 * m - 1
-    if g.kernel and not steady_closed:
-        abT, rowmax = _jacobian_band(p, g, psi, c, dt, w, fluxes)
-        eq_res = float(np.abs(r / rowmax).max()) if r.size else 0.0
-        with np.errstate(all="ignore"):
-            delta, ok = kernel_policy.kernels().band_solve(abT, bw, bw, -r / rowmax)     # = gbsv, compiled
-        if not ok:
-            raise np.linalg.LinAlgError("singular matrix")
-        return delta, eq_res, rowmax
     rows, cols, vals, dense, m = newton_step_matrix(p, g, psi, c, dt=dt, steady_closed=steady_closed, w=w,
                                                     fluxes=fluxes)
     if dense:
@@ -178,40 +159,6 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
             R /= rowmax[:, None]
             delta = solve_banded(bw, bw, lapack_band(R), -r / rowmax, overwrite_ab=True)
     return delta, eq_res, rowmax
-
-
-_WORK = threading.local()      # the band work array of `_jacobian_band`, one per thread (Dask runs threads)
-
-
-def _jacobian_band(p, g, psi, c, dt, w, fluxes):
-    """The kernel `jacobian_band` (open and transient problems): (abT, the transposed gbsv storage, rowmax)."""
-    if not fluxes or "face" not in fluxes:
-        fluxes = op.fluxes_with_derivatives(p, g, psi, c, w)
-    _, dK, dL, dpL = fluxes["face"]
-    _, dNb_dc, dNb_dpsi = fluxes["boundary"]
-    a, bc_psi, gauge_row = _poisson_terms(p, g)
-    one_minus = fluxes["one_minus"] if "one_minus" in fluxes else op.occupancy(p, c, w)[1]
-    return kernel_policy.kernels().jacobian_band(
-        a, g.row_psi, FARADAY, np.asarray(p.z, float), g.dx, bc_psi, g.row_c, dK, dL, dpL,
-        dNb_dc, dNb_dpsi, 0.0 if dt is None else 1.0 / dt, c, one_minus, p.present, gauge_row, _band_work(p))
-
-
-def _poisson_terms(p, g):
-    """(a_f, the outer half cells' a_b where psi is fixed there (0 elsewhere), gauge row): the Poisson
-    couplings the kernels take; without any Dirichlet psi the last Poisson row is the gauge psi_N = 0."""
-    a, ab = predictor.poisson_coefficients(g, p.thermal_voltage)
-    fixed = (math.isfinite(p.psi_bc[0]), math.isfinite(p.psi_bc[1]))
-    return a, np.array([ab[0] if fixed[0] else 0.0, ab[1] if fixed[1] else 0.0]), not (fixed[0] or fixed[1])
-
-
-def _band_work(p):
-    """This thread's work array for `kernels.jacobian_band` (m N, 3 (2 m - 1) + 1), kept between calls."""
-    m = 1 + p.n_species
-    shape = (m * p.n, 3 * (2 * m - 1) + 1)
-    work = getattr(_WORK, "band", None)
-    if work is None or work.shape != shape:
-        _WORK.band = work = np.zeros(shape)
-    return work
 
 
 def update_norm(psi, dpsi, dw):
@@ -257,14 +204,9 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
     w = to_w(p, c) if w is None else np.array(w, float)
     prev_step, prev_res = np.inf, np.inf
     steady_closed = p.closed and dt is None
-    if g.kernel and COMPILED_LOOP and not steady_closed and p.n > 1 and not p.kinetics:
-        return _newton_compiled(p, g, psi, c, w, opts, stats, c_old, dt, boundary_flux_in)
     history = []
 
     def res(psi_, c_, w_, cache_):
-        if g.kernel and not steady_closed and p.n > 1:          # the assembly compiled too
-            return op.residual_vector(p, g, psi_, c_, c_old=c_old, dt=dt, boundary_flux_in=boundary_flux_in,
-                                      w=w_, cache=cache_)
         return interleave(*op.residual(p, g, psi_, c_, c_old=c_old, dt=dt, steady_closed=steady_closed,
                                        boundary_flux_in=boundary_flux_in, w=w_, cache=cache_))
 
@@ -291,7 +233,7 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
         merit0 = float(np.linalg.norm(r / rowmax))
         for _ in range(opts.max_backtracks + 1):
             psi_t, w_t = psi + alpha * dpsi, w + alpha * dw
-            c_t = from_w(p, w_t, g.kernel)
+            c_t = from_w(p, w_t)
             cache_t = {}
             if alpha == 1.0 and step < min(opts.tol, opts.floor_tol) and not opts.final_residual:
                 r_t = None          # converged below the floor: no merit test reads it, and no report
@@ -317,55 +259,6 @@ def newton(p, g, psi, c, opts, stats, c_old=None, dt=None, boundary_flux_in=None
                            last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
 
 
-#: on the kernel path, run `newton`'s loop compiled whole (`kernels.newton_loop`); False runs the loop
-#: below on the same kernels (its reference: tests/test_kernels.py compares the two)
-COMPILED_LOOP = True
-
-
-def _newton_compiled(p, g, psi, c, w, opts, stats, c_old, dt, boundary_flux_in):
-    """`newton` by `kernels.newton_loop`: the same iteration with no Python per iteration (open and
-    transient problems without interface kinetics, on the kernel path).  Same returns, statistics
-    and exceptions as `newton`."""
-    k = kernel_policy.kernels()
-    S = p.n_species
-    V_T = p.thermal_voltage
-    storage = c_old is not None
-    f64 = np.ascontiguousarray
-    a, bc_psi, gauge_row = _poisson_terms(p, g)
-    history = np.empty(opts.max_iter + 1)           # newton_loop writes what is read back
-    c = f64(c, dtype=float)
-    psi, c, w, status, its, step, round_off, final = k.newton_loop(
-        f64(psi, dtype=float), c, f64(w, dtype=float), np.asarray(p.z, float), f64(p.mu0, dtype=float), p.present,
-        f64(p.c_max, dtype=float), f64(p.D, dtype=float), np.asarray(p.c_bc, float), np.asarray(p.eta_bc, float),
-        np.asarray(p.psi_bc, float), np.asarray(p.c_bg, float), g.eps_f, V_T, g.h, g.eps_b, g.dx, g.D_f, g.open_f,
-        g.row_psi, g.row_c, FARADAY, np.zeros((2, S)) if boundary_flux_in is None else np.asarray(boundary_flux_in, float),
-        f64(c_old, dtype=float) if storage else c, float(dt) if storage else 1.0, storage,
-        gauge_row, a, bc_psi, 0.0 if dt is None else 1.0 / dt,
-        float(opts.tol), float(opts.floor_tol), int(opts.max_backtracks), int(opts.max_iter), float(opts.max_step),
-        float(opts.divergence_step), bool(opts.final_residual), _band_work(p), history)
-    stats.newton_iterations += its
-    done = history[:its].tolist()
-    if status == k.CONVERGED:
-        stats.final_residual = float(final)
-        stats.residual_history += done + [stats.final_residual]
-        stats.w = w
-        stats.round_off_stops += int(round_off)
-        return psi, c
-    if status == k.SINGULAR:
-        raise np.linalg.LinAlgError("singular matrix")
-    if status == k.NONFINITE_RESIDUAL:
-        raise ConvergenceError("Newton: residual is NaN or inf", done,
-                               hint="ramp the parameter (continuation) or refine the mesh")
-    if status == k.NONFINITE_UPDATE:
-        raise ConvergenceError("Newton: singular or non-finite linear solve", done + [history[its]],
-                               hint="check boundary conditions; refine the mesh")
-    if status == k.DIVERGING:
-        raise ConvergenceError(f"Newton diverging (update {step:.3g})", done + [history[its]], last_step=step,
-                               hint="ramp the parameter (continuation) or reduce the time step")
-    raise ConvergenceError(f"Newton did not converge in {opts.max_iter} iterations", done,
-                           last_step=step, hint="ramp the parameter (continuation) or refine the mesh")
-
-
 def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None):
     """Equilibrium (steady, zero-current) state of `problem`, by continuation in lam.
 
@@ -383,7 +276,6 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None)
     stats = SolveStats()
     t0 = time.perf_counter()
     g = op.geometry(problem)
-    stats.kernels = "numba" if g.kernel else "numpy"
     if start is not None:
         try:
             w0 = start[2] if len(start) > 2 else None
@@ -394,10 +286,7 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None)
         except ConvergenceError:
             pass
     if opts.predictor and not problem.closed:
-        # the native Newton's one iteration corrects what the predictor leaves below a tenth of its
-        # tolerance (compiled path; the NumPy predictor, the reference, always converges fully)
-        handoff = 0.1 * opts.tol if newton_fn is newton else 0.0
-        guess = predictor.solve_psi(problem, g, psi=seed, handoff=handoff)
+        guess = predictor.solve_psi(problem, g, psi=seed)
         if guess is not None:
             stats.predictor_iterations = guess[3]
             try:
@@ -444,7 +333,6 @@ def relax_closed(problem, opts=None, newton_fn=None, max_steps=400):
     stats = SolveStats()
     t0 = time.perf_counter()
     g = op.geometry(problem)
-    stats.kernels = "numba" if g.kernel else "numpy"
     psi, c = problem.initial_state()
     D = np.where(problem.present, problem.D, np.nan)
     dt = 1e-3 * float(np.nanmin(g.dx[None, :] ** 2 / D))

@@ -10,7 +10,8 @@ interface.  For side cells k:
                        log-interpolated between cell centres
     thickness (moment) sum |x_k - x_i| |rho_k| dx_k / sum |rho_k| dx_k               (m)
     R_SCL              sum_k (1/sigma_k - 1/sigma_b) dx_k,
-                       sigma = (F^2 / R T) sum_i z_i^2 D_i c_i (1 - theta_i) over the ionic carriers
+                       sigma = (F^2 / R T) sum_i z_i^2 D_i c_i m_i(theta_i) over the ionic carriers
+                       (m_i: the carrier's mobility law, `laws`)
 
 the 1 % thickness taken on the ionic carrier that deviates most.  phi at the interface is the flux-
 continuous face value (eps_K phi_K / h_K + eps_L phi_L / h_L) / (eps_K / h_K + eps_L / h_L).
@@ -21,6 +22,7 @@ import numpy as np
 
 from sim.units import FARADAY, GAS_CONSTANT
 from sim.pnp.carriers import ionic_species
+from sim.pnp import laws
 from sim.pnp.operator import occupancy
 
 
@@ -33,12 +35,14 @@ def li_index(p):
 
 
 def conductivity(p, c, s=None, w=None):
-    """sigma(x) = (F^2 / R T) sum_i z_i^2 D_i c_i (1 - theta_i) (S/m) over the ionic carriers
-    (every species but electrons), or of species s alone; 0 where absent.  w: logit(theta),
-    for an accurate 1 - theta in saturated cells."""
-    one_minus = occupancy(p, c, w)[1]
+    """sigma(x) = (F^2 / R T) sum_i z_i^2 D_i c_i m_i(theta_i) (S/m) over the ionic carriers
+    (every species but electrons), or of species s alone; 0 where absent.  m_i is the carrier's
+    mobility law (`laws.mobility`, `laws.conductivity_weight`).  w: logit(theta), for an accurate
+    1 - theta in saturated cells."""
+    theta, one_minus = occupancy(p, c, w)[:2]
+    m = laws.mobility(p.mobility_code, p.mobility_param, theta, one_minus)[0]
     idx = [s] if s is not None else ionic_species(p.species)
-    terms = [p.z[i] ** 2 * p.D[i] * c[i] * one_minus[i] * p.present[i] for i in idx]
+    terms = [laws.conductivity_weight(p.z[i], p.D[i], c[i], m[i]) * p.present[i] for i in idx]
     return FARADAY ** 2 * np.sum(terms, axis=0) / (GAS_CONSTANT * p.temperature_K)
 
 
@@ -201,16 +205,14 @@ def eta_li(p, psi, c, s):
     """eta / kT of species s in every cell (NaN where absent)."""
     cm = np.where(p.present[s], p.c_max[s], 1.0)
     th = np.clip(np.where(p.present[s], c[s] / cm, 0.5), 1e-300, 1 - 1e-16)
-    return np.where(p.present[s], p.mu0[s] + np.log(th) - np.log1p(-th) + p.z[s] * psi, np.nan)
+    return np.where(p.present[s], p.mu0[s] + laws.logit(th) + p.z[s] * psi, np.nan)
 
 
 def overpotential(p, psi, c):
     """(eta_Li(cell 0) - eta_Li(reservoir at x = L)) / e  (V); zero at equilibrium."""
     s = li_index(p)
-    th0 = c[s, 0] / p.c_max[s, 0]
-    eta0 = p.mu0[s, 0] + np.log(th0) - np.log1p(-th0) + p.z[s] * psi[0]
-    th_r = p.c_bc[1, s] / p.c_max[s, -1]
-    eta_res = p.mu0[s, -1] + np.log(th_r) - np.log1p(-th_r) + p.z[s] * p.psi_bc[1]
+    eta0 = p.mu0[s, 0] + laws.logit(c[s, 0] / p.c_max[s, 0]) + p.z[s] * psi[0]
+    eta_res = p.mu0[s, -1] + laws.logit(p.c_bc[1, s] / p.c_max[s, -1]) + p.z[s] * p.psi_bc[1]
     return float((eta0 - eta_res) * p.thermal_voltage)
 
 

@@ -1,4 +1,4 @@
-"""The discrete PNP operator shared by both solvers: residual and analytic Jacobian.
+"""The discrete PNP operator of the native solver: residual and analytic Jacobian.
 
 Poisson, integrated over cell k (units C/m^2, then scaled by F c_s dx_k):
 
@@ -18,15 +18,19 @@ lattice gas.  With theta = c / c_max and the effective potential
 
     Phi = z psi + m - ln c_max - ln(1 - theta)          (m = mu0 / k_B T)
 
-the continuum flux N = -D c (1-theta) d(eta/kT)/dx equals -D (1-theta) (dc/dx + c dPhi/dx),
+the continuum flux N = -D c m(theta) d(eta/kT)/dx equals -D m (dc/dx + c dPhi/dx), with m the
+carrier's mobility law (`laws`: size exclusion 1 - theta, vacancy hops 1 - alpha theta, or 1),
 discretised as
 
-    N_KL = D_f (1 - theta_f) / h_f [ B(dPhi) c_K - B(-dPhi) c_L ],  dPhi = Phi_L - Phi_K,
-    B(t) = t / (e^t - 1),  theta_f = (theta_K + theta_L) / 2.
+    N_KL = D_f m_f / h_f [ B(dPhi) c_K - B(-dPhi) c_L ],  dPhi = Phi_L - Phi_K,
+    B(t) = t / (e^t - 1),  m_f = (m(theta_K) + m(theta_L)) / 2.
 
 N_KL = 0 exactly when ln c + Phi (= eta / kT + const) is equal in K and L: the discrete
 equilibrium is exact.  On a face between layers Phi carries the mu0 and c_max steps, so eta is
 continuous and c jumps.  Faces to a cell where the species is absent carry no flux.
+
+Every pointwise law (statistics, mobility, the flux's form, reactions, boundary states) is a
+function of `sim.pnp.laws`; this module only assembles them on the mesh.
 """
 from __future__ import annotations
 
@@ -37,42 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.pnp import kernel_policy
+from sim.pnp import laws
 from sim.units import FARADAY, VACUUM_PERMITTIVITY
-
-SMALL_T = 1e-4
-
-
-def bernoulli(t):
-    """B(t) = t / (e^t - 1) and its derivative B' = (B / t)(1 - B) - B, stable for all t: the
-    series 1 - t/2 + t^2/12 and -1/2 + t/6 - t^3/180 for |t| < SMALL_T, B = 0 for t -> +inf.
-    (The series are evaluated on the small entries only: the same values as over all entries.)"""
-    t0 = np.asarray(t, float)
-    t = np.atleast_1d(t0)
-    small = np.abs(t) < SMALL_T
-    any_small = small.any()
-    ts = np.where(small, 1.0, t) if any_small else t
-    with np.errstate(over="ignore", invalid="ignore"):
-        B = ts / np.expm1(ts)
-        nan = np.isnan(B)                              # t -> +inf
-        if nan.any():
-            B[nan] = 0.0
-        dB = (B / ts) * (1.0 - B) - B
-        if any_small:
-            tt = t[small]
-            B[small] = 1.0 - tt / 2 + tt * tt / 12
-            dB[small] = -0.5 + tt / 6 - tt ** 3 / 180
-    return (B, dB) if t0.ndim else (B[0], dB[0])
-
-
-def bernoulli_scalar(t):
-    """Scalar B(t) and B'(t) without numpy overhead (boundary faces)."""
-    if abs(t) < SMALL_T:
-        return 1.0 - t / 2 + t * t / 12, -0.5 + t / 6 - t ** 3 / 180
-    if t > 700.0:
-        return 0.0, 0.0
-    B = t / math.expm1(t)
-    return B, (B / t) * (1.0 - B) - B
 
 
 @dataclass
@@ -88,7 +58,6 @@ class Geometry:
     row_psi: np.ndarray   # (N,) Poisson row scale
     row_c: np.ndarray     # (S, N) NP row scale
     c_s: float
-    kernel: bool = False  # evaluate with the compiled kernels (`kernel_policy`)
     #: index structures derived from the fields above, built on first use and shared by the copies
     #: `geometry` hands out: "jacobian": (rows, cols, (N, S)) of `jacobian`'s entries; "newton_step":
     #: see `newton.newton_step_matrix`
@@ -105,18 +74,10 @@ def geometry(p):
     source = tuple((a.shape, a.dtype.str, a.tobytes()) for a in (p.mesh.faces, p.eps_r, p.present, p.D, p.c_max))
     last = getattr(_LAST_GEOMETRY, "entry", None)
     if last is not None and last[0] == source:
-        return _copy(last[1], kernel_policy.use_kernels(p.n))
+        return copy.copy(last[1])
     g = _geometry(p)
     _LAST_GEOMETRY.entry = (source, g)
-    return _copy(g, g.kernel)
-
-
-def _copy(g, kernel):
-    """A shallow copy of g (its arrays and `shared` dict shared) with `kernel` set (copy.copy: a
-    tenth of dataclasses.replace, which runs __init__ over every field)."""
-    out = copy.copy(g)
-    out.kernel = kernel
-    return out
+    return copy.copy(g)
 
 
 _LAST_GEOMETRY = threading.local()
@@ -137,190 +98,152 @@ def _geometry(p):
     row_psi = 1.0 / (FARADAY * c_s * dx)
     row_c = dx / (Dk * np.maximum(p.c_scale[:, None], 1e-300))
     comps = [p.components(s) for s in range(p.n_species)]
-    return Geometry(dx, h, eps_f, eps[[0, -1]], D_f, both, comps, row_psi, row_c, c_s,
-                    kernel=kernel_policy.use_kernels(p.n))
+    return Geometry(dx, h, eps_f, eps[[0, -1]], D_f, both, comps, row_psi, row_c, c_s)
 
 
 def occupancy(p, c, w=None):
     """(theta, 1 - theta, ln(1 - theta), c_max with 1 where absent) of every species and cell.
 
-    From the logit w = ln(theta / (1 - theta)) when it is given, so that 1 - theta stays accurate
-    next to saturation (theta -> 1) and theta next to depletion: theta = 1 / (1 + e^-w),
-    1 - theta = 1 / (1 + e^w), ln(1 - theta) = -ln(1 + e^w).  From c = theta c_max otherwise.
+    From the logit w = ln(theta / (1 - theta)) when it is given (`laws.occupancy_from_logit`), so
+    that 1 - theta stays accurate next to saturation (theta -> 1) and theta next to depletion; from
+    c = theta c_max otherwise.
     """
     cmax = np.where(p.present, p.c_max, 1.0)
     if w is None:
         theta = np.where(p.present, c / cmax, 0.0)
         one_minus = 1.0 - theta
         return theta, one_minus, np.log(one_minus), cmax
-    w = np.where(p.present, w, -np.inf)
-    theta = np.exp(-np.logaddexp(0.0, -w))
-    log_om = -np.logaddexp(0.0, w)
-    return theta, np.exp(log_om), log_om, cmax
+    theta, one_minus, log_om = laws.occupancy_from_logit(np.where(p.present, w, -np.inf))
+    return theta, one_minus, log_om, cmax
 
 
-def _phi(p, psi, c, w=None):
-    """Effective potential Phi (S, N), d Phi / d c, theta, 1 - theta and c_max."""
+@dataclass
+class Local:
+    """The laws evaluated in every cell at one state (each (S, N))."""
+    Phi: np.ndarray        # effective potential (kT), `laws.effective_potential`
+    dPhi_dc: np.ndarray    # its derivative (m^3/mol)
+    theta: np.ndarray
+    one_minus: np.ndarray
+    cmax: np.ndarray       # site density, 1 where absent
+    m: np.ndarray          # mobility factor (`laws.mobility`)
+    dm_dc: np.ndarray      # its derivative with respect to c (m^3/mol)
+
+
+def local_terms(p, psi, c, w=None):
+    """`Local` at state (psi, c): statistics, effective potential and mobility of every carrier."""
     theta, one_minus, log_om, cmax = occupancy(p, c, w)
-    Phi = p.z[:, None] * psi[None, :] + p.mu0 - np.log(cmax) - log_om
-    dPhi_dc = 1.0 / (cmax * one_minus)
-    return Phi, dPhi_dc, theta, one_minus, cmax
+    Phi = laws.effective_potential(p.z[:, None], psi[None, :], p.mu0, cmax, log_om)
+    m, dm = laws.mobility(p.mobility_code, p.mobility_param, theta, one_minus)
+    return Local(Phi, laws.effective_potential_slope(cmax, one_minus), theta, one_minus, cmax, m, dm / cmax)
 
 
-def effective_potential(p, g, psi, c, w=None):
-    """`_phi`, by the compiled kernel when the geometry says so."""
-    if not g.kernel:
-        return _phi(p, psi, c, w)
-    use_w = w is not None
-    return kernel_policy.kernels().phi_terms(                 # without w, c stands in for it (unread)
-        np.asarray(p.z, float), psi, np.asarray(p.mu0, float), p.present, np.asarray(p.c_max, float), c,
-        np.asarray(w, float) if use_w else c, use_w)
-
-
-def face_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
+def face_fluxes(p, g, psi, c, with_derivatives=False, w=None, local=None):
     """Interior face fluxes N (S, N-1), mol m^-2 s^-1, positive to the right.
 
     With derivatives, also returns dN/dc_K, dN/dc_L, dN/dpsi_L (= -dN/dpsi_K), each (S, N-1).
-    w: the logit of the occupancy, for accurate 1 - theta (see `occupancy`).  phi_terms: `_phi`
+    w: the logit of the occupancy, for accurate 1 - theta (see `occupancy`).  local: `local_terms`
     at this state, if already computed.
     """
-    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
-    if g.kernel:
-        N, dN_dcK, dN_dcL, dN_dpsiL = kernel_policy.kernels().face_terms(
-            Phi, dPhi_dc, one_minus, cmax, c, np.asarray(p.z, float), g.D_f, g.h, g.open_f)
-        if p.kinetics:
-            _butler_volmer(p, Phi, one_minus, c, N, dN_dcK, dN_dcL, dN_dpsiL)
-        return (N, dN_dcK, dN_dcL, dN_dpsiL) if with_derivatives else N
-    dPhi = Phi[:, 1:] - Phi[:, :-1]
-    dPhi = np.where(g.open_f, dPhi, 0.0)
-    B1, dB1 = bernoulli(dPhi)
-    B2, dB2 = bernoulli(-dPhi)
-    cK, cL = c[:, :-1], c[:, 1:]
-    A = g.D_f * (0.5 * (one_minus[:, :-1] + one_minus[:, 1:])) / g.h
-    S = B1 * cK - B2 * cL
+    t = local_terms(p, psi, c, w) if local is None else local
+    dPhi = np.where(g.open_f, t.Phi[:, 1:] - t.Phi[:, :-1], 0.0)
+    A = g.D_f * laws.face_mobility(t.m[:, :-1], t.m[:, 1:]) / g.h
+    S, B1, B2, G = laws.sg_flux(dPhi, c[:, :-1], c[:, 1:])
     N = A * S
-    G = dB1 * cK + dB2 * cL                     # dS / d dPhi
-    dA_dcK = -g.D_f / (2 * g.h * cmax[:, :-1])
-    dA_dcL = -g.D_f / (2 * g.h * cmax[:, 1:])
-    dN_dcK = A * B1 - A * G * dPhi_dc[:, :-1] + dA_dcK * S
-    dN_dcL = -A * B2 + A * G * dPhi_dc[:, 1:] + dA_dcL * S
+    dA_dcK = 0.5 * g.D_f * t.dm_dc[:, :-1] / g.h
+    dA_dcL = 0.5 * g.D_f * t.dm_dc[:, 1:] / g.h
+    dN_dcK = A * B1 - A * G * t.dPhi_dc[:, :-1] + dA_dcK * S
+    dN_dcL = -A * B2 + A * G * t.dPhi_dc[:, 1:] + dA_dcL * S
     dN_dpsiL = A * G * p.z[:, None]
     if p.kinetics:
-        _butler_volmer(p, Phi, one_minus, c, N, dN_dcK, dN_dcL, dN_dpsiL)
+        _butler_volmer(p, t, c, N, dN_dcK, dN_dcL, dN_dpsiL)
     if not with_derivatives:
         return N
     return N, dN_dcK, dN_dcL, dN_dpsiL
 
 
-def _butler_volmer(p, Phi, one_minus, c, N, dK, dL, dpL):
-    """Replace the flux of one species on one interface face by Butler-Volmer kinetics:
-
-        N = i0 / (|z| F) [exp(alpha d) - exp(-(1 - alpha) d)],  d = (eta_K - eta_L) / kT
-
-    with eta / kT = ln c + Phi.  d = 0 (continuous eta) gives zero flux, so equilibria are
-    the same as with ideal interfaces; large i0 recovers the ideal (continuous-eta) limit."""
+def _butler_volmer(p, t, c, N, dK, dL, dpL):
+    """Replace the flux of the kinetics' species on its interface face by `laws.butler_volmer`
+    with d = (eta_K - eta_L) / kT, eta / kT = ln c + Phi (d eta / dc: `laws.chemical_potential_slope`)."""
     kin = p.kinetics
     j, a = kin["face"], kin["alpha"]
     K, L = j, j + 1
     species = kin["species"] if np.ndim(kin["species"]) else [kin["species"]]
     for s in species:
-        d = (np.log(c[s, K]) + Phi[s, K]) - (np.log(c[s, L]) + Phi[s, L])
-        r = kin["i0"] / (abs(p.z[s]) * FARADAY)
-        ea, eb = np.exp(a * d), np.exp(-(1 - a) * d)
-        G = r * (a * ea + (1 - a) * eb)
-        N[s, j] = r * (ea - eb)
-        dK[s, j] = G / (c[s, K] * one_minus[s, K])
-        dL[s, j] = -G / (c[s, L] * one_minus[s, L])
+        d = (np.log(c[s, K]) + t.Phi[s, K]) - (np.log(c[s, L]) + t.Phi[s, L])
+        N[s, j], G = laws.butler_volmer(kin["i0"] / (abs(p.z[s]) * FARADAY), a, d)
+        dK[s, j] = G * laws.chemical_potential_slope(c[s, K], t.one_minus[s, K])
+        dL[s, j] = -G * laws.chemical_potential_slope(c[s, L], t.one_minus[s, L])
         dpL[s, j] = -G * p.z[s]
 
 
-def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, phi_terms=None):
-    """Fluxes through the outer faces (2, S), positive to the right, and their derivatives
-    with respect to c and psi of the adjacent cell (each (2, S)): `boundary_terms`, as plain
-    Python or compiled (`kernels.boundary_terms`, the same source)."""
-    Phi, dPhi_dc, theta, one_minus, cmax = effective_potential(p, g, psi, c, w) if phi_terms is None else phi_terms
-    fn = kernel_policy.kernels().boundary_terms if g.kernel else boundary_terms
-    N, dNdc, dNdpsi = fn(psi, c, Phi, dPhi_dc, one_minus, cmax, np.asarray(p.z, float), np.asarray(p.mu0, float),
-                         np.asarray(p.D, float), g.dx, p.present, np.asarray(p.c_bc, float),
-                         np.asarray(p.eta_bc, float), np.asarray(p.psi_bc, float))
-    return (N, dNdc, dNdpsi) if with_derivatives else N
-
-
-def boundary_terms(psi, c, Phi, dPhi_dc, om, cmax, z, mu0, D, dx, present, c_bc, eta_bc, psi_bc):
-    """Outer-face fluxes Nb (2, S) and dNb/dc, dNb/dpsi of the adjacent cell.
+def boundary_fluxes(p, g, psi, c, with_derivatives=False, w=None, local=None):
+    """Fluxes through the outer faces Nb (2, S), positive to the right, and their derivatives
+    dNb/dc and dNb/dpsi with respect to the adjacent cell (each (2, S)).
 
     Boundary states, over half a cell: a Dirichlet concentration c_bc (at psi_bc, or at the
     cell's psi under zero field where psi_bc is NaN), or a reservoir at electrochemical potential
-    eta_bc (kT), whose occupancy at the cell's potential is theta_b = 1 / (1 + exp(-(eta_bc - m -
-    z psi_k))); the flux is the Scharfetter-Gummel flux of `face_fluxes` over the half cell.
-    Written so that numba compiles it as it stands (`kernels.boundary_terms`, with the compiled
-    Bernoulli function in place of `bernoulli_scalar`)."""
-    S, n = c.shape
-    N, dNdc, dNdpsi = np.zeros((2, S)), np.zeros((2, S)), np.zeros((2, S))
-    for b in range(2):
-        k = 0 if b == 0 else n - 1
-        for s in range(S):
-            cb, eta = c_bc[b, s], eta_bc[b, s]
-            if not present[s, k] or (math.isnan(cb) and math.isnan(eta)):
-                continue
-            zs, cm = z[s], cmax[s, k]
-            if math.isfinite(eta):                 # reservoir at fixed eta, at the cell potential
-                wb = eta - mu0[s, k] - zs * psi[k]
-                thb, omb = 1.0 / (1.0 + math.exp(-wb)), 1.0 / (1.0 + math.exp(wb))
-                dthb = -zs * thb * omb
-                psib, dpsib = psi[k], 1.0
-            else:
-                thb, omb, dthb = cb / cm, 1.0 - cb / cm, 0.0
-                if math.isfinite(psi_bc[b]):
-                    psib, dpsib = psi_bc[b], 0.0
-                else:                              # zero field: the boundary state follows the cell
-                    psib, dpsib = psi[k], 1.0
-            cbv, dcb = cm * thb, cm * dthb
-            Phib = zs * psib + mu0[s, k] - math.log(cm) - math.log(omb)
-            dPhib = zs * dpsib + dthb / omb
-            h = dx[k] / 2
-            A = D[s, k] * 0.5 * (omb + om[s, k]) / h
-            dA_dc = -D[s, k] / (2 * h * cm)
-            dA_dpsi = -D[s, k] * dthb / (2 * h)
-            if b == 0:      # boundary state on the left (K), cell on the right (L)
-                d = Phi[s, k] - Phib
-                dd_dpsi = zs - dPhib
-                B1, dB1 = bernoulli_scalar(d)
-                B2, dB2 = bernoulli_scalar(-d)
-                Sv = B1 * cbv - B2 * c[s, k]
-                G = dB1 * cbv + dB2 * c[s, k]
-                dNdc[b, s] = -A * B2 + A * G * dPhi_dc[s, k] + dA_dc * Sv
-                dS_dpsi = G * dd_dpsi + B1 * dcb
-            else:           # cell on the left (K), boundary state on the right (L)
-                d = Phib - Phi[s, k]
-                dd_dpsi = dPhib - zs
-                B1, dB1 = bernoulli_scalar(d)
-                B2, dB2 = bernoulli_scalar(-d)
-                Sv = B1 * c[s, k] - B2 * cbv
-                G = dB1 * c[s, k] + dB2 * cbv
-                dNdc[b, s] = A * B1 - A * G * dPhi_dc[s, k] + dA_dc * Sv
-                dS_dpsi = G * dd_dpsi - B2 * dcb
-            N[b, s] = A * Sv
-            dNdpsi[b, s] = dA_dpsi * Sv + A * dS_dpsi
-    return N, dNdc, dNdpsi
+    eta_bc (kT), whose occupancy at the cell's potential has the logit `laws.reservoir_logit`; the
+    flux is the Scharfetter-Gummel flux of `face_fluxes` over the half cell, with the face
+    mobility of the boundary state and the cell."""
+    t = local_terms(p, psi, c, w) if local is None else local
+    S_ = p.n_species
+    N, dNdc, dNdpsi = np.zeros((2, S_)), np.zeros((2, S_)), np.zeros((2, S_))
+    z = p.z
+    for b, k in ((0, 0), (1, p.n - 1)):
+        cb, eta = p.c_bc[b], p.eta_bc[b]
+        res = np.isfinite(eta)
+        active = p.present[:, k] & (res | np.isfinite(cb))
+        if not active.any():
+            continue
+        cm = t.cmax[:, k]
+        mu0 = p.mu0[:, k]
+        with np.errstate(all="ignore"):
+            th_r, om_r, _ = laws.occupancy_from_logit(laws.reservoir_logit(eta, mu0, z, psi[k]))
+        fixed_psi = np.isfinite(p.psi_bc[b])
+        thb = np.where(res, th_r, cb / cm)
+        omb = np.where(res, om_r, 1.0 - cb / cm)
+        dthb = np.where(res, -z * th_r * om_r, 0.0)                 # d theta_b / d psi_k
+        psib = np.where(res | ~fixed_psi, psi[k], p.psi_bc[b])       # zero field: the state follows the cell
+        dpsib = np.where(res | ~fixed_psi, 1.0, 0.0)
+        cbv, dcb = cm * thb, cm * dthb
+        with np.errstate(all="ignore"):
+            Phib = laws.effective_potential(z, psib, mu0, cm, np.log(omb))
+            mb, dmb = laws.mobility(p.mobility_code[:, k], p.mobility_param[:, k], thb, omb)
+        dPhib = z * dpsib + dthb / omb
+        h = g.dx[k] / 2
+        D = np.where(p.present[:, k], p.D[:, k], 0.0)
+        A = D * laws.face_mobility(mb, t.m[:, k]) / h
+        dA_dc = 0.5 * D * t.dm_dc[:, k] / h
+        dA_dpsi = 0.5 * D * dmb * dthb / h
+        if b == 0:      # boundary state on the left (K), cell on the right (L)
+            Sv, B1, B2, G = laws.sg_flux(np.where(active, t.Phi[:, k] - Phib, 0.0), cbv, c[:, k])
+            dc = -A * B2 + A * G * t.dPhi_dc[:, k] + dA_dc * Sv
+            dS_dpsi = G * (z - dPhib) + B1 * dcb
+        else:           # cell on the left (K), boundary state on the right (L)
+            Sv, B1, B2, G = laws.sg_flux(np.where(active, Phib - t.Phi[:, k], 0.0), c[:, k], cbv)
+            dc = A * B1 - A * G * t.dPhi_dc[:, k] + dA_dc * Sv
+            dS_dpsi = G * (dPhib - z) - B2 * dcb
+        N[b] = np.where(active, A * Sv, 0.0)
+        dNdc[b] = np.where(active, dc, 0.0)
+        dNdpsi[b] = np.where(active, dA_dpsi * Sv + A * dS_dpsi, 0.0)
+    return (N, dNdc, dNdpsi) if with_derivatives else N
 
 
 def fluxes_with_derivatives(p, g, psi, c, w=None):
     """What Newton needs at one state, evaluated once: {"face": `face_fluxes` with derivatives,
-    "boundary": `boundary_fluxes` with derivatives, "one_minus": 1 - theta (S, N)}."""
-    terms = effective_potential(p, g, psi, c, w)
-    return {"face": face_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
-            "boundary": boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, phi_terms=terms),
-            "one_minus": terms[3]}
+    "boundary": `boundary_fluxes` with derivatives, "local": `local_terms`}."""
+    t = local_terms(p, psi, c, w)
+    return {"face": face_fluxes(p, g, psi, c, with_derivatives=True, w=w, local=t),
+            "boundary": boundary_fluxes(p, g, psi, c, with_derivatives=True, w=w, local=t),
+            "local": t}
 
 
 def _interior_and_boundary_fluxes(p, g, psi, c, w, cache):
     """(face fluxes N (S, N-1), boundary fluxes Nb (2, S)); with a cache dict, evaluated with their
     derivatives and kept there for the Jacobian at the same state."""
     if cache is None:
-        terms = effective_potential(p, g, psi, c, w)
-        return (face_fluxes(p, g, psi, c, w=w, phi_terms=terms),
-                boundary_fluxes(p, g, psi, c, w=w, phi_terms=terms))
+        t = local_terms(p, psi, c, w)
+        return face_fluxes(p, g, psi, c, w=w, local=t), boundary_fluxes(p, g, psi, c, w=w, local=t)
     cache.update(fluxes_with_derivatives(p, g, psi, c, w))
     return cache["face"][0], cache["boundary"][0]
 
@@ -371,22 +294,6 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
     if steady_closed:
         _closed_rows(p, g, c, R_c)
     return R_psi, R_c
-
-
-def residual_vector(p, g, psi, c, c_old=None, dt=None, boundary_flux_in=None, w=None, cache=None):
-    """`residual` (gauge on, not steady-closed) interleaved as Newton's unknowns, (1 + S) N values
-    ordered psi_k, c_0k, ..., c_(S-1)k cell by cell, by the compiled `kernels.residual_assemble`
-    after the fluxes: the kernel path of open and transient problems, where the ~20 NumPy passes of
-    the assembly cost as much as the compiled fluxes."""
-    N, Nb = _interior_and_boundary_fluxes(p, g, psi, c, w, cache)
-    S = p.n_species
-    storage = c_old is not None
-    return kernel_policy.kernels().residual_assemble(
-        psi, c, np.asarray(p.z, float), np.asarray(p.c_bg, float), g.eps_f, p.thermal_voltage, g.h, g.eps_b,
-        np.asarray(p.psi_bc, float), g.dx, FARADAY, g.row_psi, N, Nb, p.present, g.row_c,
-        np.zeros((2, S)) if boundary_flux_in is None else np.asarray(boundary_flux_in, float),
-        c_old if storage else c, float(dt) if storage else 1.0, storage, not np.any(np.isfinite(p.psi_bc)),
-        np.empty((1 + S) * p.n))
 
 
 def _closed_rows(p, g, c, R_c):

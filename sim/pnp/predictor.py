@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from sim.pnp import kernel_policy
+from sim.pnp import laws
 from sim.pnp.lapack import solve_banded
 from sim.units import FARADAY
 
@@ -39,7 +39,7 @@ def reservoir_levels(p, comps=None):
                 cb = p.c_bc[b, s]
                 if k in (idx[0], idx[-1]) and np.isfinite(cb) and np.isfinite(p.psi_bc[b]):
                     th = cb / p.c_max[s, k]
-                    eta[s, idx] = p.mu0[s, k] + np.log(th) - np.log1p(-th) + p.z[s] * p.psi_bc[b]
+                    eta[s, idx] = p.mu0[s, k] + laws.logit(th) + p.z[s] * p.psi_bc[b]
                     break
             else:
                 return None
@@ -64,14 +64,13 @@ class _Terms:
     def state(self, psi):
         """w (S, N) and softplus(w) = ln(1 + e^w) at psi (w = -inf, softplus = 0 where a species
         is absent): all the energy needs, and the start of `terms`."""
-        w = np.where(self.p.present, self.base - self.zcol * psi[None, :], -np.inf)
-        return w, np.logaddexp(0.0, w)
+        w = np.where(self.p.present, laws.reservoir_logit(self.base, 0.0, self.zcol, psi[None, :]), -np.inf)
+        return w, laws.softplus(w)
 
     def terms(self, state):
         """rho (N) and d rho / d psi (N) at a `state`."""
         w, soft = state
-        theta = np.exp(-np.logaddexp(0.0, -w))
-        om = np.exp(-soft)
+        theta, om, _ = laws.occupancy_from_logit(w)
         rho = (self.zc * theta).sum(axis=0) - self.p.c_bg      # methods: no np.sum wrapper per call
         drho = -(self.z2c * theta * om).sum(axis=0)
         return rho, drho
@@ -98,76 +97,19 @@ def poisson_coefficients(g, V_T):
     return out
 
 
-def neutral_start(p, eta):
-    """Start of the compiled predictor: in every layer, the potential of local charge neutrality,
-
-        rho(psi) = sum_s z_s c_max,s / (1 + e^-w_s(psi)) - c_bg = 0,
-
-    the potential deep inside a thick layer.  Newton then only has to build the space-charge
-    layers (6 instead of 13 iterations on the default case at 16k cells).  rho decreases
-    monotonically in psi, so the root is found by bisection on one cell of the layer
-    (`kernels.neutral_potential`); a layer whose data vary from cell to cell, or that cannot be
-    neutral, starts at psi = 0.  The compiled path runs this in one kernel, `kernels.neutral_start`;
-    this readable form is its reference (tests/test_kernels.py: equal bit for bit)."""
-    psi = np.zeros(p.n)
-    cmax = np.where(p.present, p.c_max, 0.0)
-    eta0 = np.where(p.present, eta, 0.0)
-    z = np.asarray(p.z, float)
-    data = np.vstack([eta0, p.mu0, cmax, p.present, p.c_bg[None, :]])
-    varies = np.concatenate([[False], np.any(data[:, 1:] != data[:, :-1], axis=0)])   # differs from the cell before
-    for start, stop in _runs(p.mesh.layer_of_cell):
-        k = start
-        if not np.any(varies[start + 1:stop]):
-            root = kernel_policy.kernels().neutral_potential(eta0[:, k], np.asarray(p.mu0[:, k], float), z,
-                                                             cmax[:, k], p.present[:, k], float(p.c_bg[k]))
-            if np.isfinite(root):
-                psi[start:stop] = root
-    return psi
-
-
-def _runs(labels):
-    """(start, stop) of the runs of equal consecutive labels."""
-    edges = np.flatnonzero(np.diff(labels)) + 1
-    bounds = np.concatenate([[0], edges, [labels.size]])
-    return zip(bounds[:-1], bounds[1:])
-
-
-def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400, handoff=0.0):
+def solve_psi(p, g, psi=None, tol=1e-12, max_iter=400):
     """Equilibrium (psi, c, w, Newton iterations) of an open problem from the convex problem in
     psi, or None when the problem does not qualify (a species region without reservoir, or no
-    Dirichlet psi).
-
-    handoff > 0 (the compiled path only): stop as soon as the estimated remaining error of psi,
-    relative to its range, is below handoff (`kernels.predictor_newton`), for a caller whose own
-    Newton iteration corrects it.  The NumPy path, the reference, always converges to tol."""
+    Dirichlet psi)."""
     if not (math.isfinite(p.psi_bc[0]) or math.isfinite(p.psi_bc[1])):
         return None
     eta = reservoir_levels(p, g.comps)
     if eta is None:
         return None
     a, ab = poisson_coefficients(g, p.thermal_voltage)
-    if g.kernel:            # the fast path also starts closer: see `neutral_start`
-        return _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter, handoff)
     psi = np.zeros(p.n) if psi is None else psi.copy()
     with np.errstate(all="ignore"):
         return _newton(p, g, psi, eta, a, ab, tol, max_iter)
-
-
-def _newton_compiled(p, g, psi, eta, a, ab, tol, max_iter, handoff=0.0):
-    """`_newton` by the compiled kernel (`sim.pnp.kernels.predictor_newton`), from psi or, when None,
-    from `neutral_start` (its compiled form, `kernels.neutral_start`)."""
-    k = kernel_policy.kernels()
-    cmax = np.where(p.present, p.c_max, 0.0)
-    eta0 = np.where(p.present, eta, 0.0)
-    mu0, z, c_bg = np.asarray(p.mu0, float), np.asarray(p.z, float), np.asarray(p.c_bg, float)
-    if psi is None:                 # (a given psi is not written to: predictor_newton works on its own copy)
-        psi = k.neutral_start(eta0, mu0, z, cmax, p.present, c_bg, p.mesh.layer_of_cell)
-    psi, theta, its, ok = k.predictor_newton(psi, eta0, mu0, z, p.present, cmax, c_bg, g.dx, a, ab,
-                                             np.asarray(p.psi_bc, float), FARADAY, tol, max_iter, handoff)
-    if not ok:
-        return None
-    w = np.where(p.present, eta - p.mu0 - p.z[:, None] * psi[None, :], 0.0)
-    return psi, cmax * theta, w, its
 
 
 def _newton(p, g, psi, eta, a, ab, tol, max_iter):
@@ -215,5 +157,5 @@ def _newton(p, g, psi, eta, a, ab, tol, max_iter):
         return None
     w = state[0]
     cmax = np.where(p.present, p.c_max, 1.0)
-    c = np.where(p.present, cmax * np.exp(-np.logaddexp(0.0, -w)), 0.0)
+    c = np.where(p.present, cmax * laws.occupancy_from_logit(w)[0], 0.0)
     return psi, c, np.where(p.present, w, 0.0), it + 1

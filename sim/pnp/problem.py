@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from sim.units import FARADAY, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.pnp import laws
 from sim.pnp.mesh import Mesh
 
 
@@ -24,6 +25,8 @@ class Problem:
       psi_bc[b]    Dirichlet value of psi, or NaN for zero field
       c_bc[b, s]   Dirichlet concentration (mol/m^3), or NaN for zero flux
       eta_bc[b, s] exchange with a reservoir at this electrochemical potential (kT), or NaN
+    Mobility: every carrier's drift is scaled by its law m(theta) of `sim.pnp.laws` (size exclusion
+    unless `mobility_code` says otherwise).
     `closed`: the steady problem conserves the inventory of each species (replaces one balance
     per connected region by an inventory constraint) and pins psi = 0 in the last cell when
     no Dirichlet potential is given.
@@ -48,9 +51,15 @@ class Problem:
     closed: bool = False
     mu0_start: np.ndarray = None
     layer_names: list = field(default_factory=list)
+    mobility_code: np.ndarray = None   # (S, N) int: the carrier's mobility law, an index into laws.MOBILITY_NAMES
+    mobility_param: np.ndarray = None  # (S, N) the law's parameter (alpha of `laws.vacancy_hop`)
 
     def __post_init__(self):
         S = len(self.species)
+        if self.mobility_code is None:     # size exclusion for every carrier
+            self.mobility_code = np.full(self.c_max.shape, laws.MOBILITY_NAMES.index("size_exclusion"))
+        if self.mobility_param is None:
+            self.mobility_param = np.zeros(self.c_max.shape)
         if self.c_bc is None:
             self.c_bc = np.full((2, S), np.nan)
         if self.eta_bc is None:
@@ -69,6 +78,11 @@ class Problem:
     @property
     def thermal_voltage(self):
         return thermal_voltage(self.temperature_K)
+
+    def mobility_names(self):
+        """The mobility law of every species in every layer: [[name per layer] per species]."""
+        first = [int(np.flatnonzero(self.mesh.layer_of_cell == k)[0]) for k in range(len(self.mesh.layer_faces) - 1)]
+        return [[laws.MOBILITY_NAMES[self.mobility_code[s, k]] for k in first] for s in range(self.n_species)]
 
     @property
     def c_scale(self):

@@ -19,10 +19,12 @@ from sim.units import AVOGADRO, thermal_voltage, to_si
 from sim.pnp.carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
                        ionic_species, x_of_potential)
 from sim.pnp import analytic as an
+from sim.pnp.laws import MOBILITY_NAMES
 from sim.pnp.mesh import double_layer_mesh, layered_mesh
 from sim.pnp.problem import Problem
 
 BUILTIN_Z = {"Li": 1.0, "e": -1.0, "Li_i": 1.0, "V_Li": -1.0}
+SIZE_EXCLUSION = MOBILITY_NAMES.index("size_exclusion")
 CONDUCTIVITY_MISMATCH = 0.10      # relative disagreement of sigma and the D given with it
 
 
@@ -267,8 +269,9 @@ def build_problem(params, file=None, potential_V=None):
     n, S = mesh.n, len(names)
     lay = mesh.layer_of_cell
     # per layer (S, K) tables, spread to the cells by the layer index (the same values as cell by cell)
-    present, c_max, c_bulk, mu0, D = (np.full((S, len(layers)), fill, dtype) for fill, dtype in
-                                      ((False, bool), (1.0, float), (0.0, float), (0.0, float), (1.0, float)))
+    present, c_max, c_bulk, mu0, D, mob, mob_param = (
+        np.full((S, len(layers)), fill, dtype) for fill, dtype in
+        ((False, bool), (1.0, float), (0.0, float), (0.0, float), (1.0, float), (SIZE_EXCLUSION, int), (0.0, float)))
     for k, L in enumerate(layers):
         for s, name in enumerate(names):
             if name in L["species"]:
@@ -276,7 +279,9 @@ def build_problem(params, file=None, potential_V=None):
                 present[s, k] = True
                 c_max[s, k], c_bulk[s, k] = v["c_max"], v["c_bulk"]
                 mu0[s, k], D[s, k] = v["mu0_eV"] / V_T, v["D"]
-    present, c_max, c_bulk, mu0, D = (a[:, lay] for a in (present, c_max, c_bulk, mu0, D))
+                mob[s, k] = MOBILITY_NAMES.index(v.get("mobility", "size_exclusion"))
+                mob_param[s, k] = v.get("mobility_param", 0.0)
+    present, c_max, c_bulk, mu0, D, mob, mob_param = (a[:, lay] for a in (present, c_max, c_bulk, mu0, D, mob, mob_param))
     eps_r = np.array([L["eps_r"] for L in layers])[lay]
     c_bg = np.array([L["background"] for L in layers])[lay]
     z = np.array([zs[s] for s in names])
@@ -302,7 +307,8 @@ def build_problem(params, file=None, potential_V=None):
             c_bc[b] = np.where(present[:, k], c_bulk[:, k], np.nan)
     p = Problem(mesh=mesh, temperature_K=T, eps_r=eps_r, c_bg=c_bg, species=names, z=z, present=present,
                 c_max=c_max, c_bulk=c_bulk, mu0=mu0, D=D, psi_bc=psi_bc, c_bc=c_bc, closed=closed,
-                mu0_start=mu0_start, layer_names=[L["name"] for L in layers],
+                mu0_start=mu0_start, layer_names=[L["name"] for L in layers], mobility_code=mob,
+                mobility_param=mob_param,
                 kinetics=_kinetics(params, mesh, present, names, file))
     return p
 

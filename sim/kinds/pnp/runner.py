@@ -10,7 +10,6 @@ from sim.progress import bar
 
 from sim.errors import MeshWarning
 from sim.io import Q
-from sim.pnp import kernel_policy
 from sim.pnp import observables as obs
 from sim.kinds.pnp.build import build_problem, cathode_layer, cathode_potential
 from sim.pnp.newton import SolverOptions, solve_equilibrium
@@ -134,9 +133,11 @@ def run(params, case_dir=None):
         "pnp/species": Q(np.array(p.species), ""),
         "pnp/cathode_potential": Q(np.nan if U0 is None else U0, "V", {"meaning": "vs Li/Li+; NaN: material reference"}),
         "pnp/solver/name": Q(params["solver"], ""),
-        "pnp/solver/kernels": Q(kernel_policy.describe(p.n), "", {
-            "meaning": "how the native operator was evaluated: 'numpy' (the reference code) or 'numba <version>' "
-                       "(compiled kernels, equal to rounding); chosen by mesh size and SIM_KERNELS"}),
+        "pnp/temperature": Q(p.temperature_K, "K"),
+        "pnp/mobility_law": Q(np.array(p.mobility_names()), "", {
+            "meaning": "mobility law of each species (rows, in the order of pnp/species) in each layer (columns, "
+                       "in the order of pnp/layer_names): size_exclusion m = 1 - theta, vacancy_hop m = 1 - alpha "
+                       "theta, unscaled m = 1 (docs/theory.md)"}),
         "pnp/solver/newton_iterations": Q(stats.newton_iterations, "1"),
         "pnp/solver/final_residual": Q(stats.final_residual, "1", {"meaning": "max scaled residual"}),
         "pnp/solver/wall_time": Q(stats.wall_time_s, "s"),
