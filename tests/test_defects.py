@@ -71,16 +71,6 @@ def test_dilute_frenkel_lif_of_swift_qi():
     assert q / ELEMENTARY_CHARGE / 1e18 == pytest.approx(2.4425, abs=5e-4)        # published e/nm^2
 
 
-def test_fipy_agrees_with_native_on_the_frenkel_double_layer():
-    """FiPy by its own path (continuation, no predictor) reaches the native solution."""
-    from sim.pnp.fipy_solver import solve_equilibrium_fipy
-    from sim.pnp.newton import SolverOptions
-    p = one_sided_frenkel(0.3, N_LLZO, 0.1, 50.0, 0.1, 300.0)
-    a = solve_equilibrium(p)
-    b = solve_equilibrium_fipy(p, SolverOptions(predictor=False))
-    assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
-    assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
-
 
 def test_frenkel_bulk_is_neutral_and_in_frenkel_equilibrium():
     sp = frenkel_pair(3.1e4, 0.1, 0.05, -0.2, 298.15, 1e-12, 1e-12)
@@ -154,19 +144,6 @@ def test_cathode_potential_split():
     params["cathode"]["ionic_fraction"] = 1.0
     assert li_level(params, 4.2) - li_level(params, 3.9) == pytest.approx(-0.3, rel=1e-9)
 
-
-def test_fipy_agrees_with_native_on_the_layered_defect_model():
-    from sim.kinds.pnp.build import build_problem
-    from sim.pnp.fipy_solver import solve_equilibrium_fipy
-    from sim.pnp.newton import SolverOptions
-    prm = copy.deepcopy(load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params)
-    prm["mesh"].update(h_min_m=5e-12, h_max_m=2e-9, growth=1.2)
-    p = build_problem(prm, potential_V=4.2)
-    assert p.species == ["Li_i", "V_Li", "e"]
-    a = solve_equilibrium(p)
-    b = solve_equilibrium_fipy(p, SolverOptions(predictor=False))
-    assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
-    assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
 
 
 def test_predictor_and_continuation_reach_the_same_discrete_equilibrium():

@@ -147,15 +147,6 @@ def test_measured_csv_is_fitted_and_bad_files_are_clean_errors(tmp_path):
         read_measured(tmp_path / "bad.csv")
 
 
-def test_fipy_and_native_spectra_agree():
-    from sim.pnp import operator as op
-    from sim.pnp.fipy_solver import FiPyLinearization
-    p, psi, c, st = _lco_lps()
-    f = np.array([1e-1, 1e2, 1e6])
-    Zn = imp.current_drive(p, psi, c, f, obs.li_index(p), w=st.w)
-    Zf = FiPyLinearization(p).impedance_current(op.geometry(p), psi, c, f, obs.li_index(p))
-    assert np.max(np.abs(Zf / Zn - 1)) < 1e-8
-
 
 @pytest.mark.parametrize("extra, key", [
     ('circuit = "p(R0,Q1)"', "impedance.circuit"),

@@ -106,15 +106,6 @@ def test_jacobian_matches_finite_differences():
             assert np.allclose(J[:, j], col, rtol=1e-5, atol=1e-8 * np.max(np.abs(J[:, j])) + 1e-300)
 
 
-@pytest.mark.parametrize("psi0", [-3.0, 2.0, 20.0])
-def test_fipy_agrees_with_native_single_carrier(psi0):
-    from sim.pnp.fipy_solver import solve_equilibrium_fipy
-    p = one_sided_layer(psi0)
-    a = solve_equilibrium(p)
-    b = solve_equilibrium_fipy(p)
-    assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
-    assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
-
 
 def _case(name):
     return load_case(os.path.join(ROOT, "cases", name)).params
@@ -176,23 +167,6 @@ def _coarse(name, **changes):
     return prm
 
 
-@pytest.mark.parametrize("name", ["lco_lps.toml", "lco_lno_lps.toml"])
-def test_fipy_agrees_with_native_on_layered_open_case(name):
-    prm = _coarse(name)
-    p, a0, a1, _ = solve(prm, 4.1, solver="native")
-    _, b0, b1, _ = solve(prm, 4.1, solver="fipy")
-    assert np.max(np.abs(a0 - b0)) <= 1e-8 * np.max(np.abs(a0))
-    assert np.max(np.abs(a1 - b1)) <= 1e-8 * np.max(np.abs(a1))
-    assert "e" in p.species and not p.present[p.species.index("e"), -1]   # electrons blocked at the SSE
-
-
-def test_closed_fipy_pseudo_transient_agrees_with_native_direct():
-    prm = _coarse("lco_lno_lps.toml", ensemble="closed")
-    p, a0, a1, _ = solve(prm, 3.9, solver="native")
-    _, b0, b1, _ = solve(prm, 3.9, solver="fipy")
-    assert np.max(np.abs(a0 - b0)) <= 1e-8 * np.max(np.abs(a0))
-    assert np.max(np.abs(a1 - b1)) <= 1e-8 * np.max(np.abs(a1))
-    assert np.all(np.abs(obs.inventory(p, b1) / obs.inventory(p, a1) - 1) < 1e-12)
 
 
 def test_cathode_potential_from_ocv_table_matches_direct_potential():

@@ -32,12 +32,6 @@ def test_absurd_step_without_continuation_raises_with_history_and_hint():
     assert err.last_step is not None
 
 
-def test_fipy_stall_is_an_error_not_a_result():
-    from sim.pnp.fipy_solver import solve_equilibrium_fipy
-    p = one_sided_layer(3000.0)
-    with pytest.raises(ConvergenceError):
-        solve_equilibrium_fipy(p, SolverOptions(continuation=False, max_iter=5))
-
 
 def test_nan_state_is_detected():
     p = one_sided_layer(2.0)

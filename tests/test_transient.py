@@ -116,18 +116,6 @@ def test_time_convergence_order(method, order):
     assert np.all(np.abs(rates - order) < 0.15), rates
 
 
-def test_fipy_and_native_transients_agree():
-    from sim.pnp.fipy_solver import make_fipy_newton
-    p = galvanostatic_problem(build_problem(coarse_case("lco_lps.toml"), potential_V=4.0))
-    psi0, c0, _ = solve_equilibrium(p)
-    opts = tr.TimeOptions(adaptive=False, dt_initial=2e-6)
-    proto = tr.Galvanostatic(10.0, obs.li_index(p))
-    a = tr.integrate(p, psi0, c0, proto, 4e-5, opts=opts)
-    b = tr.integrate(p, psi0, c0, proto, 4e-5, opts=opts, newton_fn=make_fipy_newton())
-    assert np.max(np.abs(a[0] - b[0])) <= 1e-8 * np.max(np.abs(a[0]))
-    assert np.max(np.abs(a[1] - b[1])) <= 1e-8 * np.max(np.abs(a[1]))
-    assert a[2].accepted_steps == b[2].accepted_steps == 20
-
 
 def test_butler_volmer_kinetic_drop_matches_analytic():
     prm = coarse_case("lco_lps.toml")

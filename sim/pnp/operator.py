@@ -34,7 +34,6 @@ function of `sim.pnp.laws`; this module only assembles them on the mesh.
 """
 from __future__ import annotations
 
-import math
 import threading
 import copy
 from dataclasses import dataclass, field

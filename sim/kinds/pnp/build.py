@@ -10,6 +10,10 @@ Nernst-Einstein.  The cathode potential U moves the cathode's Li+ level by the i
 """
 from __future__ import annotations
 
+import copy
+import json
+import threading
+
 import numpy as np
 
 from sim.case import material_overrides_si
@@ -17,7 +21,7 @@ from sim.errors import CaseError
 from sim.materials import load_material, material_field, material_table
 from sim.units import AVOGADRO, thermal_voltage, to_si
 from sim.pnp.carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
-                       ionic_species, x_of_potential)
+                              ionic_species, li_level_signs, x_of_potential)
 from sim.pnp import analytic as an
 from sim.pnp.laws import MOBILITY_NAMES
 from sim.pnp.mesh import double_layer_mesh, layered_mesh
@@ -178,7 +182,8 @@ def _transport(sp, ratio, sigma_case, mat, T, file, key, layer):
 
 
 def build_layers(params, file=None, potential_V=None):
-    """Resolved per-layer data: eps_r, background and per-species (c_max, c_bulk, mu0 (eV), D)."""
+    """Resolved per-layer data: eps_r, background and per-species (c_max, c_bulk, mu0 (eV), D); the
+    cathode's Li+ level at cathode potential `potential_V` (None: the material's reference level)."""
     cat_name = cathode_layer(params)
     names, zs, out = [], {}, []
     T = params["temperature_K"]
@@ -249,23 +254,84 @@ def build_layers(params, file=None, potential_V=None):
     return names, zs, out
 
 
-def build_problem(params, file=None, potential_V=None):
-    """The Problem of a case at cathode potential `potential_V` (None: the case's own)."""
-    if potential_V is None:
-        potential_V = cathode_potential(params, file)
-    names, zs, layers = build_layers(params, file, potential_V)
-    T = params["temperature_K"]
-    V_T = thermal_voltage(T)
-    phi0 = params["surface"].get("bulk_potential_V")
-    if phi0 is not None and layers[0]["thickness"] is None:
-        mesh = _semi_infinite_mesh(params, layers[0], phi0, file)
-    else:
+class PnpModel:
+    """A `pnp` case turned into a model once: its layers with their materials resolved, its species and its
+    mesh.  `problem(U)` gives the discrete Problem at cathode potential U, changing only what depends on U:
+    the cathode's Li+ level (the mu0 of its ionic carriers, `cathode_level_shift`), the continuation start
+    and the contact potential.  `model_of` keeps the models of recent cases, so validation and the run (and
+    every point of a potential sweep) share one."""
+
+    def __init__(self, params, file=None):
+        self.params, self.file = params, file
+        self.names, self.zs, self.layers = build_layers(params, file, potential_V=None)
+        self.cathode = cathode_layer(params)
+        self.mesh = self._mesh()
+
+    def _mesh(self):
+        params, layers, file = self.params, self.layers, self.file
+        phi0 = params["surface"].get("bulk_potential_V")
+        if phi0 is not None and layers[0]["thickness"] is None:
+            return _semi_infinite_mesh(params, layers[0], phi0, file)
         for L in layers:
             if L["thickness"] is None:
                 raise CaseError(file, f"layers.{L['name']}.thickness_m", None,
                                 "required (only the one layer of a [surface] case may be semi-infinite)")
         h_min, h_max, growth = zip(*(layer_mesh_controls(params, L["name"]) for L in layers))
-        mesh = layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
+        return layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
+
+    def level_shift(self, potential_V):
+        """The cathode's Li+ level at potential U against its reference (eV); 0 for U = None or a
+        [surface] case.  Raises CaseError where the OCV table cannot give it."""
+        params = self.params
+        if potential_V is None or params["surface"].get("bulk_potential_V") is not None:
+            return 0.0
+        layer = params["layers"][self.cathode]
+        mat = _material(params, layer, self.file, self.cathode)
+        return cathode_level_shift(params, mat, potential_V, self.file, f"layers.{self.cathode}")
+
+    def problem(self, potential_V=None):
+        """The Problem at cathode potential `potential_V` (None: the case's own)."""
+        if potential_V is None:
+            potential_V = cathode_potential(self.params, self.file)
+        shift = self.level_shift(potential_V)
+        layers = self.layers
+        if shift:
+            signs = dict(zip(self.names, li_level_signs(self.names)))
+            layers = [dict(L, species={s: dict(v, mu0_eV=v["mu0_eV"] + signs[s] * shift) for s, v in L["species"].items()})
+                      if L["name"] == self.cathode else L for L in layers]
+        return _assemble(self.params, self.names, self.zs, layers, self.mesh, self.file)
+
+
+def model_of(params, file=None):
+    """The `PnpModel` of a case's parameters, built once per distinct parameter set (kept for the last
+    MODELS_KEPT sets, compared by content, so a dict changed in place is built anew)."""
+    key = json.dumps(params, sort_keys=True, default=repr)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+    if model is None:
+        model = PnpModel(copy.deepcopy(params), file)
+        with _MODELS_LOCK:
+            if len(_MODELS) >= MODELS_KEPT:
+                _MODELS.pop(next(iter(_MODELS)))
+            _MODELS[key] = model
+    return model
+
+
+MODELS_KEPT = 16
+_MODELS = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def build_problem(params, file=None, potential_V=None):
+    """The Problem of a case at cathode potential `potential_V` (None: the case's own), from its model."""
+    return model_of(params, file).problem(potential_V)
+
+
+def _assemble(params, names, zs, layers, mesh, file=None):
+    """Spread resolved layers onto the mesh's cells: the Problem with its boundary conditions."""
+    T = params["temperature_K"]
+    V_T = thermal_voltage(T)
+    phi0 = params["surface"].get("bulk_potential_V")
     n, S = mesh.n, len(names)
     lay = mesh.layer_of_cell
     # per layer (S, K) tables, spread to the cells by the layer index (the same values as cell by cell)

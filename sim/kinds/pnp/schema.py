@@ -6,7 +6,7 @@ import numpy as np
 from sim.case import case_material_names, materials_schema
 from sim.errors import CaseError
 from sim.kinds.common import KIND, TITLE
-from sim.kinds.pnp.build import build_layers, cathode_potential, layer_mesh_controls, ocv_table
+from sim.kinds.pnp.build import cathode_potential, layer_mesh_controls, model_of, ocv_table
 from sim.materials import _raw as database
 from sim.pnp.circuits import parse
 from sim.schema import Field, Table, TableMap, suggest
@@ -245,6 +245,13 @@ def check(params, file):
     if cat.get("areal_capacity_mAh_cm2") is not None and cat.get("x_li") is None:
         raise CaseError(file, "cathode.areal_capacity_mAh_cm2", cat["areal_capacity_mAh_cm2"],
                         "needs cathode.x_li and the OCV table")
+    if params["solver"] == "fipy":           # what the FiPy solver does not solve (sim/pnp/fipy_solver.py)
+        if params["ensemble"] == "closed":
+            raise CaseError(file, "solver", "fipy", "the FiPy solver solves open problems only (ensemble = 'open')")
+        if kin.get("exchange_current_density_mA_cm2") is not None:
+            raise CaseError(file, "solver", "fipy", "the FiPy solver has no interface kinetics: use solver = 'native'")
+        if proto == "potentiostatic":
+            raise CaseError(file, "solver", "fipy", "the FiPy solver has no potentiostatic boundary: use solver = 'native'")
     mesh = params["mesh"]
     if mesh["h_min_m"] > mesh["h_max_m"]:
         raise CaseError(file, "mesh.h_min_m", mesh["h_min_m"], "must not exceed mesh.h_max_m")
@@ -302,12 +309,14 @@ def check(params, file):
         if n_est > 2e6:
             raise CaseError(file, f"layers.{name}.thickness_m", layer["thickness_m"],
                             f"needs about {n_est:.3g} cells; raise h_max_m / h_min_m or growth")
-    # the full species/material resolution is checked by the builder (needs the database), at the
-    # case's cathode potential and at both ends of a potential sweep (the OCV table must cover them)
-    build_layers(params, file, potential_V=cathode_potential(params, file))
+    # the full species/material resolution is checked by building the model (needs the database; the run
+    # takes the same model from `model_of`), and the cathode's Li+ level at the case's potential and at
+    # both ends of a potential sweep (the OCV table must cover them)
+    model = model_of(params, file)
+    model.level_shift(cathode_potential(params, file))
     for U in params["sweep"].get("potential_V") or []:
         try:
-            build_layers(params, file, potential_V=U)
+            model.level_shift(U)
         except CaseError as e:
             raise CaseError(file, "sweep.potential_V", params["sweep"]["potential_V"], e.reason) from None
 
