@@ -128,8 +128,8 @@ def test_sim_materials_shows_value_range_and_citation(capsys):
     assert main(["materials", "--name", "LNO"]) == 0
     out = capsys.readouterr().out
     assert "conductivity" in out and "range [8e-08, 5e-06] log" in out
-    assert "OzerLampert1995" in out and source_citations()["OzerLampert1995"] in out   # cited in the reason
-    assert "MODEL: amorphous Li-Nb-O films" in out
+    assert "OzerLampert1995" in out and source_citations()["OzerLampert1995"] in out
+    assert "LiChenHu1996" in out                       # named in the source text or note: listed too
 
 
 def test_docs_materials_block_is_generated_from_the_file():
