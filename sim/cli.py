@@ -90,28 +90,29 @@ def _cmd_figures(args):
 
 
 def _cmd_materials(args):
-    from sim.materials import carrier_model_of, material_sources, source_citations, source_key
-    rows = [r for r in material_sources() if args.name in (None, r[0])]
+    from sim.materials import carrier_model_of, cited_keys, material_sources, source_citations
+    rows = [r for r in material_sources() if args.name in (None, r.material)]
     if not rows:
         from sim.materials import material_names
         from sim.schema import suggest
         print(f"error: no material named {args.name!r}{suggest(args.name, material_names())}", file=sys.stderr)
         return 2
     current = None
-    for name, prop, value, unit, si, si_unit, source, unc in rows:
-        if name != current:
-            model = carrier_model_of(name)
-            print(f"\n{name}" + (f"  (carriers = {model})" if model else ""))
-            current = name
-        extra = f"  [uncertainty: {unc}]" if unc else ""
-        if value == "table":
-            print(f"  {prop:28s} table of {si} {si_unit} ({unit})  {source}{extra}")
+    for r in rows:
+        if r.material != current:
+            model = carrier_model_of(r.material)
+            print(f"\n{r.material}" + (f"  (carriers = {model})" if model else ""))
+            current = r.material
+        if r.value == "table":
+            shown = f"table of {r.si} {r.si_unit} ({r.unit})"
         else:
-            print(f"  {prop:28s} {value:<10g} {unit:9s} ({si:.4g} {si_unit})  {source}{extra}")
-    cited = sorted({source_key(r[6]) for r in rows} & set(source_citations()))
+            shown = f"{r.value:<10g} {r.unit:9s} ({r.si:.4g} {r.si_unit})"
+        rng = f"  range [{r.range[0]:g}, {r.range[1]:g}] {r.scale}" if r.range else ""
+        print(f"  {r.prop:31s}{shown}{rng}\n      {r.source}" + (f"  [{r.note}]" if r.note else ""))
+    cited = sorted({key for r in rows for key in cited_keys(f"{r.source} {r.note}")})
     print("\nSources:")
     for key in cited:
-        print(f"  {key:12s} {source_citations()[key]}")
+        print(f"  {key:15s} {source_citations()[key]}")
     return 0
 
 
@@ -229,7 +230,8 @@ def build_parser():
     f.set_defaults(func=_cmd_figures)
 
     m = sub.add_parser("materials", help="list the materials database with sources",
-                       description="Every property: value, unit, SI value, source and uncertainty.")
+                       description="Every property: value, unit, SI value, the range it is uncertain over, and its "
+                       "source (a citation, or MODEL with the reason). See docs/materials.md.")
     m.add_argument("--name", help="only this material")
     m.set_defaults(func=_cmd_materials)
 
