@@ -59,6 +59,10 @@ class MeshWarning(UserWarning):
     """The mesh does not resolve the physics well (thin layers, coarse cells); stored in the result too."""
 
 
+class NaNWarning(UserWarning):
+    """A result is NaN on purpose (the model cannot define it there); the reason is stored beside it."""
+
+
 class PlausibilityWarning(UserWarning):
     """A legal value that is almost certainly a unit mistake (e.g. temperature_K = 25)."""
 

@@ -319,8 +319,9 @@ def read_sealed(path, what="result file"):
 
 
 def documents_nan(attrs):
-    """True if a dataset's `meaning` or `note` says what NaN stands for in it."""
-    return any("nan" in str(attrs.get(k, "")).lower() for k in ("meaning", "note"))
+    """True if a dataset's `nan_reason` (why it is NaN where it is), `meaning` or `note` says what NaN
+    stands for in it."""
+    return bool(attrs.get("nan_reason")) or any("nan" in str(attrs.get(k, "")).lower() for k in ("meaning", "note"))
 
 
 def check_no_infinity_or_undocumented_nan(data, where):

@@ -115,18 +115,43 @@ def _sse(params, U):
     return ev["interfaces"][-1]["right"], ev
 
 
-def test_review_claims_hold_with_the_defect_model():
+def test_what_the_defect_model_says_about_the_review_claims():
+    """Under the default mobility laws (interstitials size-excluded, vacancies moved by Li hops): the LNO
+    buffer weakens the sulfide's Li depletion at every cathode potential and the space charge widens on
+    charge, but the sulfide-side excess resistance stays tiny (|Delta R| < 1e-3 ohm cm^2; it is slightly
+    negative: accumulated vacancies conduct).  The claims as probabilities over the uncertain inputs are
+    the uncertainty case's (docs/validation.md)."""
     bare = load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params
     lno = load_case(os.path.join(ROOT, "cases", "lco_lno_lps.toml")).params
     r = {(n, U): _sse(prm, U) for n, prm in (("bare", bare), ("lno", lno)) for U in (3.9, 4.2, 4.4)}
-    assert r["bare", 3.9][0]["r_scl"] < r["bare", 4.2][0]["r_scl"] < r["bare", 4.4][0]["r_scl"]
     assert r["bare", 3.9][0]["thickness_1pct"] < r["bare", 4.4][0]["thickness_1pct"]
     for U in (3.9, 4.2, 4.4):
         assert r["lno", U][0]["potential_drop"] < r["bare", U][0]["potential_drop"]     # less depletion
-        assert r["lno", U][0]["r_scl"] < r["bare", U][0]["r_scl"]
-        assert r["lno", U][1]["total_interfacial_asr"] < r["bare", U][1]["total_interfacial_asr"]
-    # bounded: the SCL of the sulfide stays far below measured interfacial resistances (>= ~10 ohm cm^2)
-    assert r["bare", 4.4][0]["r_scl"] * 1e4 < 1.0
+        for n in ("bare", "lno"):
+            assert abs(r[n, U][0]["r_scl"]) * 1e4 < 1e-3
+
+
+def _with_vacancy_law(params, law):
+    prm = copy.deepcopy(params)
+    prm["layers"]["sse"]["species"] = {"V_Li": {"mobility": law}}
+    return prm
+
+
+def test_the_vacancy_mobility_law_changes_the_excess_resistance_and_nothing_else():
+    """Size exclusion on the vacancies (their sublattice nearly full next to the contact) makes the sulfide's
+    excess resistance positive and growing on charge: the old conclusion rested on that factor alone."""
+    base = load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params
+    blocked = _with_vacancy_law(base, "size_exclusion")
+    for U in (3.9, 4.4):
+        p0, psi0, c0, st0 = solve(base, U)
+        p1, psi1, c1, st1 = solve(blocked, U)
+        assert np.max(np.abs(psi1 - psi0)) <= 1e-9 * np.ptp(psi0)
+        assert np.max(np.abs(c1 - c0) / np.max(c0, axis=1, keepdims=True)) <= 1e-9
+        sse = p0.mesh.layer_of_cell == 1
+        assert np.allclose(obs.bulk_conductivity(p0)[sse], obs.bulk_conductivity(p1)[sse], rtol=1e-12)
+    r = {U: _sse(blocked, U)[0]["r_scl"] for U in (3.9, 4.4)}
+    assert 0 < r[3.9] < r[4.4]
+    assert _sse(base, 4.4)[0]["r_scl"] < 0 < r[4.4]
 
 
 def test_cathode_potential_split():

@@ -76,8 +76,11 @@ def test_a_swapped_mobility_law_reaches_observables_transport_and_impedance(swap
     p = _lco_lps()
     psi, c, st = solve_equilibrium(p)
     th = np.where(p.present, c / p.c_max, 0.0)
+    vac = p.mobility_code == laws.MOBILITY_NAMES.index("vacancy_hop")
+    m = np.where(vac, 1 - p.mobility_param * th, (1 - th) ** 2)     # V_Li' keeps its law; the others swapped
+    assert vac[1].all() and not vac[0].any()
     expected = FARADAY ** 2 / (GAS_CONSTANT * p.temperature_K) * sum(
-        p.z[s] ** 2 * p.D[s] * c[s] * (1 - th[s]) ** 2 * p.present[s] for s in (0, 1))
+        p.z[s] ** 2 * p.D[s] * c[s] * m[s] * p.present[s] for s in (0, 1))
     assert np.allclose(obs.conductivity(p, c), expected, rtol=1e-12)
     sp = {"Li": dict(z=1.0, c_max=10.0, c_bulk=4.0, mu0_eV=0.0, D=None)}
     sp = carriers.diffusivities_from_conductivity(sp, 0.01, 298.15)

@@ -122,7 +122,8 @@ def test_closed_system_conserves_inventory():
     assert obs.evaluate(p, psi, c)["interfaces"][0]["right"]["potential_drop"] > 0.1
 
 
-def test_scl_grows_with_cathode_potential_and_lno_suppresses_depletion():
+def test_scl_widens_with_cathode_potential_and_lno_suppresses_depletion():
+    """The structure of the layers (their resistance: tests/test_defects.py)."""
     bare, lno = _case("lco_lps.toml"), _case("lco_lno_lps.toml")
     rows = {}
     for U in (3.9, 4.2, 4.4):
@@ -134,13 +135,9 @@ def test_scl_grows_with_cathode_potential_and_lno_suppresses_depletion():
             first_sse = p.mesh.layer_faces[-2]
             rows[name, U] = (sse_side["r_scl"], sse_side["thickness_1pct"], c[li, first_sse] / p.c_bulk[li, first_sse],
                              ev["total_interfacial_asr"])
-    for name in ("bare",):
-        assert rows[name, 3.9][0] < rows[name, 4.2][0] < rows[name, 4.4][0]     # R_SCL grows on charge
-        assert rows[name, 3.9][1] < rows[name, 4.4][1]                           # SCL thickens
+    assert rows["bare", 3.9][1] < rows["bare", 4.2][1] < rows["bare", 4.4][1]     # SCL thickens on charge
     for U in (3.9, 4.2, 4.4):
         assert rows["lno", U][2] > rows["bare", U][2]        # less Li depletion at the sulfide surface
-        assert rows["lno", U][0] < rows["bare", U][0]        # lower R_SCL on the sulfide side
-        assert rows["lno", U][3] < rows["bare", U][3]        # lower total interfacial ASR
 
 
 def test_pnp_case_writes_hdf5_with_units(tmp_path):

@@ -52,9 +52,34 @@ def frenkel_pair(site_density, alpha, formation_energy_eV, li_level_eV, T, D_int
     theta_b = 1.0 / (1.0 + float(frenkel_b(formation_energy_eV, alpha, T)))
     base = formation_energy_eV + kT_eV(T) * math.log(alpha)
     return {
-        "Li_i": dict(z=1.0, c_max=c_max, c_bulk=theta_b * c_max, mu0_eV=li_level_eV + base, D=D_interstitial),
-        "V_Li": dict(z=-1.0, c_max=c_max, c_bulk=theta_b * c_max, mu0_eV=-li_level_eV + base, D=D_vacancy),
+        "Li_i": dict(z=1.0, c_max=c_max, c_bulk=theta_b * c_max, mu0_eV=li_level_eV + base, D=D_interstitial,
+                     **default_mobility("Li_i", alpha)),
+        "V_Li": dict(z=-1.0, c_max=c_max, c_bulk=theta_b * c_max, mu0_eV=-li_level_eV + base, D=D_vacancy,
+                     **default_mobility("V_Li", alpha)),
     }
+
+
+def default_mobility(name, alpha=None):
+    """The mobility law a carrier has unless the case says otherwise (docs/theory.md, mobility laws):
+    Li_i* hops into empty interstitial sites (`laws.size_exclusion`); V_Li' moves when one of its Li
+    neighbours hops into it, so only other vacancies, at most the fraction alpha theta of the Li sites,
+    block it (`laws.vacancy_hop` with alpha); a single Li+ carrier needs an empty site of its own
+    (size exclusion); electrons (small polarons on the transition-metal sites) likewise."""
+    if name == "V_Li":
+        return {"mobility": "vacancy_hop", "mobility_param": float(alpha)}
+    return {"mobility": "size_exclusion", "mobility_param": 0.0}
+
+
+def set_mobility(sp, name, law, alpha=None, where="mobility"):
+    """Give species dict `sp` the mobility law `law` (a name in `laws.MOBILITY_LAWS`); vacancy_hop takes the
+    layer's saturation limit alpha.  Returns sp."""
+    if law == "vacancy_hop":
+        if alpha is None:
+            raise ValueError(f"{where}: vacancy_hop needs a Frenkel layer (its saturation limit alpha)")
+        sp.update(mobility=law, mobility_param=float(alpha))
+    else:
+        sp.update(mobility=law, mobility_param=0.0)
+    return sp
 
 
 def single_carrier(c_max, mobile_fraction, li_level_eV, D=None):

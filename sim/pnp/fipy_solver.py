@@ -251,6 +251,39 @@ class FiPyModel:
         B2, dB2 = laws.bernoulli(-dPhi)
         return np.where(live, dB1 * left + dB2 * right, 0.0)
 
+    def _reaction_rates(self, c):
+        """[(nu, r, {species: dr/dc})] of the problem's reactions at c (`laws.lattice_mass_action`; the
+        reactions are neutral, so log K = -sum nu m)."""
+        p = self.p
+        theta = self._theta(c)
+        om = 1.0 - theta
+        out = []
+        for rx in p.reactions:
+            reactants = [s for s in range(self.S) for _ in range(int(max(-rx.nu[s], 0)))]
+            products = [s for s in range(self.S) for _ in range(int(max(rx.nu[s], 0)))]
+            log_K = -(rx.nu[:, None] * np.where(p.present, p.mu0, 0.0)).sum(axis=0)
+            r, d_r, d_p = laws.lattice_mass_action(rx.rate, rx.c_ref, log_K, theta[reactants], om[reactants],
+                                                   theta[products], om[products])
+            slopes = {}
+            for s, d in zip(reactants + products, list(d_r) + list(d_p)):
+                slopes[s] = slopes.get(s, 0.0) + d / self.cmax[s]
+            out.append((rx.nu, r, slopes))
+        return out
+
+    def _reactions(self, s, c, rates):
+        """Production of species s by the reactions, linearized at c in FiPy terms:
+        nu_s [r + sum_u dr/dc_u (c_u - c_u^k)] = sum_u ImplicitSourceTerm(nu_s dr/dc_u, c_u) + the rest."""
+        term = self._cell(np.zeros(self.n))
+        for nu, r, slopes in rates:
+            if nu[s] == 0:
+                continue
+            rest = nu[s] * r
+            for u, d in slopes.items():
+                term = term + self.Source(coeff=self._cell(nu[s] * d), var=self.c[u])
+                rest = rest - nu[s] * d * c[u]
+            term = term + self._cell(rest)
+        return term
+
     def _excess_slope(self, c):
         """d Phi / d c = 1 / (c_max (1 - theta)) in every cell (S, N)."""
         return 1.0 / (self.cmax * (1.0 - self._theta(c)))
@@ -397,6 +430,7 @@ class FiPyModel:
         for it in range(max_sweeps):
             Phi, m = self._Phi(psi, c)
             slope = self._excess_slope(c)
+            rates = self._reaction_rates(c)
             self.psi.setValue(psi)
             eqs = self._poisson() == 0.0
             for s, var in enumerate(self.c):
@@ -404,7 +438,8 @@ class FiPyModel:
                 var.updateOld()
                 var.setValue(c[s])
                 self.cc[s].setValue(slope[s] * c[s])
-                rhs = self._nernst_planck(s, psi, c, Phi, m, coupled=True) + self._cell(src[s])
+                rhs = self._nernst_planck(s, psi, c, Phi, m, coupled=True) + self._cell(src[s]) \
+                    + self._reactions(s, c, rates)
                 eqs = eqs & (fp.TransientTerm(var=var) == rhs)
                 eqs = eqs & (fp.ImplicitSourceTerm(coeff=1.0, var=self.cc[s])
                              - self.Source(coeff=self._cell(slope[s]), var=var) == 0.0)

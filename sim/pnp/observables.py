@@ -34,13 +34,45 @@ def li_index(p):
     return 0
 
 
-def conductivity(p, c, s=None, w=None):
+#: a cell is blocked by saturation where the carriers' mobility laws cut its conductivity below this
+#: fraction of what the same carriers would give unhindered (m = 1)
+BLOCKED_FRACTION = 1e-3
+#: the excess resistance of a side is not defined (NaN) when blocked cells hold more than this share of
+#: its resistance integral
+BLOCKED_SHARE = 0.5
+
+
+def excess_resistance(p, c, sigma, sigma_b, cells, w=None):
+    """(Delta R, reason): the space-charge excess resistance of a side, sum_k (1/sigma_k - 1/sigma_b,k) dx_k
+    (ohm m^2; negative where the layer conducts better than the bulk), or NaN with the reason where
+    more than BLOCKED_SHARE of sum dx / sigma lies in cells whose carriers the lattice saturates (sigma
+    below BLOCKED_FRACTION of the unhindered conductivity, m = 1): there the continuum mobility law says
+    that no carrier can move, which it cannot decide (other hop mechanisms take over), so it gives no
+    resistance.  reason is "" when the value is defined."""
+    dx = p.mesh.widths[cells]
+    with np.errstate(divide="ignore"):
+        inv = dx / sigma[cells]
+        free = conductivity(p, c, w=w, unhindered=True)[cells]
+        blocked = sigma[cells] < BLOCKED_FRACTION * free
+        total = float(np.sum(inv))
+        if blocked.any() and np.isfinite(total) and np.sum(inv[blocked]) > BLOCKED_SHARE * total:
+            width = float(np.sum(dx[blocked]))
+            return np.nan, (f"saturated layer: {100 * np.sum(inv[blocked]) / total:.0f} % of the resistance lies in "
+                            f"{width * 1e9:.3g} nm where the carriers' mobility laws leave them less than "
+                            f"{BLOCKED_FRACTION:g} of their mobility; the continuum law cannot say how charge "
+                            "crosses such a layer")
+        if not np.isfinite(total):
+            return np.nan, "no ionic carrier conducts in part of the layer"
+        return float(np.sum((1 / sigma[cells] - 1 / sigma_b[cells]) * dx)), ""
+
+
+def conductivity(p, c, s=None, w=None, unhindered=False):
     """sigma(x) = (F^2 / R T) sum_i z_i^2 D_i c_i m_i(theta_i) (S/m) over the ionic carriers
     (every species but electrons), or of species s alone; 0 where absent.  m_i is the carrier's
-    mobility law (`laws.mobility`, `laws.conductivity_weight`).  w: logit(theta), for an accurate
-    1 - theta in saturated cells."""
+    mobility law (`laws.mobility`, `laws.conductivity_weight`); unhindered: with m = 1.  w: logit(theta),
+    for an accurate 1 - theta in saturated cells."""
     theta, one_minus = occupancy(p, c, w)[:2]
-    m = laws.mobility(p.mobility_code, p.mobility_param, theta, one_minus)[0]
+    m = np.ones_like(theta) if unhindered else laws.mobility(p.mobility_code, p.mobility_param, theta, one_minus)[0]
     idx = [s] if s is not None else ionic_species(p.species)
     terms = [laws.conductivity_weight(p.z[i], p.D[i], c[i], m[i]) * p.present[i] for i in idx]
     return FARADAY ** 2 * np.sum(terms, axis=0) / (GAS_CONSTANT * p.temperature_K)
@@ -131,26 +163,32 @@ def evaluate(p, psi, c, w=None):
             dev = _deviation(p, c, cells)
             if dev is not None:
                 t1 = _threshold_distance(dist, dev, 0.01)
-                with np.errstate(divide="ignore"):
-                    r = float(np.sum((1 / sigma[cells] - 1 / sigma_b[cells]) * dx[cells]))
+                r, why = excess_resistance(p, c, sigma, sigma_b, cells, w)
             else:
-                t1, r = np.nan, 0.0
-            w = np.abs(rho[cells]) * dx[cells]
-            tm = float(np.sum(dist * w) / np.sum(w)) if np.sum(w) > 0 else 0.0
+                t1, r, why = np.nan, 0.0, ""
+            weight = np.abs(rho[cells]) * dx[cells]
+            tm = float(np.sum(dist * weight) / np.sum(weight)) if np.sum(weight) > 0 else 0.0
             entry[side] = {"potential_drop": float(phi_i - phi[far]), "charge": float(q),
-                           "thickness_1pct": t1, "thickness_moment": tm, "r_scl": r}
+                           "thickness_1pct": t1, "thickness_moment": tm, "r_scl": r, "r_scl_reason": why}
             total_asr += r
         res["interfaces"].append(entry)
     res["total_interfacial_asr"] = total_asr
+    # the bulk resistance of the layers between the outer two (a buffer's own resistance, which the
+    # excess resistances do not hold), and with it the total resistance the interfaces add
+    first = p.mesh.layer_faces[:-1]
+    inner = sum(float(np.sum(dx[p.mesh.layer_of_cell == k])) / float(sigma_b[first[k]])
+                for k in range(1, len(first) - 1) if sigma_b[first[k]] > 0)
+    res["interlayer_bulk_resistance"] = inner
+    res["total_interfacial_resistance"] = total_asr + inner
     if np.isfinite(p.psi_bc[0]) and len(p.layer_names) == 1:
-        res["surface"] = _surface(p, psi, c, rho, sigma, sigma_b)
+        res["surface"] = _surface(p, psi, c, rho, sigma, sigma_b, w)
     # field at the outer faces: should vanish for a bulk end
     res["end_fields"] = [float((phi[0] - (p.psi_bc[0] * V_T if np.isfinite(p.psi_bc[0]) else phi[0])) / (dx[0] / 2)),
                          float(((p.psi_bc[1] * V_T if np.isfinite(p.psi_bc[1]) else phi[-1]) - phi[-1]) / (dx[-1] / 2))]
     return res
 
 
-def _surface(p, psi, c, rho, sigma, sigma_b):
+def _surface(p, psi, c, rho, sigma, sigma_b, w=None):
     """One-sided double layer at x = 0: charges, capacitance, widths and R_SCL."""
     V_T = p.thermal_voltage
     x, dx = p.mesh.centers, p.mesh.widths
@@ -167,12 +205,11 @@ def _surface(p, psi, c, rho, sigma, sigma_b):
         if j + 1 < p.n:
             f = (frac[j] - 0.5) / (frac[j] - frac[j + 1])
             x_half = float(x[j] + f * (x[j + 1] - x[j]))
-    with np.errstate(divide="ignore"):
-        r = float(np.sum((1 / sigma - 1 / sigma_b) * dx))
+    r, why = excess_resistance(p, c, sigma, sigma_b, np.arange(p.n), w)
     return {"bulk_potential": phi0, "scl_charge": q, "electrode_charge": -q,
             "integral_capacitance": abs(q / phi0) if phi0 else np.nan,
             "saturated_width": x_half, "thickness_1pct": _threshold_distance(x, dev, 0.01) if dev is not None else np.nan,
-            "r_scl": r, "length": float(p.mesh.faces[-1])}
+            "r_scl": r, "r_scl_reason": why, "length": float(p.mesh.faces[-1])}
 
 
 def inventory(p, c):
@@ -219,22 +256,29 @@ def overpotential(p, psi, c):
 def voltage_breakdown(p, psi, c, current_A_m2):
     """Split the Li+ electrochemical-potential drop across the stack (V) into parts.
 
-    total    = (eta(cell 0) - eta(reservoir at x = L)) / e
-    side     = eta drop across each SCL side region (the half-layers of `interface_sides`)
-    kinetic  = eta jump across each interface face (Butler-Volmer, or the ideal scheme's
-               tiny face resistance)
-    scl      = side - J L_side / sigma_bulk   (the part above the bulk ohmic drop)
-    bulk     = sum J L_side / sigma_bulk + what lies outside the side regions
+    total          = (eta(cell 0) - eta(reservoir at x = L)) / e
+    side           = eta drop across each SCL side region (the half-layers of `interface_sides`)
+    kinetic        = eta jump across each interface face (Butler-Volmer, or the ideal scheme's
+                     tiny face resistance)
+    ohmic          = J sum_k dx_k / sigma_k over the side's cells, sigma the conductivity of every ionic
+                     carrier in the present state (with the Frenkel pair in local equilibrium both
+                     carriers carry the Li+ current: j = -(sigma_i + sigma_v) grad(eta_Li) / e)
+    scl_excess     = ohmic - J L_side / sigma_bulk: the space-charge excess resistance at this state
+                     times the current
+    concentration  = side - ohmic: the diffusion (concentration) polarization of the side
+    scl            = side - J L_side / sigma_bulk = scl_excess + concentration
+    bulk           = sum J L_side / sigma_bulk + what lies outside the side regions
     so that total = bulk + sum(scl) + sum(kinetic) exactly.
     """
     s = li_index(p)
     V_T = p.thermal_voltage
     eta = eta_li(p, psi, c, s)
     total = overpotential(p, psi, c)
-    sigma_b = conductivity(p, np.where(p.present, p.c_bulk, 0.0), s)
-    x = p.mesh.centers
+    sigma = conductivity(p, c)
+    sigma_b = bulk_conductivity(p)
+    x, dx = p.mesh.centers, p.mesh.widths
     out = {"total": float(total), "interfaces": []}
-    accounted, ohmic = 0.0, 0.0
+    accounted, ohmic_bulk = 0.0, 0.0
     for i, f, left, right in interface_sides(p):
         entry = {"kinetic": float((eta[f - 1] - eta[f]) * V_T)}
         accounted += entry["kinetic"]
@@ -244,9 +288,17 @@ def voltage_breakdown(p, psi, c, current_A_m2):
             drop *= V_T
             length = abs(x[near] - x[far])
             bulk = current_A_m2 * length / sigma_b[near] if sigma_b[near] > 0 else 0.0
+            # the cells between the two centres (half of each end cell), as the drop between them
+            w = dx[cells].copy()
+            w[0] *= 0.5
+            w[-1] *= 0.5
+            with np.errstate(divide="ignore"):
+                ohmic = current_A_m2 * float(np.sum(w / sigma[cells])) if sigma_b[near] > 0 else 0.0
             entry[side] = float(drop - bulk)
+            entry[side + "_excess"] = float(ohmic - bulk)
+            entry[side + "_concentration"] = float(drop - ohmic)
             accounted += drop
-            ohmic += bulk
+            ohmic_bulk += bulk
         out["interfaces"].append(entry)
-    out["bulk_ohmic"] = float(ohmic + (total - accounted))
+    out["bulk_ohmic"] = float(ohmic_bulk + (total - accounted))
     return out

@@ -285,14 +285,35 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
         div[:, -1] -= boundary_flux_in[1]
     if c_old is not None:
         div += dx * (c - c_old) / dt
+    if steady_closed is None:
+        steady_closed = p.closed and c_old is None
+    if p.reactions and not steady_closed:
+        t = cache["local"] if cache is not None else local_terms(p, psi, c, w)
+        for nu, r, _ in reaction_terms(p, t):
+            div -= nu[:, None] * r[None, :] * dx
     R_c = np.where(p.present, div * g.row_c, 0.0)
     if gauge and not np.any(np.isfinite(p.psi_bc)):
         R_psi[-1] = psi[-1]      # gauge: the last Poisson row is implied by charge conservation
-    if steady_closed is None:
-        steady_closed = p.closed and c_old is None
     if steady_closed:
         _closed_rows(p, g, c, R_c)
     return R_psi, R_c
+
+
+def reaction_terms(p, t):
+    """[(nu (S,), r (N,), {species: dr/dc_species (N,)})] of the problem's reactions at the state whose
+    `local_terms` are t (`laws.lattice_mass_action`; log K = -sum nu m, the reactions being neutral)."""
+    out = []
+    for rx in p.reactions:
+        reactants = [s for s in range(p.n_species) for _ in range(int(max(-rx.nu[s], 0)))]
+        products = [s for s in range(p.n_species) for _ in range(int(max(rx.nu[s], 0)))]
+        log_K = -(rx.nu[:, None] * np.where(p.present, p.mu0, 0.0)).sum(axis=0)
+        r, d_r, d_p = laws.lattice_mass_action(rx.rate, rx.c_ref, log_K, t.theta[reactants], t.one_minus[reactants],
+                                               t.theta[products], t.one_minus[products])
+        slopes = {}
+        for s, d in zip(reactants + products, list(d_r) + list(d_p)):
+            slopes[s] = slopes.get(s, 0.0) + d / t.cmax[s]
+        out.append((rx.nu, r, slopes))
+    return out
 
 
 def _closed_rows(p, g, c, R_c):
@@ -315,8 +336,11 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
     V_T = p.thermal_voltage
     rows, cols, vals = [], [], []
     k = np.arange(n)
-    pattern = g.shared.get("jacobian")    # the (rows, cols) of the entries below never change
-    if pattern is not None and pattern[2] != (n, S_):
+    # the (rows, cols) of the entries below never change for one structure of the problem
+    key = (n, S_, not (dt is None and (p.closed if steady_closed is None else steady_closed)),
+           tuple(tuple(rx.nu) for rx in p.reactions))
+    pattern = g.shared.get("jacobian")
+    if pattern is not None and pattern[2] != key:
         pattern = None
 
     def add(r_cell, r_var, c_cell, c_var, v):
@@ -363,13 +387,19 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
         add(k, 1 + s, k, 0, dps * sc)
         add(k[:-1], 1 + s, k[1:], 0, dpL[s] * sc[:-1])
         add(k[1:], 1 + s, k[:-1], 0, dpL[s] * sc[1:])           # row L: -(dN/dpsi_K) = +dpL
+    if steady_closed is None:
+        steady_closed = p.closed and dt is None
+    if p.reactions and not steady_closed:     # local couplings of the species in each cell
+        t = fluxes["local"] if "local" in fluxes else local_terms(p, psi, c, w)
+        for nu, _, slopes in reaction_terms(p, t):
+            for s in np.flatnonzero(nu):
+                for u, d in slopes.items():
+                    add(k, 1 + s, k, 1 + u, -nu[s] * d * g.dx * g.row_c[s])
     if pattern is None:
-        g.shared["jacobian"] = pattern = (np.concatenate(rows), np.concatenate(cols), (n, S_))
+        g.shared["jacobian"] = pattern = (np.concatenate(rows), np.concatenate(cols), key)
     rows, cols = pattern[0], pattern[1]
     vals = np.concatenate(vals)
     # absent cells: rows of zeros; the solver replaces them by identity
-    if steady_closed is None:
-        steady_closed = p.closed and dt is None
     return _replaced_rows(p, g, rows, cols, vals, steady_closed)
 
 

@@ -15,6 +15,21 @@ from sim.pnp.mesh import Mesh
 
 
 @dataclass
+class Reaction:
+    """A bulk reaction given as data (the peer code PoNPs' reactions, on lattices):
+
+        sum_r |nu_r| R  ->  sum_p nu_p P,   net rate r of `laws.lattice_mass_action` (mol m^-3 s^-1)
+
+    with rate constant `rate` (1/s) and reference concentration `c_ref` (mol/m^3) per cell (rate 0 where
+    the reaction does not run).  Charge neutral (sum nu z = 0): its equilibrium constant does not depend on
+    the potential.  The Frenkel pair, perfect lattice -> Li_i* + V_Li', is nu = +1, +1."""
+    name: str
+    nu: np.ndarray          # (S,) stoichiometric coefficients, products > 0
+    rate: np.ndarray        # (N,) 1/s
+    c_ref: np.ndarray       # (N,) mol/m^3
+
+
+@dataclass
 class Problem:
     """A layered 1D PNP problem.
 
@@ -26,7 +41,8 @@ class Problem:
       c_bc[b, s]   Dirichlet concentration (mol/m^3), or NaN for zero flux
       eta_bc[b, s] exchange with a reservoir at this electrochemical potential (kT), or NaN
     Mobility: every carrier's drift is scaled by its law m(theta) of `sim.pnp.laws` (size exclusion
-    unless `mobility_code` says otherwise).
+    unless `mobility_code` says otherwise).  Reactions: bulk sources of `Reaction`s in the balances (a
+    steady closed problem keeps each inventory instead, so it runs none).
     `closed`: the steady problem conserves the inventory of each species (replaces one balance
     per connected region by an inventory constraint) and pins psi = 0 in the last cell when
     no Dirichlet potential is given.
@@ -53,6 +69,7 @@ class Problem:
     layer_names: list = field(default_factory=list)
     mobility_code: np.ndarray = None   # (S, N) int: the carrier's mobility law, an index into laws.MOBILITY_NAMES
     mobility_param: np.ndarray = None  # (S, N) the law's parameter (alpha of `laws.vacancy_hop`)
+    reactions: list = field(default_factory=list)   # bulk `Reaction`s (off in steady closed problems)
 
     def __post_init__(self):
         S = len(self.species)

@@ -21,11 +21,11 @@ from sim.errors import CaseError
 from sim.materials import load_material, material_field, material_table
 from sim.units import AVOGADRO, thermal_voltage, to_si
 from sim.pnp.carriers import (bulk_conductivity, cathode_li_level_shift, diffusivities_from_conductivity, frenkel_pair,
-                              ionic_species, li_level_signs, x_of_potential)
+                              default_mobility, ionic_species, li_level_signs, set_mobility, x_of_potential)
 from sim.pnp import analytic as an
 from sim.pnp.laws import MOBILITY_NAMES
 from sim.pnp.mesh import double_layer_mesh, layered_mesh
-from sim.pnp.problem import Problem
+from sim.pnp.problem import Problem, Reaction
 
 BUILTIN_Z = {"Li": 1.0, "e": -1.0, "Li_i": 1.0, "V_Li": -1.0}
 SIZE_EXCLUSION = MOBILITY_NAMES.index("size_exclusion")
@@ -141,8 +141,33 @@ def _frenkel_species(params, layer, mat, file, key, li_level):
     E = None if occ is not None else get("formation_energy_eV", "frenkel_energy")
     sp = frenkel_pair(N, alpha, E, li_level, T, fr.get("D_interstitial_m2_s"), fr.get("D_vacancy_m2_s"),
                       bulk_occupation=occ)
-    return _transport(sp, fr.get("vacancy_diffusivity_ratio", mat.get("vacancy_diffusivity_ratio", 1.0)),
-                      fr.get("conductivity_S_m"), mat, T, file, key, layer)
+    _mobility_choices(sp, layer, file, key, alpha)
+    sp = _transport(sp, fr.get("vacancy_diffusivity_ratio", mat.get("vacancy_diffusivity_ratio", 1.0)),
+                    fr.get("conductivity_S_m"), mat, T, file, key, layer)
+    rate = fr.get("rate_constant_1_s")
+    if rate is None:
+        r_c = fr.get("capture_radius_m", mat.get("frenkel_capture_radius"))
+        rate = 0.0 if r_c is None else frenkel_rate_constant(r_c, sp["Li_i"]["D"], sp["V_Li"]["D"], sp["Li_i"]["c_max"])
+    return sp, rate
+
+
+def frenkel_rate_constant(capture_radius_m, D_i, D_v, c_sites):
+    """Diffusion-limited recombination (Waite, Phys. Rev. 107 (1957) 463): r = 4 pi r_c (D_i + D_v) N_A c_i c_v,
+    which is the k c_ref theta_i theta_v of `laws.lattice_mass_action` with c_ref = alpha N for
+    k = 4 pi r_c (D_i + D_v) N_A alpha N (1/s)."""
+    return 4.0 * np.pi * capture_radius_m * (D_i + D_v) * AVOGADRO * c_sites
+
+
+def _mobility_choices(sp, layer, file, key, alpha=None):
+    """The layer's `species.<name>.mobility` choices over the carriers' default laws (before the
+    diffusivities follow from sigma: Nernst-Einstein depends on the law)."""
+    for name, v in sp.items():
+        law = layer["species"].get(name, {}).get("mobility")
+        if law is not None:
+            try:
+                set_mobility(v, name, law, alpha)
+            except ValueError as e:
+                raise CaseError(file, f"{key}.species.{name}.mobility", law, str(e).split(": ", 1)[1]) from None
 
 
 def arrhenius(value, Ea_eV, T, T_ref):
@@ -197,8 +222,9 @@ def build_layers(params, file=None, potential_V=None):
         if name == cat_name and potential_V is not None and params["surface"].get("bulk_potential_V") is None:
             li_level += cathode_level_shift(params, mat, potential_V, file, key)
         model = carrier_model(layer, params["materials"])
+        rate = 0.0
         if model == "frenkel":
-            sp = _frenkel_species(params, layer, mat, file, key, li_level)
+            sp, rate = _frenkel_species(params, layer, mat, file, key, li_level)
         else:
             sp = {}
             given = layer["species"].get("Li", {})
@@ -213,7 +239,8 @@ def build_layers(params, file=None, potential_V=None):
                 if not c_bulk < c_max:
                     raise CaseError(file, f"{key}.species.Li.c_bulk_mol_m3", c_bulk, f"must be below c_max = {c_max:g} mol/m^3")
                 sp = {"Li": dict(z=1.0, c_max=c_max, c_bulk=c_bulk, mu0_eV=given.get("mu0_eV", li_level),
-                                 D=given.get("D_m2_s"))}
+                                 D=given.get("D_m2_s"), **default_mobility("Li"))}
+                _mobility_choices(sp, layer, file, key)
                 sp = _transport(sp, 1.0, None, mat, T, file, key, layer)
         if ("electron_site_concentration" in mat or layer["species"].get("e")) and \
                 layer["species"].get("e", {}).get("present", True):
@@ -222,7 +249,9 @@ def build_layers(params, file=None, potential_V=None):
             if c_max is None:
                 raise CaseError(file, f"{key}.species.e.c_max_mol_m3", None, "required (the material has no electrons)")
             sp["e"] = dict(z=-1.0, c_max=c_max, c_bulk=given.get("c_bulk_mol_m3", mat.get("electron_fraction", 0.1) * c_max),
-                           mu0_eV=given.get("mu0_eV", 0.0), D=given.get("D_m2_s", mat.get("electron_diffusivity")))
+                           mu0_eV=given.get("mu0_eV", 0.0), D=given.get("D_m2_s", mat.get("electron_diffusivity")),
+                           **default_mobility("e"))
+            _mobility_choices({"e": sp["e"]}, layer, file, key)
         for s, given in layer["species"].items():       # further species, or values of built-in ones
             if s in ("Li", "e") or not given.get("present", True):
                 continue
@@ -231,7 +260,10 @@ def build_layers(params, file=None, potential_V=None):
                 raise CaseError(file, f"species.{s}.z", None, "unknown species: give its charge number")
             base = sp.get(s, {})
             v = dict(z=z, c_max=given.get("c_max_mol_m3", base.get("c_max")), c_bulk=given.get("c_bulk_mol_m3", base.get("c_bulk")),
-                     mu0_eV=given.get("mu0_eV", base.get("mu0_eV", 0.0)), D=given.get("D_m2_s", base.get("D")))
+                     mu0_eV=given.get("mu0_eV", base.get("mu0_eV", 0.0)), D=given.get("D_m2_s", base.get("D")),
+                     mobility=base.get("mobility", "size_exclusion"), mobility_param=base.get("mobility_param", 0.0))
+            if s not in sp:
+                _mobility_choices({s: v}, layer, file, key)
             for k2, case_key in (("c_max", "c_max_mol_m3"), ("c_bulk", "c_bulk_mol_m3"), ("D", "D_m2_s")):
                 if v[k2] is None:
                     raise CaseError(file, f"{key}.species.{s}.{case_key}", None, "required (no material default)")
@@ -250,7 +282,7 @@ def build_layers(params, file=None, potential_V=None):
         if bg is None:
             bg = sum(v["z"] * v["c_bulk"] for v in sp.values())
         out.append(dict(name=name, thickness=layer.get("thickness_m"), eps_r=eps_r, background=bg, species=sp,
-                        model=model, material=layer.get("material")))
+                        model=model, material=layer.get("material"), frenkel_rate=rate))
     return names, zs, out
 
 
@@ -371,10 +403,18 @@ def _assemble(params, names, zs, layers, mesh, file=None):
         psi_bc[:] = [contact_potential(present, z, mu0, odds, names), 0.0]
         for b, k in ((0, 0), (1, n - 1)):
             c_bc[b] = np.where(present[:, k], c_bulk[:, k], np.nan)
+    reactions = []
+    rates = np.array([L.get("frenkel_rate", 0.0) for L in layers])[lay]
+    if "Li_i" in names and "V_Li" in names and np.any(rates > 0):
+        i, v = names.index("Li_i"), names.index("V_Li")
+        nu = np.zeros(S)
+        nu[[i, v]] = 1.0
+        both = present[i] & present[v]
+        reactions.append(Reaction("frenkel", nu, np.where(both, rates, 0.0), np.where(both, c_max[i], 1.0)))
     p = Problem(mesh=mesh, temperature_K=T, eps_r=eps_r, c_bg=c_bg, species=names, z=z, present=present,
                 c_max=c_max, c_bulk=c_bulk, mu0=mu0, D=D, psi_bc=psi_bc, c_bc=c_bc, closed=closed,
                 mu0_start=mu0_start, layer_names=[L["name"] for L in layers], mobility_code=mob,
-                mobility_param=mob_param,
+                mobility_param=mob_param, reactions=reactions,
                 kinetics=_kinetics(params, mesh, present, names, file))
     return p
 

@@ -8,7 +8,7 @@ import numpy as np
 from sim.units import SI
 from sim.progress import bar
 
-from sim.errors import MeshWarning
+from sim.errors import MeshWarning, NaNWarning
 from sim.io import Q
 from sim.pnp import observables as obs
 from sim.kinds.pnp.build import build_problem, cathode_layer, cathode_potential
@@ -57,7 +57,12 @@ def _with_note(attrs, key):
 def _observable_q(prefix, ev):
     out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
            f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] / SI["ohm cm^2"], "ohm cm^2",
-                                                {"meaning": "sum of R_SCL over every side of every interface"})}
+                                                {"meaning": "sum of R_SCL over every side of every interface"}),
+           f"{prefix}/interlayer_bulk_resistance": Q(ev["interlayer_bulk_resistance"] / SI["ohm cm^2"], "ohm cm^2", {
+               "meaning": "bulk resistance L / sigma of the layers between the outer two (buffer layers)"}),
+           f"{prefix}/total_interfacial_resistance": Q(ev["total_interfacial_resistance"] / SI["ohm cm^2"], "ohm cm^2", {
+               "meaning": "total_interfacial_asr + interlayer_bulk_resistance: what the interfaces, buffers "
+                          "included, add to the stack's bulk resistance"})}
     surf = ev.get("surface")
     if surf:
         a = {"meaning": "one-sided double layer at x = 0"}
@@ -65,8 +70,8 @@ def _observable_q(prefix, ev):
                  "integral_capacitance": "F/m^2", "saturated_width": "m", "thickness_1pct": "m",
                  "r_scl": "ohm cm^2", "length": "m"}
         for k, u in units.items():
-            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "r_scl" else 1.0), u,
-                                             _with_note(a, k))
+            attrs = _excess_attrs(a, surf["r_scl_reason"]) if k == "r_scl" else _with_note(a, k)
+            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "r_scl" else 1.0), u, attrs)
     for i, it in enumerate(ev["interfaces"]):
         g = f"{prefix}/interface_{i}"
         out[f"{g}/position"] = Q(it["position"], "m", {"interface": it["name"]})
@@ -78,8 +83,68 @@ def _observable_q(prefix, ev):
             out[f"{g}/{side}/charge"] = Q(v["charge"], "C/m^2", a)
             out[f"{g}/{side}/thickness_1pct"] = Q(v["thickness_1pct"], "m", _with_note(a, "thickness_1pct"))
             out[f"{g}/{side}/thickness_moment"] = Q(v["thickness_moment"], "m", a)
-            out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] / SI["ohm cm^2"], "ohm cm^2", a)
+            out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] / SI["ohm cm^2"], "ohm cm^2", _excess_attrs(a, v["r_scl_reason"]))
     return out
+
+
+def _excess_attrs(attrs, reason):
+    """attrs of an excess resistance: what it is, and why it is NaN where it is."""
+    out = {**attrs, "meaning": "space-charge excess resistance over the bulk, sum (1/sigma - 1/sigma_bulk) dx "
+                               "(negative: the layer conducts better than the bulk)"}
+    if reason:
+        out["nan_reason"] = reason
+    return out
+
+
+def excess_warnings(ev, where=""):
+    """One line per side whose excess resistance is NaN, saying why (the CLI prints warnings)."""
+    sides = [(f"interface {i} ({it['name']}), {side}", it[side]["r_scl_reason"])
+             for i, it in enumerate(ev["interfaces"]) for side in ("left", "right")]
+    if ev.get("surface"):
+        sides.append(("surface layer", ev["surface"]["r_scl_reason"]))
+    for name, why in sides:
+        if why:
+            warnings.warn(f"{where}excess resistance of the {name} is NaN: {why}", NaNWarning, stacklevel=3)
+
+
+CAPACITANCE_NAN = ("NaN where the contact potential does not change between the points (the cathode potential "
+                   "does not reach the Li+ level, e.g. cathode.ionic_fraction = 0)")
+
+
+def _capacitance(q, phi):
+    """|dQ/dphi| at every point of (q, phi): central differences inside, one-sided at the ends (two points:
+    their difference quotient); NaN where phi does not change."""
+    if len(q) == 2:
+        dq, dp = np.array([q[1] - q[0]]), np.array([phi[1] - phi[0]])
+    else:
+        idx = np.arange(len(q))
+        lo, hi = np.maximum(idx - 1, 0), np.minimum(idx + 1, len(q) - 1)
+        dq, dp = q[hi] - q[lo], phi[hi] - phi[lo]
+    scale = max(1e-300, float(np.max(np.abs(phi))))
+    ok = np.abs(dp) > 1e-12 * scale
+    return np.where(ok, np.abs(dq / np.where(ok, dp, 1.0)), np.nan)
+
+
+def _along_sweep(flat, prefix):
+    """{prefix/key: Q of the values along a sweep} from the observables of each point ({"x/key": Q}); a NaN
+    reason of any point is kept (with how many points it concerns)."""
+    out = {}
+    for key in flat[0]:
+        vals = np.array([float(f[key].value) for f in flat])
+        attrs = {k: v for k, v in flat[0][key].attrs.items() if k != "nan_reason"}
+        reasons = [f[key].attrs["nan_reason"] for f in flat if "nan_reason" in f[key].attrs]
+        if reasons:
+            attrs["nan_reason"] = f"at {len(reasons)} of {len(flat)} points: {reasons[0]}"
+        out[prefix + key[1:]] = Q(vals, flat[0][key].units, attrs)
+    return out
+
+
+def _sweep_nan_warning(reasons, what):
+    """One line when excess resistances along a sweep are NaN."""
+    bad = [r for r in reasons if r]
+    if bad:
+        warnings.warn(f"{what}: {len(bad)} of {len(reasons)} excess resistances are NaN ({bad[0]})", NaNWarning,
+                      stacklevel=3)
 
 
 def _species_attrs(p):
@@ -122,6 +187,7 @@ def run(params, case_dir=None):
     for w in mesh_warnings:
         warnings.warn(w, MeshWarning, stacklevel=2)
     ev = obs.evaluate(p, psi, c, w=stats.w)
+    excess_warnings(ev)
     V_T = p.thermal_voltage
     out = {
         "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}),
@@ -163,11 +229,10 @@ def run(params, case_dir=None):
         # the second neighbour starts from the line through the first and the state: one iteration fewer
         p1, psi1, c1, _ = solve(params, Ub + DCAP_STEP_V, seed=2 * psi - psi0, final_residual=False)
         (q0, phi0), (q1, phi1) = (obs.first_interface_left_charge(*s) for s in ((p0, psi0, c0), (p1, psi1, c1)))
-        dq, dphi = q1 - q0, phi1 - phi0
-        if dphi != 0.0:          # zero when U does not reach the Li+ level (ionic_fraction = 0)
-            out["pnp/observables/differential_capacitance"] = Q(abs(dq / dphi), "F/m^2", {
-                "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
-                "step_V": 2 * DCAP_STEP_V})
+        dcap = _capacitance(np.array([q0, q1]), np.array([phi0, phi1]))[0]
+        out["pnp/observables/differential_capacitance"] = Q(dcap, "F/m^2", {
+            "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
+            "step_V": 2 * DCAP_STEP_V, **({"nan_reason": CAPACITANCE_NAN} if np.isnan(dcap) else {})})
     sw = params["sweep"]
     if sw.get("potential_V") is not None:
         if not has_ref:
@@ -193,12 +258,16 @@ def _surface_sweep(params, phi0s):
         prm["surface"]["bulk_potential_V"] = float(v)
         p, psi, c, st = solve(prm)
         rows.append(obs.evaluate(p, psi, c, w=st.w)["surface"])
+    _sweep_nan_warning([r["r_scl_reason"] for r in rows], "bulk-potential sweep")
     out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"})}
     for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
                       ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
         scale = 1 / SI["ohm cm^2"] if key == "r_scl" else 1.0
-        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit,
-                                                        _with_note({}, key))
+        attrs = _with_note({}, key)
+        if key == "r_scl":
+            reasons = [r["r_scl_reason"] for r in rows if r["r_scl_reason"]]
+            attrs = _excess_attrs({}, f"at {len(reasons)} of {len(rows)} points: {reasons[0]}" if reasons else "")
+        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit, attrs)
     if "Li_i" in p.species:
         out["pnp/sweep/first_integral_charge"] = Q(
             np.array([_frenkel_reference(p, dict(r))["pnp/verification/first_integral_charge"].value for r in rows]),
@@ -232,20 +301,19 @@ def _sweep(params, U, start):
         rows.append(obs.evaluate(p, psi, c, w=st.w))
         phis.append(psi * p.thermal_voltage)
         cs.append(c)
+    _sweep_nan_warning([it[side]["r_scl_reason"] for r in rows for it in r["interfaces"] for side in ("left", "right")],
+                       "potential sweep")
     out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}),
            "pnp/sweep/phi": Q(np.array(phis), "V", {"dims": "(potential, x)"})}
     cs = np.array(cs)
     for s, name in enumerate(p.species):
         out[f"pnp/sweep/c/{name}"] = Q(cs[:, s], "mol/m^3", {"dims": "(potential, x)"})
     # observables along the sweep
-    flat = [_observable_q("x", r) for r in rows]
-    for key in flat[0]:
-        vals = np.array([float(f[key].value) for f in flat])
-        out["pnp/sweep/observables" + key[1:]] = Q(vals, flat[0][key].units, flat[0][key].attrs)
+    out.update(_along_sweep([_observable_q("x", r) for r in rows], "pnp/sweep/observables"))
     q = np.array([_cathode_charge(r) for r in rows])
     dphi = np.array([r["contact_potential"] for r in rows])
-    out["pnp/sweep/observables/differential_capacitance"] = Q(np.abs(np.gradient(q, dphi)), "F/m^2",
-                                                              {"meaning": "|dQ/d(dphi)| along the sweep",
-                                                               "note": "NaN where the contact potential does "
-                                                                       "not change between sweep points"})
+    dcap = _capacitance(q, dphi)
+    out["pnp/sweep/observables/differential_capacitance"] = Q(dcap, "F/m^2", {
+        "meaning": "|dQ/d(dphi)| along the sweep (central differences, one-sided at the ends)",
+        **({"nan_reason": CAPACITANCE_NAN} if np.isnan(dcap).any() else {})})
     return out

@@ -9,6 +9,7 @@ from sim.kinds.common import KIND, TITLE
 from sim.kinds.pnp.build import cathode_potential, layer_mesh_controls, model_of, ocv_table
 from sim.materials import _raw as database
 from sim.pnp.circuits import parse
+from sim.pnp.laws import MOBILITY_NAMES
 from sim.schema import Field, Table, TableMap, suggest
 
 MAX_TRANSIENTS = 50        # transient runs in one case: each costs seconds; sweeps take more
@@ -24,6 +25,9 @@ SPECIES_IN_LAYER = Table({
                     low=-20.0, high=20.0),
     "D_m2_s": Field(float, "diffusion coefficient (default: material li_diffusivity or electron_diffusivity)",
                     default=None, unit="m^2/s", low=0.0, low_open=True),
+    "mobility": Field(str, "mobility law m(theta) of the carrier's drift, N = -D c m d(eta/kT)/dx (docs/theory.md): "
+                      "size_exclusion (1 - theta; default for Li_i*, Li+ and e'), vacancy_hop (1 - alpha theta; "
+                      "default for V_Li'), unscaled (1)", default=None, choices=MOBILITY_NAMES),
 }, "per-layer values of one species; anything not given comes from the material")
 
 FRENKEL = Table({
@@ -43,6 +47,12 @@ FRENKEL = Table({
     "D_interstitial_m2_s": Field(float, "diffusivity of Li_i* (with D_vacancy_m2_s: instead of the conductivity)",
                                  default=None, unit="m^2/s", low=0.0, low_open=True),
     "D_vacancy_m2_s": Field(float, "diffusivity of V_Li'", default=None, unit="m^2/s", low=0.0, low_open=True),
+    "capture_radius_m": Field(float, "Frenkel reaction: distance within which Li_i* and V_Li' recombine; the rate "
+                              "constant is the diffusion-limited k = 4 pi r_c (D_i + D_v) N_A alpha N (default: "
+                              "material frenkel_capture_radius)", default=None, unit="m", low=1e-12, high=1e-7),
+    "rate_constant_1_s": Field(float, "Frenkel reaction rate constant k of r = k alpha N [K (1 - theta_i)(1 - theta_v) "
+                               "- theta_i theta_v] instead of the diffusion-limited one; 0 switches the reaction off",
+                               default=None, unit="1/s", low=0.0, high=1e20),
 }, "Frenkel-pair carriers of this layer (Swift & Qi's model, docs/theory.md); anything not given comes "
    "from the material", optional=True)
 

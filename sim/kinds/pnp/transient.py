@@ -147,7 +147,13 @@ def _to_q(p, times, series, U0):
         out[f"{g}/kinetic"] = Q(arr(lambda r, k: r["vb"][k]["interfaces"][i]["kinetic"]), "V", a)
         for side in ("left", "right"):
             sa = {**a, "side": side}
-            out[f"{g}/{side}/scl"] = Q(arr(lambda r, k: r["vb"][k]["interfaces"][i][side]), "V", sa)
+            out[f"{g}/{side}/scl"] = Q(arr(lambda r, k: r["vb"][k]["interfaces"][i][side]), "V", {
+                **sa, "meaning": "eta drop of the side above its bulk ohmic drop: scl_excess + concentration"})
+            out[f"{g}/{side}/scl_excess"] = Q(arr(lambda r, k: r["vb"][k]["interfaces"][i][side + "_excess"]), "V", {
+                **sa, "meaning": "J times the excess resistance of the side's conductivity profile at that time"})
+            out[f"{g}/{side}/concentration"] = Q(arr(lambda r, k: r["vb"][k]["interfaces"][i][side + "_concentration"]),
+                                                 "V", {**sa, "meaning": "diffusion (concentration) polarization: the "
+                                                       "eta drop less J sum dx / sigma of the side"})
             o = f"pnp/transient/observables/interface_{i}/{side}"
             out[f"{o}/thickness_1pct"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["thickness_1pct"]), "m",
                                            {**sa, "note": after_stop + "; NaN where the side holds no mobile carrier"})
