@@ -55,6 +55,10 @@ class ResultFileError(SimError, OSError):
     """An HDF5 result file is missing, truncated, foreign or of another schema version."""
 
 
+class InputFileError(SimError, OSError):
+    """A file named as input is missing, unreadable, not a regular file or too large (sim.inputs)."""
+
+
 class MeshWarning(UserWarning):
     """The mesh does not resolve the physics well (thin layers, coarse cells); stored in the result too."""
 

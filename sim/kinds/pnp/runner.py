@@ -21,6 +21,9 @@ from sim.case import material_overrides_si
 from sim.materials import load_material
 
 DCAP_STEP_V = 0.005
+#: dimensions of the datasets (sim.io.Q: the coordinate datasets of their axes)
+X, LAYER, SPECIES = ("pnp/x",), ("pnp/layer_names",), ("pnp/species",)
+POTENTIAL, BULK = ("pnp/sweep/cathode_potential",), ("pnp/sweep/bulk_potential",)
 
 
 def _options(params, final_residual=True):
@@ -87,9 +90,10 @@ def _species_attrs(p):
     """Kroger-Vink names and bulk conductivity of every layer."""
     sigma = obs.bulk_conductivity(p)
     first = p.mesh.layer_faces[:-1]           # the first cell of each layer
-    return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), ""),
+    return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), "", dims=SPECIES),
             "pnp/layer_bulk_conductivity": Q(np.array([float(sigma[k]) for k in first]), "S/m",
-                                             {"meaning": "(F^2/RT) sum z^2 D c (1 - theta) of the bulk, per layer"})}
+                                             {"meaning": "(F^2/RT) sum z^2 D c (1 - theta) of the bulk, per layer"},
+                                             dims=LAYER)}
 
 
 def _frenkel_reference(p, surf):
@@ -125,13 +129,13 @@ def run(params, case_dir=None):
     ev = obs.evaluate(p, psi, c, w=stats.w)
     V_T = p.thermal_voltage
     out = {
-        "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}),
-        "pnp/x_faces": Q(p.mesh.faces, "m"),
-        "pnp/layer_index": Q(p.mesh.layer_of_cell, "1"),
-        "pnp/layer_names": Q(np.array(p.layer_names), ""),
-        "pnp/interfaces": Q(p.mesh.interfaces, "m"),
-        "pnp/phi": Q(psi * V_T, "V"),
-        "pnp/species": Q(np.array(p.species), ""),
+        "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}, dims=X),
+        "pnp/x_faces": Q(p.mesh.faces, "m", dims=("pnp/x_faces",)),
+        "pnp/layer_index": Q(p.mesh.layer_of_cell, "1", dims=X),
+        "pnp/layer_names": Q(np.array(p.layer_names), "", dims=LAYER),
+        "pnp/interfaces": Q(p.mesh.interfaces, "m", dims=("pnp/interfaces",)),
+        "pnp/phi": Q(psi * V_T, "V", dims=X),
+        "pnp/species": Q(np.array(p.species), "", dims=SPECIES),
         "pnp/cathode_potential": Q(np.nan if U0 is None else U0, "V", {"meaning": "vs Li/Li+; NaN: material reference"}),
         "pnp/solver/name": Q(params["solver"], ""),
         "pnp/solver/kernels": Q(kernel_policy.describe(p.n), "", {
@@ -141,16 +145,17 @@ def run(params, case_dir=None):
         "pnp/solver/final_residual": Q(stats.final_residual, "1", {"meaning": "max scaled residual"}),
         "pnp/solver/wall_time": Q(stats.wall_time_s, "s"),
         "pnp/mesh/n_cells": Q(p.n, "1"),
-        "pnp/mesh/layer_cells": Q(np.array([r["cells"] for r in report]), "1"),
-        "pnp/mesh/layer_h_min": Q(np.array([r["h_min"] for r in report]), "m"),
-        "pnp/mesh/layer_h_max": Q(np.array([r["h_max"] for r in report]), "m"),
-        "pnp/mesh/layer_debye_length": Q(np.array([r["debye_length"] for r in report]), "m"),
-        "pnp/mesh/warnings": Q(np.array(mesh_warnings or [""]), ""),
-        "pnp/observables/end_fields": Q(np.array(ev["end_fields"]), "V/m", {"meaning": "field at the outer faces"}),
+        "pnp/mesh/layer_cells": Q(np.array([r["cells"] for r in report]), "1", dims=LAYER),
+        "pnp/mesh/layer_h_min": Q(np.array([r["h_min"] for r in report]), "m", dims=LAYER),
+        "pnp/mesh/layer_h_max": Q(np.array([r["h_max"] for r in report]), "m", dims=LAYER),
+        "pnp/mesh/layer_debye_length": Q(np.array([r["debye_length"] for r in report]), "m", dims=LAYER),
+        "pnp/mesh/warnings": Q(np.array(mesh_warnings or [""]), "", dims=("pnp/mesh/warnings",)),
+        "pnp/observables/end_fields": Q(np.array(ev["end_fields"]), "V/m", {"meaning": "field at the outer faces"},
+                                        dims=("pnp/observables/end_fields",)),
     }
     for s, name in enumerate(p.species):
-        out[f"pnp/c/{name}"] = Q(c[s], "mol/m^3", {"meaning": "0 where the species is absent"})
-        out[f"pnp/c_bulk/{name}"] = Q(p.c_bulk[s], "mol/m^3")
+        out[f"pnp/c/{name}"] = Q(c[s], "mol/m^3", {"meaning": "0 where the species is absent"}, X, f"pnp/c_{name}")
+        out[f"pnp/c_bulk/{name}"] = Q(p.c_bulk[s], "mol/m^3", dims=X, alias=f"pnp/c_bulk_{name}")
     out.update(_observable_q("pnp/observables", ev))
     out.update(_species_attrs(p))
     if ev.get("surface") and "Li_i" in p.species:
@@ -192,16 +197,16 @@ def _surface_sweep(params, phi0s):
         prm["surface"]["bulk_potential_V"] = float(v)
         p, psi, c, st = solve(prm)
         rows.append(obs.evaluate(p, psi, c, w=st.w)["surface"])
-    out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"})}
+    out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"}, BULK)}
     for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
                       ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
         scale = 1 / SI["ohm cm^2"] if key == "r_scl" else 1.0
         out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit,
-                                                        _with_note({}, key))
+                                                        _with_note({}, key), BULK)
     if "Li_i" in p.species:
         out["pnp/sweep/first_integral_charge"] = Q(
             np.array([_frenkel_reference(p, dict(r))["pnp/verification/first_integral_charge"].value for r in rows]),
-            "C/m^2", {"meaning": "exact first integral of the Frenkel model"})
+            "C/m^2", {"meaning": "exact first integral of the Frenkel model"}, BULK)
     return out
 
 
@@ -231,20 +236,20 @@ def _sweep(params, U, start):
         rows.append(obs.evaluate(p, psi, c, w=st.w))
         phis.append(psi * p.thermal_voltage)
         cs.append(c)
-    out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}),
-           "pnp/sweep/phi": Q(np.array(phis), "V", {"dims": "(potential, x)"})}
+    out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}, POTENTIAL),
+           "pnp/sweep/phi": Q(np.array(phis), "V", dims=POTENTIAL + X)}
     cs = np.array(cs)
     for s, name in enumerate(p.species):
-        out[f"pnp/sweep/c/{name}"] = Q(cs[:, s], "mol/m^3", {"dims": "(potential, x)"})
+        out[f"pnp/sweep/c/{name}"] = Q(cs[:, s], "mol/m^3", dims=POTENTIAL + X, alias=f"pnp/sweep/c_{name}")
     # observables along the sweep
     flat = [_observable_q("x", r) for r in rows]
     for key in flat[0]:
         vals = np.array([float(f[key].value) for f in flat])
-        out["pnp/sweep/observables" + key[1:]] = Q(vals, flat[0][key].units, flat[0][key].attrs)
+        out["pnp/sweep/observables" + key[1:]] = Q(vals, flat[0][key].units, flat[0][key].attrs, POTENTIAL)
     q = np.array([_cathode_charge(r) for r in rows])
     dphi = np.array([r["contact_potential"] for r in rows])
     out["pnp/sweep/observables/differential_capacitance"] = Q(np.abs(np.gradient(q, dphi)), "F/m^2",
                                                               {"meaning": "|dQ/d(dphi)| along the sweep",
                                                                "note": "NaN where the contact potential does "
-                                                                       "not change between sweep points"})
+                                                                       "not change between sweep points"}, POTENTIAL)
     return out
