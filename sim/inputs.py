@@ -80,6 +80,22 @@ def read_bytes(path, what, fail=None):
     return data
 
 
+def head(path, n):
+    """The first n bytes of `path` if it is a regular file (b"" for anything else: nothing blocks)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return b""
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, n) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
 def read_text(path, what, fail=None):
     """read_bytes decoded as UTF-8; undecodable bytes are fail('not UTF-8 text (byte N)')."""
     fail = fail or _default_fail(path)

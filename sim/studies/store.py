@@ -205,7 +205,7 @@ class SweepImage:
                 f.attrs[k] = v
             if "summary" in f:
                 del f["summary"]
-            write_datasets(f.require_group("summary"), summary)
+            write_datasets(f, {f"summary/{k}": q for k, q in summary.items()})     # dims are paths in the file
             summary_digest = content_digest(summary)
             f["summary"].attrs["digest"] = summary_digest
             f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
@@ -308,7 +308,7 @@ def summary_columns(ids, keys, values, rows, key_units=None):
     # varied parameters as coordinates (CF `coordinates`), a CF `long_name` on each column
     params = [f"param:{key}" for key in keys]
     on_case = {"coordinates": " ".join(params)} if params else {}
-    dims = ("case_id",)
+    dims = ("summary/case_id",)
     cols = {"case_id": Q(ids, "1", {"long_name": "case number"}, dims),
             "status": Q(np.array([rows.get(i, (STATUS_PENDING,))[0] for i in ids]), "",
                         {"long_name": "status", **on_case}, dims),

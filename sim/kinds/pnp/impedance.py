@@ -73,12 +73,15 @@ def spectrum(params, T):
 
 def read_measured(path, case_dir=None):
     """A measured spectrum: CSV with columns f (Hz), Z' and Z'' (ohm cm^2), '#' comments."""
+    import io
+    from sim import inputs
     path = Path(path)
     if case_dir is not None and not path.is_absolute():
         path = Path(case_dir) / path
-    try:
-        data = np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
-    except (OSError, ValueError) as e:
+    text = inputs.read_text(path, "csv", lambda why: CaseError(None, "impedance.measured_csv", str(path), why))
+    try:                                          # a regular file of bounded size, read once (sim.inputs)
+        data = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", ndmin=2)
+    except ValueError as e:
         raise CaseError(None, "impedance.measured_csv", str(path), f"cannot read: {e}") from None
     if data.shape[1] < 3 or data.shape[0] < 3:
         raise CaseError(None, "impedance.measured_csv", str(path), "needs at least 3 rows of f_Hz, z_real, z_imag")
