@@ -26,12 +26,12 @@ def _kind(mode):
                        (stat.S_ISSOCK, "a socket")):
         if test(mode):
             return name
-    return "not a regular file"
+    return "something else"
 
 
 def _check(st, limit, fail):
     if not stat.S_ISREG(st.st_mode):
-        raise fail(f"not a regular file ({_kind(st.st_mode)})")
+        raise fail(f"not a regular file but {_kind(st.st_mode)}")
     if st.st_size > limit:
         raise fail(f"{st.st_size} bytes, larger than the {limit}-byte limit for this kind of file")
 

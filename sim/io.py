@@ -310,12 +310,12 @@ def check_output_path(out_path, check_lock=True, inputs=()):
     replaced), one of the run's own input files (`inputs`: the case file, a sweep file and its base),
     a folder under a file, or a read-only folder.  Returns the path."""
     out_path = Path(out_path)
-    if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ResultFileError(f"{out_path}: an output must be an HDF5 file ending in .h5 or .hdf5 "
-                              f"(not {out_path.suffix or 'no suffix'})")
     if out_path.exists() and not out_path.is_file():
         raise ResultFileError(f"{out_path}: exists and is not a regular file (a directory, device or FIFO); "
                               "give a file name")
+    if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ResultFileError(f"{out_path}: an output must be an HDF5 file ending in .h5 or .hdf5 "
+                              f"({'not ' + repr(out_path.suffix) if out_path.suffix else 'it has no suffix'})")
     for inp in inputs:
         try:
             same = out_path.exists() and Path(inp).exists() and os.path.samefile(out_path, inp)
@@ -562,23 +562,22 @@ def _datasets(group, where, max_bytes=None):
       dataset with unallocated storage reads as fill values of any size);
     - a dataset reached by a second name only under its declared alias (Q.alias), which is skipped.
     Raises ResultFileError naming the file and the dataset."""
-    found, digests = {}, {}
-
-    def visit(name, link):
-        if not isinstance(name, str):                 # h5py hands back bytes for a name that is not UTF-8
-            raise ResultFileError(f"{where}: corrupt object name {name[:40]!r}")
-        if isinstance(link, h5py.SoftLink):
-            raise ResultFileError(f"{where}: /{name} is a soft link (sim writes none): refused")
-        if isinstance(link, h5py.ExternalLink):
-            raise ResultFileError(f"{where}: /{name} links into another file ({str(link.filename)[:80]}): refused "
-                                  "before reading")
-        obj = group[name]
-        if isinstance(obj, h5py.Dataset):
-            found.setdefault(obj.id, (obj, []))[1].append(name)
-        elif isinstance(obj, h5py.Group) and "digest" in obj.attrs:
-            digests[name] = str(obj.attrs["digest"])
+    found, digests, links = {}, {}, []
     try:
-        group.visititems_links(visit)
+        group.visititems_links(lambda name, link: links.append((name, link)))   # raising inside h5py's visit breaks it
+        for name, link in links:
+            if not isinstance(name, str):             # h5py hands back bytes for a name that is not UTF-8
+                raise ResultFileError(f"{where}: corrupt object name {name[:40]!r}")
+            if isinstance(link, h5py.SoftLink):
+                raise ResultFileError(f"{where}: /{name} is a soft link (sim writes none): refused")
+            if isinstance(link, h5py.ExternalLink):
+                raise ResultFileError(f"{where}: /{name} links into another file ({str(link.filename)[:80]}): "
+                                      "refused before reading")
+            obj = group[name]
+            if isinstance(obj, h5py.Dataset):
+                found.setdefault(obj.id, (obj, []))[1].append(name)
+            elif isinstance(obj, h5py.Group) and "digest" in obj.attrs:
+                digests[name] = str(obj.attrs["digest"])
         out = {}
         for obj, names in found.values():
             dcpl = obj.id.get_create_plist()

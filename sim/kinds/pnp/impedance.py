@@ -78,7 +78,8 @@ def read_measured(path, case_dir=None):
     path = Path(path)
     if case_dir is not None and not path.is_absolute():
         path = Path(case_dir) / path
-    text = inputs.read_text(path, "csv", lambda why: CaseError(None, "impedance.measured_csv", str(path), why))
+    text = inputs.read_text(path, "csv", lambda why: CaseError(None, "impedance.measured_csv", str(path),
+                                                                 f"{path.name}: {why}"))
     try:                                          # a regular file of bounded size, read once (sim.inputs)
         data = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", ndmin=2)
     except ValueError as e:
