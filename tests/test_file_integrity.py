@@ -326,15 +326,23 @@ def test_results_are_created_with_the_umask_mode(tmp_path):
     assert (out.stat().st_mode & 0o777) == 0o640
 
 
-def test_simulation_save_takes_the_writers_lock(tmp_path):
+def test_simulation_save_takes_the_writers_lock(tmp_path, monkeypatch):
     import sim
+    import sim.api
     r = sim.Simulation.from_file(BUDGET).solve()
     out = tmp_path / "api.h5"
     with Lock(out):                                   # a sweep or run writes this file
         with pytest.raises(OutputLocked):
             r.save(out)
     assert not out.exists()
-    assert r.save(out).exists() and not Path(str(out) + ".lock").exists()
+    held = []
+    write = sim.api.write_result
+
+    def spy(path, data, attrs):                       # the lock is ours while the file is written
+        held.append(Path(str(path) + ".lock").read_text() == str(os.getpid()))
+        return write(path, data, attrs)
+    monkeypatch.setattr(sim.api, "write_result", spy)
+    assert r.save(out).exists() and held == [True] and not Path(str(out) + ".lock").exists()
     with pytest.raises(ResultFileError, match=".h5 or .hdf5"):
         r.save(tmp_path / "api.txt")
 
