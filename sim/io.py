@@ -26,7 +26,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from h5py import h5d
+from h5py import h5d, h5l
 
 from sim import __version__, columns, inputs
 from sim.errors import ResultFileError, SimError
@@ -141,9 +141,7 @@ def write_datasets(group, data):
                 ds = group.create_dataset(path, data=arr.astype(object), dtype=h5py.string_dtype())
             else:
                 ds = group.create_dataset(path, data=arr)
-        ds.attrs["units"] = q.units
-        for k, v in q.attrs.items():
-            ds.attrs[k] = v
+        columns._new_attrs(ds, {"units": q.units, **q.attrs})     # h5py's types, through its faster low-level API
     _dimension_scales(group, data)
 
 
@@ -564,15 +562,17 @@ def _datasets(group, where, max_bytes=None):
     Raises ResultFileError naming the file and the dataset."""
     found, digests, links = {}, {}, []
     try:
-        group.visititems_links(lambda name, link: links.append((name, link)))   # raising inside h5py's visit breaks it
-        for name, link in links:
-            if not isinstance(name, str):             # h5py hands back bytes for a name that is not UTF-8
-                raise ResultFileError(f"{where}: corrupt object name {name[:40]!r}")
-            if isinstance(link, h5py.SoftLink):
+        # every link with its type (raising inside HDF5's visit would break it: collected, then checked)
+        group.id.links.visit(lambda name, info: links.append((name, info.type)), info=True)
+        for raw, kind in links:
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ResultFileError(f"{where}: corrupt object name {raw[:40]!r}") from None
+            if kind == h5l.TYPE_SOFT:
                 raise ResultFileError(f"{where}: /{name} is a soft link (sim writes none): refused")
-            if isinstance(link, h5py.ExternalLink):
-                raise ResultFileError(f"{where}: /{name} links into another file ({str(link.filename)[:80]}): "
-                                      "refused before reading")
+            if kind != h5l.TYPE_HARD:
+                raise ResultFileError(f"{where}: /{name} links into another file: refused before reading")
             obj = group[name]
             if isinstance(obj, h5py.Dataset):
                 found.setdefault(obj.id, (obj, []))[1].append(name)
@@ -604,27 +604,30 @@ def _datasets(group, where, max_bytes=None):
     return out, digests
 
 
-def open_image(image, where):
+def open_image(image, where, structure=None):
     """An h5py File on the file image `image` (bytes whose seal the caller has checked), after
-    checking its whole structure (see `_datasets`) before any dataset is read."""
+    checking its whole structure (see `_datasets`) before any dataset is read.  structure: a dict
+    that receives what the check found (`read_datasets` of the whole file then need not walk it again)."""
     try:
         f = h5py.File(io.BytesIO(image), "r")
     except OSError as e:
         raise ResultFileError(f"{where}: not a readable HDF5 file ({e})") from None
     try:
-        _datasets(f, where, max_bytes=len(image))
+        found = _datasets(f, where, max_bytes=len(image))
     except BaseException:
         f.close()
         raise
+    if structure is not None:
+        structure["found"] = found
     return f
 
 
-def read_datasets(group, where):
+def read_datasets(group, where, structure=None):
     """{relative path: Q} of every dataset under an open h5py group (each read once, under its own
     name: an alias is skipped), and {group path: digest attribute} of the groups below it that carry
-    one.  `where` names the file in errors."""
+    one.  `where` names the file in errors; structure: what open_image found for this (root) group."""
     data = {}
-    found, digests = _datasets(group, where)
+    found, digests = structure["found"] if structure else _datasets(group, where)
     try:
         for name, obj in sorted(found.items()):
             names = [k for k in obj.attrs.keys() if k not in LAYOUT_ATTRS]
@@ -687,17 +690,19 @@ def stored_records(f):
     return [r.decode("utf-8", "surrogateescape") if isinstance(r, bytes) else str(r) for r in f[columns.RECORDS][()]]
 
 
-def verify_sweep(f, attrs, where):
+def verify_sweep(f, attrs, where, summary=None):
     """Check the digests of an open sweep file that do not need its case rows: the summary's, and the
     root one over the records, the summary digest and the root attributes (see sweep_digest), and that
-    every case the summary marks ok has a record that says so.  Returns the parsed records."""
+    every case the summary marks ok has a record that says so.  summary: its {column: Q} if already
+    read.  Returns the parsed records."""
     try:
         stored_summary = f["summary"].attrs.get("digest") if "summary" in f else None
     except (OSError, KeyError, RuntimeError, ValueError) as e:
         raise ResultFileError(f"{where}: corrupt sweep summary ({e})") from None
     if stored_summary is None:
         raise ResultFileError(f"{where}: /summary has no digest (written by an older sim or edited); run the sweep again")
-    summary, _ = read_datasets(f["summary"], where)
+    if summary is None:
+        summary, _ = read_datasets(f["summary"], where)
     if content_digest(summary) != str(stored_summary):
         raise ResultFileError(f"{where}: the sweep summary does not match the digest written with it (damaged, "
                               "edited or written by an older sim); run `sim sweep --resume` to repair it")
@@ -734,7 +739,8 @@ def read_result(path):
     every dataset) before any dataset is read, and every digest before anything is returned."""
     path = Path(path)
     image = read_sealed(path)
-    with open_image(image, path) as f:
+    structure = {}
+    with open_image(image, path, structure) as f:
         attrs = root_attrs(f, path)
         if "schema_version" not in attrs:
             raise ResultFileError(f"{path}: not a sim result file (root attribute 'schema_version' is missing)")
@@ -746,14 +752,14 @@ def read_result(path):
             raise ResultFileError(f"{path}: schema version {attrs['schema_version']} is not supported "
                                   f"(this sim reads version {SCHEMA_VERSION})")
         if attrs.get("study") == "sweep":
-            verify_sweep(f, attrs, path)
-            data, _ = read_datasets(f, path)
+            data, _ = read_datasets(f, path, structure)
+            verify_sweep(f, attrs, path, {k[8:]: q for k, q in data.items() if k.startswith("summary/")})
             for i, row in case_rows(f, path, status="ok"):
                 if content_digest(row[1]) != row[0].get("digest"):
                     raise ResultFileError(f"{path}: case {i}: its rows do not match the digest written with them "
                                           "(damaged or edited); run `sim sweep --resume` to repair it")
             return Result(path, attrs, data)
-        data, _ = read_datasets(f, path)
+        data, _ = read_datasets(f, path, structure)
     if "content_sha256" not in attrs:
         raise ResultFileError(f"{path}: has no content digest (written by an older sim or edited); run it again")
     verify(data, {}, path, stored=str(attrs["content_sha256"]), root_attrs=attrs)

@@ -209,6 +209,9 @@ class SweepImage:
             summary_digest = content_digest(summary)
             f["summary"].attrs["digest"] = summary_digest
             f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
+            # xarray reads a group's `coordinates` like a variable's (CF): the varied parameters become
+            # coordinates of `open_dataset(file, group="summary")` (one attribute, not one per column)
+            f["summary"].attrs["coordinates"] = " ".join(c for c in summary if c.startswith("param:"))
             f.attrs["content_sha256"] = sweep_digest(stored_records(f), summary_digest, sio.root_attrs(f, self.path))
             f.flush()                                      # the image in _bio is now a complete file
         except OSError as e:                               # HDF5 failing in memory: the file on disk is untouched
@@ -304,25 +307,22 @@ def summary_columns(ids, keys, values, rows, key_units=None):
     for _, _, _, scal in rows.values():
         for k, q in scal.items():
             obs_units.setdefault(k, q.units)
-    # netCDF view (xarray.open_dataset(file, group="summary")): every column on the dimension case_id, the
-    # varied parameters as coordinates (CF `coordinates`), a CF `long_name` on each column
-    params = [f"param:{key}" for key in keys]
-    on_case = {"coordinates": " ".join(params)} if params else {}
+    # netCDF view (xarray.open_dataset(file, group="summary")): every column on the dimension case_id and a
+    # CF `long_name` on each (the varied parameters become coordinates through the group's `coordinates`
+    # attribute, written by SweepImage.commit)
     dims = ("summary/case_id",)
     cols = {"case_id": Q(ids, "1", {"long_name": "case number"}, dims),
             "status": Q(np.array([rows.get(i, (STATUS_PENDING,))[0] for i in ids]), "",
-                        {"long_name": "status", **on_case}, dims),
+                        {"long_name": "status"}, dims),
             "wall_time": Q(np.array([rows[i][1] if i in rows else np.nan for i in ids]), "s",
-                           {"note": "NaN: the case has not run yet (status pending)", "long_name": "wall time",
-                            **on_case}, dims),
+                           {"note": "NaN: the case has not run yet (status pending)", "long_name": "wall time"}, dims),
             "error": Q(np.array([rows[i][2] if i in rows else "" for i in ids]), "",
-                       {"long_name": "error message", **on_case}, dims)}
+                       {"long_name": "error message"}, dims)}
     for j, key in enumerate(keys):
         cols[f"param:{key}"] = Q(values[:, j], (key_units or {}).get(key, ""), {"long_name": key}, dims)
     for k, unit in sorted(obs_units.items()):
         cols[k] = Q(np.array([float(rows[i][3][k].value) if i in rows and k in rows[i][3] else np.nan
                               for i in ids]), unit,
                     {"note": "NaN: the case failed or is pending, or the observable is undefined for it "
-                             "(see read_case for the case)", "long_name": long_name(k.replace(".", "/")),
-                     **on_case}, dims)
+                             "(see read_case for the case)", "long_name": long_name(k.replace(".", "/"))}, dims)
     return cols
