@@ -29,6 +29,11 @@ def _scalar(result, path):
     return (float(v), got[1]) if v.ndim == 0 and v.dtype.kind in "fiu" else None
 
 
+def _rows(result, table):
+    """[(label, value, units)] of the scalar datasets of [(path, label)] that the result has."""
+    return [(label, *got) for path, label in table for got in [_scalar(result, path)] if got]
+
+
 def _materials(result):
     """{layer name: material} of a pnp result (its parameters are stored with sorted keys: the
     interfaces' own `interface` attributes give the stack order)."""
@@ -41,12 +46,9 @@ def _materials(result):
 def _pnp(result):
     """Contact potential and total ASR; R_SCL of each interface (or of the surface layer); the sweep,
     transient runs and spectra, for which the interface lines give way when they would not all fit."""
-    out = []
-    for path, label in (("pnp/observables/contact_potential", "contact potential phi(0) - phi(L)"),
-                        ("pnp/observables/total_interfacial_asr", "total interfacial ASR (sum of R_SCL)")):
-        got = _scalar(result, path)
-        if got:
-            out.append((label, *got))
+    out = _rows(result, (("pnp/observables/contact_potential", "contact potential phi(0) - phi(L)"),)
+                + ((("pnp/observables/total_interfacial_asr", "total interfacial ASR (sum of R_SCL)"),)
+                   if "pnp/observables/interface_0/left/r_scl" in result.data else ()))
     details = []
     materials = _materials(result)
     i = 0
@@ -56,11 +58,8 @@ def _pnp(result):
         name = " | ".join(materials.get(n, n) for n in pair.split("|"))
         details.append((f"R_SCL at {name} (left side, right side)", f"{left[0]:.4g}, {right[0]:.4g}", left[1]))
         i += 1
-    for path, label in (("pnp/observables/surface/r_scl", "R_SCL of the surface layer"),
-                        ("pnp/observables/surface/scl_charge", "space charge of the surface layer")):
-        got = _scalar(result, path)
-        if got:
-            details.append((label, *got))
+    details += _rows(result, (("pnp/observables/surface/r_scl", "R_SCL of the surface layer"),
+                              ("pnp/observables/surface/scl_charge", "space charge of the surface layer")))
     extras = []
     sweep = _get(result, "pnp/sweep/cathode_potential")
     if sweep is not None and np.size(sweep[0]):
@@ -68,11 +67,12 @@ def _pnp(result):
         extras.append(("cathode-potential sweep", f"{u.size} points, {u.min():.4g} to {u.max():.4g}", sweep[1]))
     volts = _get(result, "pnp/transient/overpotential")
     if volts is not None:
-        labels = np.asarray(result.data["pnp/transient/run_label"].value).ravel()
-        for label, row in zip(labels, np.atleast_2d(np.asarray(volts[0], float))):
+        setpoint = result.data["pnp/transient/setpoint"]
+        for value, row in zip(np.atleast_1d(np.asarray(setpoint.value, float)), np.atleast_2d(np.asarray(volts[0], float))):
             finite = row[np.isfinite(row)]
+            at = f"at {value:g} {setpoint.units}" if np.isfinite(value) else "of the current table"
             if finite.size:
-                extras.append((f"final overpotential, {label}", finite[-1], volts[1]))
+                extras.append((f"final overpotential {at}", finite[-1], volts[1]))
     r_lf = _get(result, "pnp/impedance/low_frequency_resistance")
     if r_lf is not None:
         temps = np.asarray(result.data["pnp/impedance/temperature"].value, float)
@@ -121,11 +121,7 @@ def key_results(result):
     elif result.attrs.get("kind") == "pnp":
         out = _pnp(result)
     else:
-        out = []
-        for path, label in _TABLES.get(result.attrs.get("kind"), []):
-            got = _scalar(result, path)
-            if got:
-                out.append((label, *got))
+        out = _rows(result, _TABLES.get(result.attrs.get("kind"), []))
         if result.attrs.get("kind") == "design_map":
             k = 0
             while f"design_map/variant_{k}/interfacial_asr" in result.data:
