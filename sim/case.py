@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim import inputs
 from sim.errors import CaseError
 from sim.io import read_result
 from sim.kinds import REGISTRY, kind
@@ -135,24 +136,19 @@ def parse_case_text(text, file="<string>"):
 
 
 #: limits on what a case or sweep file may be before it is read or parsed
-MAX_CASE_BYTES = 1 << 20
+MAX_CASE_BYTES = inputs.LIMITS["case"]
 MAX_NESTING = 64
 
 
 def read_case_text(path):
     """The text of a case file: a regular file of at most MAX_CASE_BYTES, UTF-8.  Devices, pipes and
-    huge files are refused before anything is read (`/dev/zero` would never end)."""
+    huge files are refused before anything is read (`/dev/zero` would never end; sim.inputs).  A
+    result file given as a case says so."""
     path = Path(path)
-    try:
-        st = path.stat()
-        if not path.is_file():
-            raise CaseError(path, "<file>", None, "not a regular file")
-        if st.st_size > MAX_CASE_BYTES:
-            raise CaseError(path, "<file>", st.st_size, f"larger than {MAX_CASE_BYTES} bytes: not a case file")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CASE_BYTES + 1)
-    except OSError as e:
-        raise CaseError(path, "<file>", None, f"cannot read: {e.strerror or e}") from None
+    raw = inputs.read_bytes(path, "case", lambda why: CaseError(path, "<file>", None, why))
+    if raw.startswith(b"sim-result sha256=") or raw[:8] == b"\x89HDF\r\n\x1a\n":
+        raise CaseError(path, "<file>", None, "an HDF5 result file, not a case file: re-run it with "
+                        f"`sim run --from {path}`, or load it with sim.open('{path}')")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

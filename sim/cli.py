@@ -4,6 +4,7 @@
     sim validate CASE.toml ...           check case files without running them
     sim figures OUT.h5 [--format pdf,png] [--out DIR] [--style FILE]
     sim materials [--name NAME]          list the materials database with sources
+    sim export OUT.h5 --csv DIR          a result or sweep file as CSV tables (units in the headers)
     sim demo [--cases DIR] [--out DIR]   run every demo case and draw its figures
 """
 from __future__ import annotations
@@ -31,12 +32,17 @@ def _cmd_run(args):
             doc = apply_overrides(parse_case_text(case.text, case.path), overrides)
             case.kind, case.params = validate_document(doc, case.path)
             case.overrides = overrides
-        out = run_case(case, args.output or str(Path(args.from_result).with_name(Path(args.from_result).stem + "_rerun.h5")))
+        out = run_case(case, args.output or str(Path(args.from_result).with_name(Path(args.from_result).stem + "_rerun.h5")),
+                       inputs=(args.from_result,))
     elif args.case:
         out = run_case(load_case(args.case, overrides), args.output)
     else:
         raise SimError("give a case file (or --from RESULT.h5)")
     print(f"wrote {out} ({time.perf_counter() - t0:.2f} s)")
+    from sim import highlights
+    from sim.io import read_result
+    for line in highlights.lines(read_result(out)):        # read back: what the file holds, verified
+        print(line)
     if args.figures:
         from sim.figures import render_all
         for p in render_all(out):
@@ -61,21 +67,14 @@ def _cmd_validate(args):
     return 0
 
 
-FIGURE_FORMATS = ("pdf", "png", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
-
-
 def _cmd_figures(args):
+    from sim import inputs
+    from sim.api import figure_formats
     from sim.figures import render_all, render_comparison
-    from sim.schema import suggest
-    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
-    for fmt in formats:
-        if fmt not in FIGURE_FORMATS:
-            raise SimError(f"--format: {fmt!r} is not a figure format{suggest(fmt, FIGURE_FORMATS)} "
-                           f"(choose from {', '.join(FIGURE_FORMATS)})")
-    if not formats:
-        raise SimError("--format: give at least one format, e.g. pdf,png")
-    if args.style and not Path(args.style).is_file():
-        raise SimError(f"--style: {args.style}: no such style file")
+    formats = figure_formats(args.format, "--format")
+    if args.style:                                  # a regular UTF-8 file of bounded size, before any result is read
+        inputs.read_text(args.style, "style", lambda why: SimError(
+            f"--style: {args.style}: {'no such style file' if why == 'no such file' else why}"))
     paths = []
     for result in args.result:
         out = Path(args.out) / Path(result).stem if (args.out and len(args.result) > 1) else args.out
@@ -136,6 +135,15 @@ def _cmd_sweep(args):
     ok = int((table["status"] == "ok").sum())
     print(f"wrote {out}: {ok}/{len(table)} cases ok ({time.perf_counter() - t0:.1f} s)")
     return 0 if ok == len(table) else 1
+
+
+def _cmd_export(args):
+    from sim.export import export_csv
+    from sim.io import read_result
+    paths = export_csv(read_result(args.result), args.csv)
+    for p in paths:
+        print(p)
+    return 0
 
 
 def _cmd_demo(args):
@@ -250,6 +258,14 @@ def build_parser():
     w.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a key of the base case (validated like the file); repeatable")
     w.set_defaults(func=_cmd_sweep)
+
+    e = sub.add_parser("export", help="write a result or sweep file as CSV tables",
+                       description="Write the tables of a result file (datasets that share their coordinates, "
+                       "and the scalars) or a sweep file's summary as CSV files, each column headed 'name (units)'. "
+                       "The file's digests are checked first.")
+    e.add_argument("result", help="HDF5 result or sweep file")
+    e.add_argument("--csv", required=True, metavar="DIR", help="folder for the CSV files (created if needed)")
+    e.set_defaults(func=_cmd_export)
 
     d = sub.add_parser("demo", help="run every case in a folder and draw the figures",
                        description="Run all *.toml cases in --cases, write HDF5 and figures to --out.")

@@ -183,7 +183,11 @@ def write_rows(f, n, rows, known=None):
         # one walk instead of a lookup per column (each path level is a trip into HDF5)
         known.update(names=_names(f, COLUMNS), shaped=_names(f, SHAPES), cols={}, shapes={}, own={})
     if "records" not in known:
-        known["records"] = f[RECORDS] if RECORDS in f else _text_dataset(f, RECORDS, n, "")
+        if RECORDS in f:
+            known["records"] = f[RECORDS]
+        else:
+            known["records"] = _text_dataset(f, RECORDS, n, "")
+            known["records"].make_scale(RECORDS)     # netCDF readers see a dimension, not an unlabelled axis
     ids = sorted(rows)
     _write_runs(known["records"], ids, _row_dtype("text", ""),
                 [json.dumps({**rows[i][0], "paths": sorted(rows[i][1])}, default=_jsonable) for i in ids])

@@ -55,6 +55,17 @@ class ResultFileError(SimError, OSError):
     """An HDF5 result file is missing, truncated, foreign or of another schema version."""
 
 
+class UnknownKey(SimError, KeyError):
+    """A dataset path or case key that does not exist; the message names the closest ones."""
+
+    def __str__(self):                      # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class InputFileError(SimError, OSError):
+    """A file named as input is missing, unreadable, not a regular file or too large (sim.inputs)."""
+
+
 class MeshWarning(UserWarning):
     """The mesh does not resolve the physics well (thin layers, coarse cells); stored in the result too."""
 

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import struct
 import subprocess
 import tempfile
@@ -25,8 +26,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from h5py import h5d, h5l
 
-from sim import __version__, columns
+from sim import __version__, columns, inputs
 from sim.errors import ResultFileError, SimError
 
 SCHEMA_VERSION = 2
@@ -40,10 +42,37 @@ SEAL_TAG = b"sim-result sha256="
 
 @dataclass
 class Q:
-    """A quantity to store: value (array-like or str), units, and extra attributes."""
+    """A quantity to store: value (array-like or str), units, extra attributes, and its dimensions.
+
+    dims: one entry per axis of `value`, the path (in the same {path: Q}) of the 1-D dataset that
+    holds that axis's coordinate values: `Q(phi, "V", dims=("pnp/x",))`; a 1-D coordinate names
+    itself (`Q(x, "m", dims=("pnp/x",))`).  The writer makes every dataset named in some `dims` an
+    HDF5 dimension scale (a netCDF-4 coordinate variable) and attaches it to each axis, so that
+    xarray and netCDF readers see phi(x) with x in m.
+    alias: a second path for the same dataset (an HDF5 hard link), e.g. `pnp/c_Li_i` for
+    `pnp/c/Li_i`: netCDF readers open one group at a time, and the alias puts every concentration
+    beside phi in the group `pnp`.
+    Both are stored as plain attributes (`dims`, space-separated; `alias`), so they are read back,
+    covered by the content digest and carried by sweep rows like any attribute.
+    """
     value: object
     units: str
     attrs: dict = field(default_factory=dict)
+    dims: tuple = ()
+    alias: str = ""
+
+    def __post_init__(self):
+        if self.dims:
+            self.dims = tuple(self.dims)
+            self.attrs = {**self.attrs, "dims": " ".join(self.dims)}
+        elif self.attrs:                                 # declared as, or read back from, the attribute
+            d = self.attrs.get("dims")
+            if isinstance(d, str) and not d.startswith("("):      # "(potential, x)": free text of older files
+                self.dims = tuple(d.split())
+        if self.alias:
+            self.attrs = {**self.attrs, "alias": self.alias}
+        elif self.attrs and isinstance(self.attrs.get("alias"), str):
+            self.alias = self.attrs["alias"]
 
 
 def git_commit():
@@ -100,7 +129,7 @@ def _relative(path):
 
 
 def write_datasets(group, data):
-    """Write {path: Q} under an open h5py group."""
+    """Write {path: Q} under an open h5py group, then its dimension scales and aliases (see Q)."""
     for path, q in data.items():
         if not isinstance(q, Q):
             raise TypeError(f"{path}: expected a Q(value, units), got {type(q).__name__}")
@@ -112,9 +141,77 @@ def write_datasets(group, data):
                 ds = group.create_dataset(path, data=arr.astype(object), dtype=h5py.string_dtype())
             else:
                 ds = group.create_dataset(path, data=arr)
-        ds.attrs["units"] = q.units
-        for k, v in q.attrs.items():
-            ds.attrs[k] = v
+        columns._new_attrs(ds, {"units": q.units, **q.attrs})     # h5py's types, through its faster low-level API
+    _dimension_scales(group, data)
+
+
+def _dimension_scales(group, data):
+    """Make each dataset named in a `dims` an HDF5 dimension scale named after its last path component
+    (what netCDF-4 calls a coordinate variable: h5netcdf and netCDF-C name the dimension by it), attach
+    it to every axis that names it, and link the aliases.  A `dims` that does not fit (an unknown
+    path, a coordinate that is not 1-D or has another length than the axis) is a bug in the runner."""
+    def bug(path, why):
+        return ResultFileError(f"internal: /{path}: {why} (a bug in sim: please report it)")
+    scales = {}
+    for path, q in data.items():
+        if not q.dims:
+            continue
+        shape = np.shape(q.value) if not isinstance(q.value, str) else ()
+        if len(q.dims) != len(shape):
+            raise bug(path, f"dims {q.dims} name {len(q.dims)} axes, the value has {len(shape)}")
+        for d, n in zip(q.dims, shape):
+            c = data.get(d)
+            if c is None or isinstance(c.value, str) or np.ndim(c.value) != 1 or len(c.value) != n:
+                raise bug(path, f"dims names /{d}, which is not a 1-D dataset of {n} values")
+            if d not in scales:
+                scales[d] = group[d]
+                scales[d].make_scale(d.rsplit("/", 1)[-1])
+    for path, q in data.items():
+        if q.dims and q.dims != (path,):
+            if path in scales:
+                raise bug(path, "a coordinate (dimension scale) cannot have dimensions of its own")
+            ds = group[path]
+            for axis, d in enumerate(q.dims):
+                ds.dims[axis].attach_scale(scales[d])
+        if q.alias:
+            if q.alias in data or q.alias in group:
+                raise bug(path, f"its alias /{q.alias} is already a dataset")
+            group[q.alias] = group[path]            # a hard link: the same dataset under a second name
+
+
+#: CF-style `long_name` of datasets by the last component of their path (others: the path in words)
+LONG_NAMES = {
+    "x": "position (cell centre)", "x_faces": "position of the cell faces", "phi": "electrostatic potential",
+    "cathode_potential": "cathode potential vs Li/Li+", "bulk_potential": "bulk potential", "time": "time",
+    "frequency": "frequency", "temperature": "temperature", "z_real": "real part of the impedance",
+    "z_imag": "imaginary part of the impedance", "r_scl": "space-charge-layer resistance",
+    "total_interfacial_asr": "total interfacial resistance", "contact_potential": "contact potential",
+    "thickness_1pct": "space-charge-layer thickness (1 % criterion)", "setpoint": "set point of the run",
+    "loading": "cathode loading", "separator_thickness": "separator thickness",
+    "conductivity": "ionic conductivity", "specific_energy": "specific energy", "energy_density": "energy density",
+}
+
+
+def long_name(path):
+    """The CF `long_name` of a dataset at `path`: from LONG_NAMES, 'concentration of S' under a `c` or
+    `c_bulk` group, else the last path component in words."""
+    parts = path.strip("/").split("/")
+    leaf = parts[-1]
+    if len(parts) >= 2 and parts[-2] in ("c", "c_bulk"):
+        return ("bulk " if parts[-2] == "c_bulk" else "") + f"concentration of {leaf}"
+    return LONG_NAMES.get(leaf, leaf.replace("_", " "))
+
+
+def with_long_names(data):
+    """{path: Q} with a CF `long_name` attribute on every dataset that has none (a new Q where one is
+    added; the caller's Q objects are left as they are)."""
+    out = {}
+    for path, q in data.items():
+        if "long_name" in q.attrs:
+            out[path] = q
+        else:
+            out[path] = Q(q.value, q.units, {**q.attrs, "long_name": long_name(path)}, q.dims, q.alias)
+    return out
 
 
 def _utf8(text):
@@ -200,14 +297,30 @@ def terminate_handler(signum, frame):
     os._exit(128 + signum)
 
 
-def check_output_path(out_path, check_lock=True):
-    """Refuse, before any computation, an output that cannot be written: a directory, a device or
-    other non-regular file (`-o /dev/null` must not be replaced), a folder under a file, or a
-    read-only folder.  Returns the path."""
+#: what an output may be called: sim writes HDF5 only, and a name saying otherwise (`-o out.txt`,
+#: `-o case.toml`) is a mistake caught before the computation
+OUTPUT_SUFFIXES = (".h5", ".hdf5")
+
+
+def check_output_path(out_path, check_lock=True, inputs=()):
+    """Refuse, before any computation, an output that cannot or must not be written: a name not ending
+    in .h5 or .hdf5, a directory, a device, FIFO or other non-regular file (`-o /dev/null` must not be
+    replaced), one of the run's own input files (`inputs`: the case file, a sweep file and its base),
+    a folder under a file, or a read-only folder.  Returns the path."""
     out_path = Path(out_path)
     if out_path.exists() and not out_path.is_file():
-        raise ResultFileError(f"{out_path}: exists and is not a regular file (a directory or device); "
+        raise ResultFileError(f"{out_path}: exists and is not a regular file (a directory, device or FIFO); "
                               "give a file name")
+    if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ResultFileError(f"{out_path}: an output must be an HDF5 file ending in .h5 or .hdf5 "
+                              f"({'not ' + repr(out_path.suffix) if out_path.suffix else 'it has no suffix'})")
+    for inp in inputs:
+        try:
+            same = out_path.exists() and Path(inp).exists() and os.path.samefile(out_path, inp)
+        except OSError:
+            same = False
+        if same:
+            raise ResultFileError(f"{out_path}: is an input of this run ({inp}); choose another output")
     parent = out_path.parent
     for p in [parent, *parent.parents]:
         if p.exists():
@@ -259,6 +372,7 @@ def write_image_atomically(out_path, image):
         with open(tmp, "wb") as fh:
             fh.write(sealed)
             fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())      # as open() would create it; mkstemp makes 0600
             os.fsync(fh.fileno())
         del sealed
         os.replace(tmp, out_path)
@@ -274,6 +388,13 @@ def write_image_atomically(out_path, image):
     finally:
         _PENDING.discard(tmp)
     return out_path
+
+
+def _umask():
+    """The process's umask (read by setting it, so set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def seal(image):
@@ -296,17 +417,12 @@ def seal_ok(image):
 
 
 def read_sealed(path, what="result file"):
-    """The bytes of a file written by sim, after checking its seal (see USERBLOCK_BYTES).
-    Raises ResultFileError naming the file: missing, not a regular file, not sealed, or damaged."""
+    """The bytes of a file written by sim, after checking its seal (see USERBLOCK_BYTES).  The file
+    must be a regular file within sim.inputs.LIMITS["result"] (checked before a byte is read).
+    Raises ResultFileError naming the file: missing, not a regular file, too large, not sealed, or damaged."""
     path = Path(path)
-    if not path.exists():
-        raise ResultFileError(f"{path}: no such {what}")
-    if not path.is_file():
-        raise ResultFileError(f"{path}: not a regular file")
-    try:
-        image = path.read_bytes()
-    except OSError as e:
-        raise ResultFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+    image = inputs.read_bytes(path, "result", lambda why: ResultFileError(
+        f"{path}: no such {what}" if why == "no such file" else f"{path}: {why}"))
     if not image.startswith(SEAL_TAG):
         if image[:8] == b"\x89HDF\r\n\x1a\n" or image[USERBLOCK_BYTES:USERBLOCK_BYTES + 8] == b"\x89HDF\r\n\x1a\n":
             raise ResultFileError(f"{path}: not a sim {what} of schema version {SCHEMA_VERSION} (it has no checksum "
@@ -351,6 +467,8 @@ def write_result(out_path, data, root_attrs):
     check_no_infinity_or_undocumented_nan(data, out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
+    data = with_long_names(data)
+
     def build(f):
         for k, v in root_attrs.items():
             f.attrs[k] = v
@@ -382,19 +500,139 @@ class Result:
 
     @property
     def parameters(self):
-        return json.loads(self.attrs.get("parameters_json", "{}"))
+        return self.json_attr("parameters_json", {})
+
+    def json_attr(self, name, default=None):
+        """A root attribute holding JSON, parsed (read_result has checked that it parses to its type)."""
+        v = self.attrs.get(name)
+        if v is None:
+            return default
+        return _parse_json_attr(name, v, self.path)
 
 
-def read_datasets(group, where):
-    """{relative path: Q} of every dataset under an open h5py group, and {group path: digest
-    attribute} of the groups below it that carry one.  `where` names the file in errors."""
-    data, digests = {}, {}
+#: root attributes that hold JSON, and the type each must parse to (checked by read_result: a file with
+#: garbage there is one clean error, never a JSONDecodeError from whoever reads it later)
+JSON_ATTRS = {"parameters_json": dict, "overrides_json": list, "materials_json": dict, "warnings_json": list,
+              "varied_keys": list}
+#: root attributes that must be text
+TEXT_ATTRS = ("case_text", "case_path", "kind", "study", "sweep_text", "sweep_path", "sweep_digest",
+              "content_sha256", "created_utc", "sim_version", "git_commit")
 
-    def visit(name, obj):
-        if not isinstance(name, str):          # h5py hands back bytes for a name that is not UTF-8
-            raise ResultFileError(f"{where}: corrupt object name {name[:40]!r}")
-        if isinstance(obj, h5py.Dataset):
-            if "units" not in obj.attrs:
+
+def _parse_json_attr(name, value, where):
+    want = JSON_ATTRS.get(name, object)
+    if not isinstance(value, str):
+        raise ResultFileError(f"{where}: root attribute '{name}' is not JSON text")
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        raise ResultFileError(f"{where}: root attribute '{name}' is not valid JSON (damaged or edited)") from None
+    if not isinstance(parsed, want):
+        raise ResultFileError(f"{where}: root attribute '{name}' is not a JSON {want.__name__}")
+    if name == "overrides_json" and not all(isinstance(o, list) and len(o) == 2 and isinstance(o[0], str)
+                                            for o in parsed):
+        raise ResultFileError(f"{where}: root attribute 'overrides_json' is not a list of [key, value] pairs")
+    if name == "varied_keys" and not all(isinstance(k, str) for k in parsed):
+        raise ResultFileError(f"{where}: root attribute 'varied_keys' is not a list of key paths")
+    return parsed
+
+
+def check_root_attrs(attrs, where):
+    """Every JSON root attribute parses to its type and every text one is text (see JSON_ATTRS)."""
+    for name, value in attrs.items():
+        if name in JSON_ATTRS:
+            _parse_json_attr(name, value, where)
+        elif name in TEXT_ATTRS and not isinstance(value, str):
+            raise ResultFileError(f"{where}: root attribute '{name}' is not text")
+
+
+#: attributes that HDF5 dimension scales and netCDF-4 put on datasets: the file's layout, not sim's data
+#: (not among a Q's attributes, nor in its digest; the `dims` attribute carries the same information)
+LAYOUT_ATTRS = frozenset({"CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST", "_Netcdf4Dimid",
+                          "_Netcdf4Coordinates", "_nc3_strict"})
+
+
+def _datasets(group, where, max_bytes=None):
+    """{path relative to group: h5py Dataset} and {group path: `digest` attribute} of everything below
+    an open group, after checking its structure and before any dataset is read:
+    - only hard links: a soft link (sim writes none) or an external link (into another file) is refused;
+    - no dataset whose data live outside the file (external storage, a virtual layout), pass through a
+      filter (sim never compresses) or, with `max_bytes` (the file's size), exceed the whole file (a
+      dataset with unallocated storage reads as fill values of any size);
+    - a dataset reached by a second name only under its declared alias (Q.alias), which is skipped.
+    Raises ResultFileError naming the file and the dataset."""
+    found, digests, links = {}, {}, []
+    try:
+        # every link with its type (raising inside HDF5's visit would break it: collected, then checked)
+        group.id.links.visit(lambda name, info: links.append((name, info.type)), info=True)
+        for raw, kind in links:
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ResultFileError(f"{where}: corrupt object name {raw[:40]!r}") from None
+            if kind == h5l.TYPE_SOFT:
+                raise ResultFileError(f"{where}: /{name} is a soft link (sim writes none): refused")
+            if kind != h5l.TYPE_HARD:
+                raise ResultFileError(f"{where}: /{name} links into another file: refused before reading")
+            obj = group[name]
+            if isinstance(obj, h5py.Dataset):
+                found.setdefault(obj.id, (obj, []))[1].append(name)
+            elif isinstance(obj, h5py.Group) and "digest" in obj.attrs:
+                digests[name] = str(obj.attrs["digest"])
+        out = {}
+        for obj, names in found.values():
+            dcpl = obj.id.get_create_plist()
+            refuse = ("is a virtual dataset (its data live in other files)" if dcpl.get_layout() == h5d.VIRTUAL
+                      else "uses external storage (its data live in another file)" if dcpl.get_external_count()
+                      else "passes through an HDF5 filter (sim writes none)" if dcpl.get_nfilters() else "")
+            if not refuse and max_bytes is not None and obj.size * obj.dtype.itemsize > max_bytes:
+                refuse = f"declares {obj.size * obj.dtype.itemsize} bytes, more than the whole file"
+            if refuse:
+                raise ResultFileError(f"{where}: dataset /{names[0]} {refuse}: refused before reading")
+            if len(names) > 1:
+                alias = obj.attrs.get("alias")
+                alias = alias.decode() if isinstance(alias, bytes) else alias
+                rest = [n for n in names if n != alias]
+                if len(rest) != 1:
+                    raise ResultFileError(f"{where}: /{names[0]} and /{names[1]} are one dataset under two names, "
+                                          "neither its declared alias (edited outside sim)")
+                names = rest
+            out[names[0]] = obj
+    except ResultFileError:
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError, UnicodeDecodeError) as e:
+        raise ResultFileError(f"{where}: corrupt or truncated ({e})") from None
+    return out, digests
+
+
+def open_image(image, where, structure=None):
+    """An h5py File on the file image `image` (bytes whose seal the caller has checked), after
+    checking its whole structure (see `_datasets`) before any dataset is read.  structure: a dict
+    that receives what the check found (`read_datasets` of the whole file then need not walk it again)."""
+    try:
+        f = h5py.File(io.BytesIO(image), "r")
+    except OSError as e:
+        raise ResultFileError(f"{where}: not a readable HDF5 file ({e})") from None
+    try:
+        found = _datasets(f, where, max_bytes=len(image))
+    except BaseException:
+        f.close()
+        raise
+    if structure is not None:
+        structure["found"] = found
+    return f
+
+
+def read_datasets(group, where, structure=None):
+    """{relative path: Q} of every dataset under an open h5py group (each read once, under its own
+    name: an alias is skipped), and {group path: digest attribute} of the groups below it that carry
+    one.  `where` names the file in errors; structure: what open_image found for this (root) group."""
+    data = {}
+    found, digests = structure["found"] if structure else _datasets(group, where)
+    try:
+        for name, obj in sorted(found.items()):
+            names = [k for k in obj.attrs.keys() if k not in LAYOUT_ATTRS]
+            if "units" not in names:
                 raise ResultFileError(f"{where}: dataset /{name} has no 'units' attribute")
             v = obj[()]
             if isinstance(v, bytes):
@@ -406,13 +644,11 @@ def read_datasets(group, where):
                     v[:] = items
                 else:
                     v = np.array(items).reshape(v.shape)
-            extra = {k: a for k, a in obj.attrs.items() if k != "units"}
+            extra = {k: obj.attrs[k] for k in names if k != "units"}
             data[name] = Q(v, str(obj.attrs["units"]), extra)
-        elif "digest" in obj.attrs:
-            digests[name] = str(obj.attrs["digest"])
-    try:
-        group.visititems(visit)
-    except (OSError, KeyError, RuntimeError, ValueError, UnicodeDecodeError) as e:
+    except ResultFileError:
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError, UnicodeDecodeError) as e:
         raise ResultFileError(f"{where}: corrupt or truncated ({e})") from None
     return data, digests
 
@@ -431,19 +667,82 @@ def verify(data, digests, where, stored=None, root_attrs=None):
             raise ResultFileError(f"{where}: /{g}: {damaged}")
 
 
+def root_attrs(f, where):
+    """The root attributes of an open file, text decoded."""
+    try:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError, UnicodeDecodeError) as e:
+        raise ResultFileError(f"{where}: corrupt root attributes ({e})") from None
+
+
+def sweep_digest(records, summary_digest, attrs):
+    """The root `content_sha256` of a sweep file: SHA-256 over its case records (status, parameters,
+    paths and digest of every case; `records`: their texts, "" for a case not written), the summary's
+    own digest and the root attributes (case and sweep text, varied keys, ...).  With each case's
+    digest in its record, it covers every byte a reader trusts."""
+    recs = np.asarray([] if records is None else records, dtype=str)
+    return content_digest({"case_records": Q(recs, ""), "summary": Q(str(summary_digest), "")}, attrs)
+
+
+def stored_records(f):
+    """The case-record texts of an open sweep file as written (None if it has none yet)."""
+    if columns.RECORDS not in f:
+        return None
+    return [r.decode("utf-8", "surrogateescape") if isinstance(r, bytes) else str(r) for r in f[columns.RECORDS][()]]
+
+
+def verify_sweep(f, attrs, where, summary=None):
+    """Check the digests of an open sweep file that do not need its case rows: the summary's, and the
+    root one over the records, the summary digest and the root attributes (see sweep_digest), and that
+    every case the summary marks ok has a record that says so.  summary: its {column: Q} if already
+    read.  Returns the parsed records."""
+    try:
+        stored_summary = f["summary"].attrs.get("digest") if "summary" in f else None
+    except (OSError, KeyError, RuntimeError, ValueError) as e:
+        raise ResultFileError(f"{where}: corrupt sweep summary ({e})") from None
+    if stored_summary is None:
+        raise ResultFileError(f"{where}: /summary has no digest (written by an older sim or edited); run the sweep again")
+    if summary is None:
+        summary, _ = read_datasets(f["summary"], where)
+    if content_digest(summary) != str(stored_summary):
+        raise ResultFileError(f"{where}: the sweep summary does not match the digest written with it (damaged, "
+                              "edited or written by an older sim); run `sim sweep --resume` to repair it")
+    if "content_sha256" not in attrs:
+        raise ResultFileError(f"{where}: has no content digest (written by an older sim or edited); run "
+                              "`sim sweep --resume` to repair it")
+    try:
+        texts = stored_records(f)
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+        raise ResultFileError(f"{where}: unreadable case records ({str(e)[:80]})") from None
+    if sweep_digest(texts, stored_summary, attrs) != attrs["content_sha256"]:
+        raise ResultFileError(f"{where}: its case records or root attributes do not match the digest written "
+                              "with them (damaged or edited); run `sim sweep --resume` to repair it")
+    check_root_attrs(attrs, where)
+    try:
+        recs = [json.loads(t) if t else None for t in texts or []]
+    except (ValueError, RecursionError):
+        raise ResultFileError(f"{where}: a case record is not valid JSON (damaged or edited)") from None
+    if not all(r is None or isinstance(r, dict) for r in recs):
+        raise ResultFileError(f"{where}: a case record is not a JSON object (damaged or edited)")
+    ids, status = summary.get("case_id"), summary.get("status")
+    if ids is not None and status is not None:
+        for i, s in zip(np.asarray(ids.value).ravel().tolist(), np.asarray(status.value).ravel().tolist()):
+            rec = recs[i] if isinstance(i, int) and 0 <= i < len(recs) else None
+            if s == "ok" and (rec is None or rec.get("status") != "ok"):
+                raise ResultFileError(f"{where}: case {i}: the summary says ok but its record is missing or says "
+                                      "otherwise (damaged or edited); run `sim sweep --resume` to repair it")
+    return recs
+
+
 def read_result(path):
-    """Read a result file and verify its digest.  Raises ResultFileError naming the file and what is wrong."""
+    """Read a result or sweep file and verify its digests.  Raises ResultFileError naming the file and
+    what is wrong.  The file's seal is checked before HDF5 parses it, its structure (links, storage of
+    every dataset) before any dataset is read, and every digest before anything is returned."""
     path = Path(path)
     image = read_sealed(path)
-    try:
-        f = h5py.File(io.BytesIO(image), "r")
-    except OSError as e:
-        raise ResultFileError(f"{path}: not a readable HDF5 file ({e})") from None
-    with f:
-        try:
-            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        except (OSError, KeyError, RuntimeError, ValueError, UnicodeDecodeError) as e:
-            raise ResultFileError(f"{path}: corrupt root attributes ({e})") from None
+    structure = {}
+    with open_image(image, path, structure) as f:
+        attrs = root_attrs(f, path)
         if "schema_version" not in attrs:
             raise ResultFileError(f"{path}: not a sim result file (root attribute 'schema_version' is missing)")
         try:
@@ -453,21 +752,19 @@ def read_result(path):
         if version != SCHEMA_VERSION:
             raise ResultFileError(f"{path}: schema version {attrs['schema_version']} is not supported "
                                   f"(this sim reads version {SCHEMA_VERSION})")
-        data, digests = read_datasets(f, path)
         if attrs.get("study") == "sweep":
-            if "summary" not in digests:
-                raise ResultFileError(f"{path}: /summary has no digest (written by an older sim or edited); "
-                                      "run the sweep again")
-            verify(data, digests, path)
+            data, _ = read_datasets(f, path, structure)
+            verify_sweep(f, attrs, path, {k[8:]: q for k, q in data.items() if k.startswith("summary/")})
             for i, row in case_rows(f, path, status="ok"):
                 if content_digest(row[1]) != row[0].get("digest"):
                     raise ResultFileError(f"{path}: case {i}: its rows do not match the digest written with them "
                                           "(damaged or edited); run `sim sweep --resume` to repair it")
             return Result(path, attrs, data)
+        data, _ = read_datasets(f, path, structure)
     if "content_sha256" not in attrs:
         raise ResultFileError(f"{path}: has no content digest (written by an older sim or edited); run it again")
-    else:
-        verify(data, {}, path, stored=str(attrs["content_sha256"]), root_attrs=attrs)
+    verify(data, {}, path, stored=str(attrs["content_sha256"]), root_attrs=attrs)
+    check_root_attrs(attrs, path)
     return Result(path, attrs, data)
 
 
@@ -478,7 +775,7 @@ def case_rows(f, where, status=None):
         recs = columns.records(f)
         ids = [i for i, r in enumerate(recs) if r is not None and (status is None or r.get("status") == status)]
         rows = columns.read_rows(f, ids)
-    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
         raise ResultFileError(f"{where}: unreadable case rows ({str(e)[:80]})") from None
     return [(i, (rec, {p: Q(v, u, a) for p, (v, u, a) in row.items()})) for i, (rec, row) in rows.items()]
 
@@ -500,8 +797,6 @@ class Lock:
         except OSError as e:
             raise ResultFileError(f"{self.path.parent}: cannot create the output folder ({e.strerror})") from None
         for _ in range(2):
-            if self.path.is_dir():
-                raise OutputLocked(f"{self.path}: a directory stands where the lock file goes; remove it")
             try:
                 with _registering():
                     fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -537,12 +832,23 @@ def lock_path(out_path):
 
 def lock_holder(path, young_s=10.0):
     """Who else holds a lock file: 'process <pid>' if that process lives, 'a writer starting up' for an
-    empty lock file younger than young_s (its pid is not written yet), else None (stale)."""
+    empty lock file younger than young_s (its pid is not written yet), else None (stale).  Something
+    other than a small regular file where the lock goes (a directory, a FIFO, a large file) is never
+    taken over: OutputLocked asks to remove it."""
+    path = Path(path)
     try:
-        text = Path(path).read_text().strip()
-        age = _time.time() - Path(path).stat().st_mtime
+        st = os.stat(path)
     except OSError:
         return None
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputLocked(f"{path}: {inputs._kind(st.st_mode)} stands where the lock file goes; remove it")
+    try:
+        text = inputs.read_bytes(path, "lock").decode("utf-8", "replace").strip()
+        age = _time.time() - st.st_mtime
+    except SimError as e:
+        if not path.exists():
+            return None                         # released meanwhile
+        raise OutputLocked(f"{path}: not a lock file written by sim ({str(e).split(': ', 1)[-1]}); remove it") from None
     if not text:
         return "a writer starting up" if age < young_s else None
     try:

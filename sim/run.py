@@ -19,13 +19,14 @@ def default_output(case_path, results_dir="results"):
     return Path(results_dir) / (Path(case_path).stem + ".h5")
 
 
-def run_case(case, out=None, overrides=None):
-    """Load (if a path; with --set overrides), compute and write a case; returns the output path."""
+def run_case(case, out=None, overrides=None, inputs=()):
+    """Load (if a path; with --set overrides), compute and write a case; returns the output path.
+    The output must not be the case file or another of `inputs` (e.g. the result of `run --from`)."""
     import json
     import warnings
     if not isinstance(case, Case):
         case = load_case(case, overrides)
-    out = check_output_path(out if out else default_output(case.path))      # before the computation
+    out = check_output_path(out if out else default_output(case.path), inputs=(case.path, *inputs))   # before the computation
     notes = plausibility(case.params)
     for n in notes:
         warnings.warn(f"{case.path}: {n}", PlausibilityWarning, stacklevel=2)

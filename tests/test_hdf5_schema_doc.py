@@ -1,5 +1,6 @@
 """docs/hdf5-schema.md cannot drift: every dataset path it documents (with the unit it gives) exists in
-the output of a shipped case, and the documented root and group attributes are there."""
+the output of a shipped case, the documented root and group attributes are there, and every array has
+the dimensions the doc's table gives it (and every coordinate it lists is a dimension scale)."""
 import re
 from pathlib import Path
 
@@ -94,3 +95,58 @@ def test_documented_root_and_group_attributes(demo_results):
         a = f["pnp/observables/interface_0/right/r_scl"].attrs
         assert a["interface"] == "cathode|sse" and a["side"] == "right"
     assert all(u is not None for u in ds.values())
+
+
+def _dims(path):
+    """{dataset path: tuple of dimension names, or 'scale'} of a file, every link included (aliases too)."""
+    out = {}
+    with h5py.File(path) as f:
+        names = []
+        f.visititems_links(lambda n, link: names.append(n))
+        for n in names:
+            o = f[n]
+            if isinstance(o, h5py.Dataset) and o.ndim:
+                out[n] = "scale" if o.is_scale else tuple(o.dims[i][0].name.rsplit("/", 1)[-1] if len(o.dims[i])
+                                                          else None for i in range(o.ndim))
+    return out
+
+
+def test_dimensions_table_and_coordinates(demo_results):
+    """Each row of the doc's dimensions table: its arrays exist and carry exactly those dimensions; each
+    listed coordinate is a dimension scale; every array of every output is covered by the table or the
+    coordinate list (a new array without documented dimensions fails here); the aliases exist."""
+    _, results = demo_results
+    text = DOC.read_text()
+    section = text.split("## Dimensions and coordinates")[1].split("\n## ")[0]
+    files = {stem: _dims(p) for stem, p in results.items()}
+    every = {(stem, n): d for stem, ds in files.items() for n, d in ds.items()}
+    covered, problems = set(), []
+    rows = re.findall(r"^\| (`/.+?) \| (.+?) \|$", section, flags=re.M)
+    assert len(rows) > 10
+    for paths, dims in rows:
+        want = tuple(re.findall(r"`(\w+)`", dims))
+        for rx, _ in documented(paths):
+            hits = [(k, d) for k, d in every.items() if rx.match(k[1])]
+            if not hits and not rx.pattern.startswith("summary") and not any(o in rx.pattern for o in OPTIONAL):
+                problems.append(f"{rx.pattern}: no such array in any output")
+            for k, d in hits:
+                covered.add(k)
+                if d != want:
+                    problems.append(f"{k[0]}: /{k[1]} has dimensions {d}, the doc says {want}")
+    coords = section.split("A *coordinate*")[1].split("\n- ")[0]
+    for rx, _ in documented(coords):
+        hits = [(k, d) for k, d in every.items() if rx.match(k[1])]
+        if not hits and not any(o in rx.pattern for o in OPTIONAL):
+            problems.append(f"coordinate {rx.pattern}: not in any output")
+        for k, d in hits:
+            covered.add(k)
+            if d != "scale":
+                problems.append(f"{k[0]}: /{k[1]} is documented as a coordinate but has dimensions {d}")
+    aliases = re.compile(r"(^|/)c(_bulk)?_[^/]+$")
+    uncovered = sorted(f"{s}: /{n}" for (s, n) in every if (s, n) not in covered and not aliases.search(n))
+    assert not problems and not uncovered, "\n".join(problems + [f"undocumented dimensions: {u}" for u in uncovered])
+    lco = files["lco_lps"]
+    for alias, name in (("pnp/c_Li_i", "pnp/c/Li_i"), ("pnp/c_bulk_Li_i", "pnp/c_bulk/Li_i"),
+                        ("pnp/sweep/c_Li_i", "pnp/sweep/c/Li_i")):
+        assert lco[alias] == lco[name]
+    assert files["lco_lps_charging"]["pnp/transient/c_Li_i"] == ("setpoint", "time", "x")

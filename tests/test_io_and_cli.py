@@ -137,3 +137,52 @@ def test_digest_bytes_of_float_scalars_are_those_of_their_arrays():
     for v in (1.5, -0.0, 0.1, float("nan"), float("inf"), -float("inf"), 5e-324, 1e308, np.float64(2.5), np.float64(-7e-12)):
         general = _canonical_bytes(np.asarray(v))          # a 0-d array takes the general path
         assert _canonical_bytes(v) == general == np.dtype(float).str.encode() + b"(1,)" + np.float64(v).tobytes()
+
+
+def test_run_ends_with_key_results_and_export_writes_csv_with_units(tmp_path, capsys):
+    """`sim run` prints a few key results with units after the path; `sim export --csv` writes one CSV per
+    table, each column headed 'name (units)', that reads back to the stored values."""
+    import csv
+    out = tmp_path / "b.h5"
+    assert main(["run", os.path.join(ROOT, "cases", "separator_budget.toml"), "-o", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f"wrote {out}") and 3 <= len(lines) - 1 <= 6
+    assert any("total polarization" in l and l.rstrip().endswith(" V") for l in lines[1:])
+    assert any("thickest separator within the budget" in l and l.rstrip().endswith(" um") for l in lines[1:])
+    assert main(["export", str(out), "--csv", str(tmp_path / "csv")]) == 0
+    names = sorted(p.name for p in (tmp_path / "csv").iterdir())
+    assert "scalars.csv" in names and "polarization.curve.separator_thickness.csv" in names
+    with open(tmp_path / "csv" / "polarization.curve.separator_thickness.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["separator_thickness (um)", "polarization/curve/polarization (V)"]
+    r = read_result(out)
+    np.testing.assert_array_equal([float(v) for _, v in rows[1:]], r.value("polarization/curve/polarization"))
+    with open(tmp_path / "csv" / "scalars.csv") as fh:
+        scalars = {row[0]: row[1:] for row in csv.reader(fh)}
+    assert scalars["polarization/total"] == [repr(float(r.value("polarization/total"))), "V"]
+
+
+def test_export_of_a_sweep_and_of_a_two_dimensional_array(tmp_path, demo_results):
+    import csv
+    _, results = demo_results
+    assert main(["export", str(results["lco_lps"]), "--csv", str(tmp_path / "pnp")]) == 0
+    with open(tmp_path / "pnp" / "pnp.sweep.cathode_potential--pnp.x.csv") as fh:
+        rows = list(csv.reader(fh))
+    r = read_result(results["lco_lps"])
+    n_u, n_x = len(r.value("pnp/sweep/cathode_potential")), len(r.value("pnp/x"))
+    assert rows[0][:3] == ["cathode_potential (V)", "x (m)", "pnp/sweep/c/Li_i (mol/m^3)"] and len(rows) == 1 + n_u * n_x
+    phi = rows[0].index("pnp/sweep/phi (V)")
+    np.testing.assert_array_equal(np.array([float(row[phi]) for row in rows[1:]]).reshape(n_u, n_x),
+                                  r.value("pnp/sweep/phi"))
+    with open(tmp_path / "pnp" / "pnp.x.csv") as fh:
+        header = next(csv.reader(fh))
+    assert header[0] == "x (m)" and "pnp/phi (V)" in header and "pnp/c/Li_i (mol/m^3)" in header
+    from sim.studies import run_sweep
+    (tmp_path / "base.toml").write_text(open(os.path.join(ROOT, "cases", "separator_budget.toml")).read())
+    (tmp_path / "s.toml").write_text('base = "base.toml"\n[parameters."layers.separator.thickness_um"]\n'
+                                     'values = [5.0, 10.0]\n')
+    run_sweep(tmp_path / "s.toml", tmp_path / "s.h5", executor="serial", progress=False)
+    assert main(["export", str(tmp_path / "s.h5"), "--csv", str(tmp_path / "sw")]) == 0
+    with open(tmp_path / "sw" / "summary.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][:3] == ["case_id (1)", "param:layers.separator.thickness_um (um)", "status"] and len(rows) == 3

@@ -39,7 +39,12 @@ RC = {
 
 @contextlib.contextmanager
 def use_style(style_file=None):
-    """House style, optionally overridden by a matplotlib style file."""
+    """House style, optionally overridden by a matplotlib style file (a regular UTF-8 file of bounded
+    size: sim.inputs; matplotlib's own errors on its content are one SimError line)."""
+    if style_file:
+        from sim import inputs
+        from sim.errors import SimError
+        inputs.read_text(style_file, "style", lambda why: SimError(f"style file {style_file}: {why}"))
     styles = [RC] + ([str(style_file)] if style_file else [])
     with plt.style.context(styles):
         yield

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 from sim.progress import bar
 
-from sim.case import validate_document
+from sim.case import read_case_text, validate_document
 from sim.errors import SimError, with_origin
-from sim.io import Lock, check_no_infinity_or_undocumented_nan, content_digest, provenance
+from sim.io import Lock, check_no_infinity_or_undocumented_nan, check_output_path, content_digest, provenance
 from sim.schema import unit_of
 from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
@@ -206,7 +206,8 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
     """
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
-    out = Path(out)
+    # as for `sim run`: no device, FIFO, directory, non-HDF5 name or input file as the output
+    out = check_output_path(out, check_lock=False, inputs=(sweep.path, sweep.base_path))
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = sweep.digest()
     ids = list(range(sweep.n))
@@ -235,7 +236,7 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
                     print(f"  case {i}: {why}")
         rows = {i: (status, wall, err, _scalars(data)) for i, (status, wall, err, data) in done.items()}
         todo = [i for i in ids if i not in done]
-        attrs = provenance(sweep.base_path.read_text(encoding="utf-8"), sweep.base_path, kind, sweep.spec)
+        attrs = provenance(read_case_text(sweep.base_path), sweep.base_path, kind, sweep.spec)
         attrs.update(sweep_text=sweep.text, sweep_path=str(sweep.path), sweep_digest=digest,
                      varied_keys=json.dumps(sweep.keys), study="sweep")
         written = {}             # the summary of the last flush: the table returned at the end

@@ -21,8 +21,11 @@ import numpy as np
 
 from sim.errors import ResultFileError, SimError
 from sim import columns
-from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, content_digest, read_datasets, read_sealed, seal_ok,
-                    write_datasets, write_image_atomically)
+from sim import inputs
+from sim import io as sio
+from sim.io import (Q, SEAL_TAG, USERBLOCK_BYTES, _datasets, content_digest, long_name, open_image,
+                    read_sealed, seal_ok, stored_records, sweep_digest, verify_sweep, write_datasets,
+                    write_image_atomically)
 
 STATUS_OK, STATUS_FAILED, STATUS_PENDING = "ok", "failed", "pending"
 
@@ -45,12 +48,10 @@ def verified_cases(path, digest, deadline_s=60.0):
     DamagedSweepFile for a damaged sim file from which nothing can be read.
     """
     path = Path(path)
-    try:
-        img = path.read_bytes()
-    except OSError as e:
-        raise ResultFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+    img = inputs.read_bytes(path, "result", lambda why: ResultFileError(f"{path}: {why}"))
     if seal_ok(img):
-        return (*_verified_in(img, path, digest), True)
+        done, repaired, root_ok = _verified_in(img, path, digest)
+        return done, repaired, root_ok           # edited and resealed: rebuilt from the cases that verify
     if not img.startswith(SEAL_TAG) and img[USERBLOCK_BYTES:USERBLOCK_BYTES + 8] != b"\x89HDF\r\n\x1a\n":
         read_sealed(path, "sweep file")          # raises the reason (not HDF5, or not written by this sim)
     import multiprocessing as mp
@@ -74,7 +75,7 @@ def verified_cases(path, digest, deadline_s=60.0):
         child.join()
     if outcome == "error":                # whatever it says (even "another sweep") was read from damaged bytes
         raise DamagedSweepFile(f"{value} (and its bytes do not match its checksum: damaged)")
-    done, repaired = value
+    done, repaired, _ = value
     return done, repaired, False
 
 
@@ -90,13 +91,17 @@ def _verify_in_child(conn, img, path, digest):
 
 
 def _verified_in(img, path, digest):
-    """verified_cases on the bytes `img` of the file `path` (see there); ( done, repaired )."""
-    try:
-        f = h5py.File(io.BytesIO(img), "r")
-    except OSError as e:
-        raise ResultFileError(f"{path}: not a readable sweep file ({e})") from None
+    """verified_cases on the bytes `img` of the file `path` (see there); (done, repaired, root_ok):
+    root_ok is False when the file's records, summary or root attributes fail their digest (the cases
+    are still checked one by one, and the file is rebuilt from those that verify)."""
+    f = open_image(img, path)
     done, repaired = {}, []
     with f:
+        try:
+            verify_sweep(f, sio.root_attrs(f, path), path)
+            root_ok = True
+        except ResultFileError:
+            root_ok = False
         try:
             if f.attrs.get("sweep_digest") != digest:
                 raise ResultFileError(f"{path}: was written by a different sweep (cases or base changed); "
@@ -138,7 +143,7 @@ def _verified_in(img, path, digest):
                 repaired.append((i, "data do not match its digest"))
             else:
                 done[i] = (STATUS_OK, float(rec.get("wall_time_s", np.nan)), str(rec.get("error", "")), data)
-    return done, repaired
+    return done, repaired, root_ok
 
 
 class SweepImage:
@@ -158,6 +163,11 @@ class SweepImage:
         self._bio = io.BytesIO(start or b"")
         if start:
             self._f = h5py.File(self._bio, "r+")
+            try:
+                _datasets(self._f, self.path, max_bytes=len(start))      # no foreign storage or links
+            except BaseException:
+                self._f.close()
+                raise
         else:
             self._f = h5py.File(self._bio, "w", userblock_size=USERBLOCK_BYTES)
         self.uncommitted = 0         # cases whose rows the image holds but the file on disk does not yet
@@ -195,9 +205,14 @@ class SweepImage:
                 f.attrs[k] = v
             if "summary" in f:
                 del f["summary"]
-            write_datasets(f.require_group("summary"), summary)
-            f["summary"].attrs["digest"] = content_digest(summary)
+            write_datasets(f, {f"summary/{k}": q for k, q in summary.items()})     # dims are paths in the file
+            summary_digest = content_digest(summary)
+            f["summary"].attrs["digest"] = summary_digest
             f["summary"].attrs.create("columns", np.array(list(summary), dtype=object), dtype=h5py.string_dtype())
+            # xarray reads a group's `coordinates` like a variable's (CF): the varied parameters become
+            # coordinates of `open_dataset(file, group="summary")` (one attribute, not one per column)
+            f["summary"].attrs["coordinates"] = " ".join(c for c in summary if c.startswith("param:"))
+            f.attrs["content_sha256"] = sweep_digest(stored_records(f), summary_digest, sio.root_attrs(f, self.path))
             f.flush()                                      # the image in _bio is now a complete file
         except OSError as e:                               # HDF5 failing in memory: the file on disk is untouched
             raise ResultFileError(f"{self.path}: could not write the result ({e}); the previous file, if any, "
@@ -216,14 +231,18 @@ class SweepImage:
 
 
 def read_case(path, case_id):
-    """{path: Q} of one case of a sweep file, verified against its digest."""
+    """{path: Q} of one case of a sweep file, verified against its digest (and the file's own digests)."""
     img = read_sealed(path, "sweep file")
-    with h5py.File(io.BytesIO(img), "r") as f:
-        recs = columns.records(f)
+    with open_image(img, path) as f:
+        recs = verify_sweep(f, sio.root_attrs(f, path), path)
         if not 0 <= case_id < len(recs) or recs[case_id] is None:
             raise ResultFileError(f"{path}: has no case {case_id}")
         rec = recs[case_id]
-        data = {p: Q(v, u, a) for p, (v, u, a) in columns.read_row(f, case_id, rec.get("paths", [])).items()}
+        try:
+            row = columns.read_row(f, case_id, rec.get("paths", []))
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise ResultFileError(f"{path}: case {case_id}: unreadable rows ({str(e)[:80]})") from None
+        data = {p: Q(v, u, a) for p, (v, u, a) in row.items()}
     if rec.get("status") == STATUS_OK and content_digest(data) != rec.get("digest"):
         raise ResultFileError(f"{path}: case {case_id}: its rows do not match the digest written with them")
     return data
@@ -242,12 +261,8 @@ def read_summary(path):
     """The summary table of a sweep file as a structured numpy array, and the columns' units."""
     img = read_sealed(path, "sweep file")
     try:
-        with h5py.File(io.BytesIO(img), "r") as f:
-            stored = f["summary"].attrs.get("digest")
-            summary, _ = read_datasets(f["summary"], path)
-            if stored is None or content_digest(summary) != stored:
-                raise ResultFileError(f"{path}: the sweep summary does not match the digest written with it "
-                                      "(damaged, edited or written by an older sim); run `sim sweep --resume` to repair it")
+        with open_image(img, path) as f:
+            verify_sweep(f, sio.root_attrs(f, path), path)          # the summary's digest and the file's
             cols = {k: f[f"summary/{k}"] for k in f["summary"]}
             units = {k: str(d.attrs.get("units", "")) for k, d in cols.items()}
             order = _columns_attr(f["summary"].attrs.get("columns")) or sorted(cols)
@@ -292,16 +307,22 @@ def summary_columns(ids, keys, values, rows, key_units=None):
     for _, _, _, scal in rows.values():
         for k, q in scal.items():
             obs_units.setdefault(k, q.units)
-    cols = {"case_id": Q(ids, "1"),
-            "status": Q(np.array([rows.get(i, (STATUS_PENDING,))[0] for i in ids]), ""),
+    # netCDF view (xarray.open_dataset(file, group="summary")): every column on the dimension case_id and a
+    # CF `long_name` on each (the varied parameters become coordinates through the group's `coordinates`
+    # attribute, written by SweepImage.commit)
+    dims = ("summary/case_id",)
+    cols = {"case_id": Q(ids, "1", {"long_name": "case number"}, dims),
+            "status": Q(np.array([rows.get(i, (STATUS_PENDING,))[0] for i in ids]), "",
+                        {"long_name": "status"}, dims),
             "wall_time": Q(np.array([rows[i][1] if i in rows else np.nan for i in ids]), "s",
-                           {"note": "NaN: the case has not run yet (status pending)"}),
-            "error": Q(np.array([rows[i][2] if i in rows else "" for i in ids]), "")}
+                           {"note": "NaN: the case has not run yet (status pending)", "long_name": "wall time"}, dims),
+            "error": Q(np.array([rows[i][2] if i in rows else "" for i in ids]), "",
+                       {"long_name": "error message"}, dims)}
     for j, key in enumerate(keys):
-        cols[f"param:{key}"] = Q(values[:, j], (key_units or {}).get(key, ""))
+        cols[f"param:{key}"] = Q(values[:, j], (key_units or {}).get(key, ""), {"long_name": key}, dims)
     for k, unit in sorted(obs_units.items()):
         cols[k] = Q(np.array([float(rows[i][3][k].value) if i in rows and k in rows[i][3] else np.nan
                               for i in ids]), unit,
                     {"note": "NaN: the case failed or is pending, or the observable is undefined for it "
-                             "(see read_case for the case)"})
+                             "(see read_case for the case)", "long_name": long_name(k.replace(".", "/"))}, dims)
     return cols

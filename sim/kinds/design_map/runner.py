@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.units import SI
 
-from sim.case import load_case, material_overrides_si
+from sim.case import load_case, material_overrides_si, read_case_text
 from sim.errors import SimError, with_origin
 from sim.io import Q
 from sim.materials import load_material
@@ -19,6 +19,10 @@ from sim.stack import polarization as pol
 from sim.pnp import observables as obs
 from sim.kinds.pnp.runner import solve
 
+
+
+#: dimensions of the map's arrays (sim.io.Q: the coordinate datasets of their axes)
+SIGMA, THICKNESS = ("design_map/conductivity",), ("design_map/separator_thickness",)
 
 
 def interfacial_asr(case_path, potential_V):
@@ -61,12 +65,12 @@ def run(params, case_dir=None):
     out = {
         "design_map/current_density": Q(J / SI["mA/cm^2"], "mA/cm^2"),
         "design_map/budget": Q(budget, "V"),
-        "design_map/conductivity": Q(sigma / SI["S/cm"], "S/cm"),
-        "design_map/separator_thickness": Q(L / SI["um"], "um"),
+        "design_map/conductivity": Q(sigma / SI["S/cm"], "S/cm", dims=SIGMA),
+        "design_map/separator_thickness": Q(L / SI["um"], "um", dims=THICKNESS),
         "design_map/specific_energy": Q(np.broadcast_to(es[None, :], (len(sigma), len(L))).copy(), "Wh/kg",
-                                        {"dims": "(conductivity, thickness)"}),
+                                        dims=SIGMA + THICKNESS),
         "design_map/energy_density": Q(np.broadcast_to(ev[None, :], (len(sigma), len(L))).copy(), "Wh/L",
-                                       {"dims": "(conductivity, thickness)"}),
+                                       dims=SIGMA + THICKNESS),
         "design_map/reference_specific_energy": Q(es_ref, "Wh/kg"),
         "design_map/reference_energy_density": Q(ev_ref, "Wh/L"),
         "design_map/bet_gravimetric": Q(bet_g / SI["um"], "um", {"note": "NaN: none"}),
@@ -82,14 +86,15 @@ def run(params, case_dir=None):
         feasible = (L[None, :] <= np.nan_to_num(Lmax, nan=-1.0)[:, None]) & (L[None, :] <= (bet_g if np.isfinite(bet_g) else -1.0))
         gk = f"design_map/variant_{k}"
         out[f"{gk}/name"] = Q(name, "")
-        out[f"{gk}/case_text"] = Q(path.read_text(encoding="utf-8"), "", {"case_path": str(rel),
+        out[f"{gk}/case_text"] = Q(read_case_text(path), "", {"case_path": str(rel),
                                                                           "meaning": "the pnp case this variant ran"})
         out[f"{gk}/interfacial_asr"] = Q(R / SI["ohm cm^2"], "ohm cm^2", {"cathode_potential_V": params["interfaces"]["cathode_potential_V"]})
-        out[f"{gk}/max_thickness"] = Q(Lmax / SI["um"], "um", {"meaning": "L_max(sigma); NaN: no thickness fits"})
-        out[f"{gk}/feasible"] = Q(feasible.astype(np.int8), "1", {"dims": "(conductivity, thickness)",
-                                                                    "meaning": "1: within the budget and beats the LIB"})
+        out[f"{gk}/max_thickness"] = Q(Lmax / SI["um"], "um", {"meaning": "L_max(sigma); NaN: no thickness fits"}, SIGMA)
+        out[f"{gk}/feasible"] = Q(feasible.astype(np.int8), "1", {"meaning": "1: within the budget and beats the LIB"},
+                                  SIGMA + THICKNESS)
     marks = params["markers"]
-    out["design_map/markers/name"] = Q(np.array(marks), "")
+    out["design_map/markers/name"] = Q(np.array(marks), "", dims=("design_map/markers/name",))
     out["design_map/markers/conductivity"] = Q(np.array([
-        load_material(m, overrides.get(m))["conductivity"] / SI["S/cm"] for m in marks]), "S/cm", {"source": "materials database"})
+        load_material(m, overrides.get(m))["conductivity"] / SI["S/cm"] for m in marks]), "S/cm", {"source": "materials database"},
+        ("design_map/markers/name",))
     return out

@@ -28,11 +28,13 @@ def _breakdown_q(prefix, design):
            f"{prefix}/total_mass": Q(float(b["total_mass"]) * 100.0, "mg/cm^2"),
            f"{prefix}/total_thickness": Q(float(b["total_thickness"]) / SI["um"], "um")}
     names = list(b["mass"])
-    out[f"{prefix}/breakdown/mass_component"] = Q(np.array(names), "")
-    out[f"{prefix}/breakdown/mass"] = Q(np.array([float(b["mass"][k]) * 100.0 for k in names]), "mg/cm^2")
+    m, t = (f"{prefix}/breakdown/mass_component",), (f"{prefix}/breakdown/thickness_component",)   # dims (sim.io.Q)
+    out[f"{prefix}/breakdown/mass_component"] = Q(np.array(names), "", dims=m)
+    out[f"{prefix}/breakdown/mass"] = Q(np.array([float(b["mass"][k]) * 100.0 for k in names]), "mg/cm^2", dims=m)
     tnames = list(b["thickness"])
-    out[f"{prefix}/breakdown/thickness_component"] = Q(np.array(tnames), "")
-    out[f"{prefix}/breakdown/thickness"] = Q(np.array([float(b["thickness"][k]) / SI["um"] for k in tnames]), "um")
+    out[f"{prefix}/breakdown/thickness_component"] = Q(np.array(tnames), "", dims=t)
+    out[f"{prefix}/breakdown/thickness"] = Q(np.array([float(b["thickness"][k]) / SI["um"] for k in tnames]), "um",
+                                             dims=t)
     return out
 
 
@@ -62,32 +64,36 @@ def run(params, case_dir=None):
         d = en.preset_design("ASSLIB", sse=sse, loading_mg_cm2=f3["loading_mg_cm2"], material_overrides=overrides)
         es, ev = en.energy(d, separator_thickness_m=L * SI["um"])
         g = f"energy/fig3b/{sse}"
-        out[f"{g}/separator_thickness"] = Q(L, "um")
-        out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
-        out[f"{g}/energy_density"] = Q(ev, "Wh/L")
+        on_L = (f"{g}/separator_thickness",)
+        out[f"{g}/separator_thickness"] = Q(L, "um", dims=on_L)
+        out[f"{g}/specific_energy"] = Q(es, "Wh/kg", dims=on_L)
+        out[f"{g}/energy_density"] = Q(ev, "Wh/L", dims=on_L)
         out[f"{g}/bet_gravimetric"] = Q(float(en.break_even_thickness(d, es_ref)) / SI["um"], "um")
         out[f"{g}/bet_volumetric"] = Q(float(en.break_even_thickness(d, ev_ref, "volumetric")) / SI["um"], "um")
         g = f"energy/fig3c/{sse}"
-        out[f"{g}/loading"] = Q(loads, "mg/cm^2")
+        on_m = (f"{g}/loading",)
+        out[f"{g}/loading"] = Q(loads, "mg/cm^2", dims=on_m)
         out[f"{g}/bet_gravimetric"] = Q(en.break_even_thickness(d, es_ref, loading_kg_m2=loads * SI["mg/cm^2"]) / SI["um"], "um",
-                                        {"note": "NaN: the design cannot reach the reference at any thickness"})
+                                        {"note": "NaN: the design cannot reach the reference at any thickness"}, on_m)
         out[f"{g}/bet_volumetric"] = Q(en.break_even_thickness(d, ev_ref, "volumetric", loading_kg_m2=loads * SI["mg/cm^2"]) / SI["um"], "um",
-                                       {"note": "NaN: the design cannot reach the reference at any thickness"})
+                                       {"note": "NaN: the design cannot reach the reference at any thickness"}, on_m)
     for t in f3["fig3de_separator_um"]:
         d = en.preset_design("ASSLIB", sse="LLZO", material_overrides=overrides)
         es, ev = en.energy(d, loading_kg_m2=loads * SI["mg/cm^2"], separator_thickness_m=t * SI["um"])
         g = f"energy/fig3de/{t:g}um"
-        out[f"{g}/loading"] = Q(loads, "mg/cm^2")
-        out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
-        out[f"{g}/energy_density"] = Q(ev, "Wh/L")
+        on_m = (f"{g}/loading",)
+        out[f"{g}/loading"] = Q(loads, "mg/cm^2", dims=on_m)
+        out[f"{g}/specific_energy"] = Q(es, "Wh/kg", dims=on_m)
+        out[f"{g}/energy_density"] = Q(ev, "Wh/L", dims=on_m)
         out[f"{g}/separator_thickness"] = Q(t, "um")
     for cc in ("standard", "modified"):
         d = en.preset_design("ASSLIB", sse="LLZO", separator_thickness_um=f3["fig3f_separator_um"],
                              collectors=cc, material_overrides=overrides)
         es, ev = en.energy(d, loading_kg_m2=loads * SI["mg/cm^2"])
         g = f"energy/fig3f/{cc}"
-        out[f"{g}/loading"] = Q(loads, "mg/cm^2")
-        out[f"{g}/specific_energy"] = Q(es, "Wh/kg")
-        out[f"{g}/energy_density"] = Q(ev, "Wh/L")
+        on_m = (f"{g}/loading",)
+        out[f"{g}/loading"] = Q(loads, "mg/cm^2", dims=on_m)
+        out[f"{g}/specific_energy"] = Q(es, "Wh/kg", dims=on_m)
+        out[f"{g}/energy_density"] = Q(ev, "Wh/L", dims=on_m)
     out["energy/fig3f/separator_thickness"] = Q(f3["fig3f_separator_um"], "um")
     return out

@@ -73,12 +73,16 @@ def spectrum(params, T):
 
 def read_measured(path, case_dir=None):
     """A measured spectrum: CSV with columns f (Hz), Z' and Z'' (ohm cm^2), '#' comments."""
+    import io
+    from sim import inputs
     path = Path(path)
     if case_dir is not None and not path.is_absolute():
         path = Path(case_dir) / path
-    try:
-        data = np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
-    except (OSError, ValueError) as e:
+    text = inputs.read_text(path, "csv", lambda why: CaseError(None, "impedance.measured_csv", str(path),
+                                                                 f"{path.name}: {why}"))
+    try:                                          # a regular file of bounded size, read once (sim.inputs)
+        data = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", ndmin=2)
+    except ValueError as e:
         raise CaseError(None, "impedance.measured_csv", str(path), f"cannot read: {e}") from None
     if data.shape[1] < 3 or data.shape[0] < 3:
         raise CaseError(None, "impedance.measured_csv", str(path), "needs at least 3 rows of f_Hz, z_real, z_imag")
@@ -121,7 +125,8 @@ def run(params, case_dir=None):
         cc.parse(circuit)
     except ValueError as e:
         raise CaseError(None, "impedance.circuit", circuit, str(e)) from None
-    out = {"pnp/impedance/temperature": Q(np.array(temps, float), "K"),
+    T_DIM = ("pnp/impedance/temperature",)           # dimensions (sim.io.Q): the temperatures of the spectra
+    out = {"pnp/impedance/temperature": Q(np.array(temps, float), "K", dims=T_DIM),
            "pnp/impedance/circuit": Q(circuit, "", {"meaning": "fitted equivalent circuit (sim.pnp.circuits)"}),
            "pnp/impedance/electrodes": Q(ip["electrodes"], ""),
            "pnp/impedance/amplitude": Q(ip["amplitude_mV"] * 1e-3, "V", {"meaning": "nominal; the response is linear"})}
@@ -133,9 +138,9 @@ def run(params, case_dir=None):
         f, Z, p, psi, c, w = spectrum(params, T)
         spectra.append((f, Z))
         g = f"pnp/impedance/T_{T:.2f}K"
-        out[f"{g}/frequency"] = Q(f, "Hz")
-        out[f"{g}/z_real"] = Q(Z.real / SI["ohm cm^2"], "ohm cm^2")
-        out[f"{g}/z_imag"] = Q(Z.imag / SI["ohm cm^2"], "ohm cm^2")
+        out[f"{g}/frequency"] = Q(f, "Hz", dims=(f"{g}/frequency",))
+        out[f"{g}/z_real"] = Q(Z.real / SI["ohm cm^2"], "ohm cm^2", dims=(f"{g}/frequency",))
+        out[f"{g}/z_imag"] = Q(Z.imag / SI["ohm cm^2"], "ohm cm^2", dims=(f"{g}/frequency",))
         rr, ri, M = cc.lin_kk(f, Z, capacitive=ip["electrodes"] == "blocking")
         out[f"{g}/kramers_kronig_residual"] = Q(max(np.max(np.abs(rr)), np.max(np.abs(ri))), "1",
                                                 {"meaning": "max Lin-KK residual / |Z|", "rc_elements": M})
@@ -161,17 +166,19 @@ def run(params, case_dir=None):
         for n, v in zip([n for n, _ in cc.parameter_names(circuit)], fitted[0] if fitted else [np.nan] * is_R.size):
             if n in fitted_R:
                 fitted_R[n].append(v / SI["ohm cm^2"])
-    out["pnp/impedance/low_frequency_resistance"] = Q(np.array(dc), "ohm cm^2", {"meaning": "Re Z at the lowest frequency"})
+    out["pnp/impedance/low_frequency_resistance"] = Q(np.array(dc), "ohm cm^2", {"meaning": "Re Z at the lowest frequency"},
+                                                      T_DIM)
     out["pnp/impedance/dc_r_scl"] = Q(np.array(rscl), "ohm cm^2",
-                                      {"meaning": "sum of R_SCL of the steady-state profile (the DC estimate)"})
+                                      {"meaning": "sum of R_SCL of the steady-state profile (the DC estimate)"}, T_DIM)
     for n, vals in fitted_R.items():
         out[f"pnp/impedance/fit_resistance/{n}"] = Q(np.array(vals), "ohm cm^2", {"circuit": circuit,
-                                                      "note": "NaN at a temperature where the fit failed"})
+                                                      "note": "NaN at a temperature where the fit failed"}, T_DIM)
     if ip.get("measured_csv"):
         fm, Zm = read_measured(ip["measured_csv"], case_dir)
-        out["pnp/impedance/measured/frequency"] = Q(fm, "Hz")
-        out["pnp/impedance/measured/z_real"] = Q(Zm.real / SI["ohm cm^2"], "ohm cm^2")
-        out["pnp/impedance/measured/z_imag"] = Q(Zm.imag / SI["ohm cm^2"], "ohm cm^2")
+        F_DIM = ("pnp/impedance/measured/frequency",)
+        out["pnp/impedance/measured/frequency"] = Q(fm, "Hz", dims=F_DIM)
+        out["pnp/impedance/measured/z_real"] = Q(Zm.real / SI["ohm cm^2"], "ohm cm^2", dims=F_DIM)
+        out["pnp/impedance/measured/z_imag"] = Q(Zm.imag / SI["ohm cm^2"], "ohm cm^2", dims=F_DIM)
         fitted = _fit(circuit, fm, Zm)
         if fitted is not None:
             out.update(_fit_q("pnp/impedance/measured/fit", circuit, fitted))

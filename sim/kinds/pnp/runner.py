@@ -20,6 +20,9 @@ from sim.case import material_overrides_si
 from sim.materials import load_material
 
 DCAP_STEP_V = 0.005
+#: dimensions of the datasets (sim.io.Q: the coordinate datasets of their axes)
+X, LAYER, SPECIES = ("pnp/x",), ("pnp/layer_names",), ("pnp/species",)
+POTENTIAL, BULK = ("pnp/sweep/cathode_potential",), ("pnp/sweep/bulk_potential",)
 
 
 def _options(params, final_residual=True):
@@ -113,21 +116,18 @@ CAPACITANCE_NAN = ("NaN where the contact potential does not change between the 
 
 def _capacitance(q, phi):
     """|dQ/dphi| at every point of (q, phi): central differences inside, one-sided at the ends (two points:
-    their difference quotient); NaN where phi does not change."""
-    if len(q) == 2:
-        dq, dp = np.array([q[1] - q[0]]), np.array([phi[1] - phi[0]])
-    else:
-        idx = np.arange(len(q))
-        lo, hi = np.maximum(idx - 1, 0), np.minimum(idx + 1, len(q) - 1)
-        dq, dp = q[hi] - q[lo], phi[hi] - phi[lo]
+    their difference quotient at both); NaN where phi does not change."""
+    idx = np.arange(len(q))
+    lo, hi = np.maximum(idx - 1, 0), np.minimum(idx + 1, len(q) - 1)
+    dq, dp = q[hi] - q[lo], phi[hi] - phi[lo]
     scale = max(1e-300, float(np.max(np.abs(phi))))
     ok = np.abs(dp) > 1e-12 * scale
     return np.where(ok, np.abs(dq / np.where(ok, dp, 1.0)), np.nan)
 
 
-def _along_sweep(flat, prefix):
-    """{prefix/key: Q of the values along a sweep} from the observables of each point ({"x/key": Q}); a NaN
-    reason of any point is kept (with how many points it concerns)."""
+def _along_sweep(flat, prefix, dims):
+    """{prefix/key: Q of the values along a sweep (dimension `dims`)} from the observables of each point
+    ({"x/key": Q}); a NaN reason of any point is kept (with how many points it concerns)."""
     out = {}
     for key in flat[0]:
         vals = np.array([float(f[key].value) for f in flat])
@@ -135,7 +135,7 @@ def _along_sweep(flat, prefix):
         reasons = [f[key].attrs["nan_reason"] for f in flat if "nan_reason" in f[key].attrs]
         if reasons:
             attrs["nan_reason"] = f"at {len(reasons)} of {len(flat)} points: {reasons[0]}"
-        out[prefix + key[1:]] = Q(vals, flat[0][key].units, attrs)
+        out[prefix + key[1:]] = Q(vals, flat[0][key].units, attrs, dims)
     return out
 
 
@@ -151,9 +151,10 @@ def _species_attrs(p):
     """Kroger-Vink names and bulk conductivity of every layer."""
     sigma = obs.bulk_conductivity(p)
     first = p.mesh.layer_faces[:-1]           # the first cell of each layer
-    return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), ""),
+    return {"pnp/species_kroger_vink": Q(np.array([KROGER_VINK_TEXT.get(s, s) for s in p.species]), "", dims=SPECIES),
             "pnp/layer_bulk_conductivity": Q(np.array([float(sigma[k]) for k in first]), "S/m",
-                                             {"meaning": "(F^2/RT) sum z^2 D c (1 - theta) of the bulk, per layer"})}
+                                             {"meaning": "(F^2/RT) sum z^2 D c (1 - theta) of the bulk, per layer"},
+                                             dims=LAYER)}
 
 
 def _frenkel_reference(p, surf):
@@ -190,34 +191,35 @@ def run(params, case_dir=None):
     excess_warnings(ev)
     V_T = p.thermal_voltage
     out = {
-        "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}),
-        "pnp/x_faces": Q(p.mesh.faces, "m"),
-        "pnp/layer_index": Q(p.mesh.layer_of_cell, "1"),
-        "pnp/layer_names": Q(np.array(p.layer_names), ""),
-        "pnp/interfaces": Q(p.mesh.interfaces, "m"),
-        "pnp/phi": Q(psi * V_T, "V"),
-        "pnp/species": Q(np.array(p.species), ""),
+        "pnp/x": Q(p.mesh.centers, "m", {"meaning": "cell centres"}, dims=X),
+        "pnp/x_faces": Q(p.mesh.faces, "m", dims=("pnp/x_faces",)),
+        "pnp/layer_index": Q(p.mesh.layer_of_cell, "1", dims=X),
+        "pnp/layer_names": Q(np.array(p.layer_names), "", dims=LAYER),
+        "pnp/interfaces": Q(p.mesh.interfaces, "m", dims=("pnp/interfaces",)),
+        "pnp/phi": Q(psi * V_T, "V", dims=X),
+        "pnp/species": Q(np.array(p.species), "", dims=SPECIES),
         "pnp/cathode_potential": Q(np.nan if U0 is None else U0, "V", {"meaning": "vs Li/Li+; NaN: material reference"}),
         "pnp/solver/name": Q(params["solver"], ""),
         "pnp/temperature": Q(p.temperature_K, "K"),
         "pnp/mobility_law": Q(np.array(p.mobility_names()), "", {
             "meaning": "mobility law of each species (rows, in the order of pnp/species) in each layer (columns, "
                        "in the order of pnp/layer_names): size_exclusion m = 1 - theta, vacancy_hop m = 1 - alpha "
-                       "theta, unscaled m = 1 (docs/theory.md)"}),
+                       "theta, unscaled m = 1 (docs/theory.md)"}, dims=SPECIES + LAYER),
         "pnp/solver/newton_iterations": Q(stats.newton_iterations, "1"),
         "pnp/solver/final_residual": Q(stats.final_residual, "1", {"meaning": "max scaled residual"}),
         "pnp/solver/wall_time": Q(stats.wall_time_s, "s"),
         "pnp/mesh/n_cells": Q(p.n, "1"),
-        "pnp/mesh/layer_cells": Q(np.array([r["cells"] for r in report]), "1"),
-        "pnp/mesh/layer_h_min": Q(np.array([r["h_min"] for r in report]), "m"),
-        "pnp/mesh/layer_h_max": Q(np.array([r["h_max"] for r in report]), "m"),
-        "pnp/mesh/layer_debye_length": Q(np.array([r["debye_length"] for r in report]), "m"),
-        "pnp/mesh/warnings": Q(np.array(mesh_warnings or [""]), ""),
-        "pnp/observables/end_fields": Q(np.array(ev["end_fields"]), "V/m", {"meaning": "field at the outer faces"}),
+        "pnp/mesh/layer_cells": Q(np.array([r["cells"] for r in report]), "1", dims=LAYER),
+        "pnp/mesh/layer_h_min": Q(np.array([r["h_min"] for r in report]), "m", dims=LAYER),
+        "pnp/mesh/layer_h_max": Q(np.array([r["h_max"] for r in report]), "m", dims=LAYER),
+        "pnp/mesh/layer_debye_length": Q(np.array([r["debye_length"] for r in report]), "m", dims=LAYER),
+        "pnp/mesh/warnings": Q(np.array(mesh_warnings or [""]), "", dims=("pnp/mesh/warnings",)),
+        "pnp/observables/end_fields": Q(np.array(ev["end_fields"]), "V/m", {"meaning": "field at the outer faces"},
+                                        dims=("pnp/observables/end_fields",)),
     }
     for s, name in enumerate(p.species):
-        out[f"pnp/c/{name}"] = Q(c[s], "mol/m^3", {"meaning": "0 where the species is absent"})
-        out[f"pnp/c_bulk/{name}"] = Q(p.c_bulk[s], "mol/m^3")
+        out[f"pnp/c/{name}"] = Q(c[s], "mol/m^3", {"meaning": "0 where the species is absent"}, X, f"pnp/c_{name}")
+        out[f"pnp/c_bulk/{name}"] = Q(p.c_bulk[s], "mol/m^3", dims=X, alias=f"pnp/c_bulk_{name}")
     out.update(_observable_q("pnp/observables", ev))
     out.update(_species_attrs(p))
     if ev.get("surface") and "Li_i" in p.species:
@@ -229,7 +231,7 @@ def run(params, case_dir=None):
         # the second neighbour starts from the line through the first and the state: one iteration fewer
         p1, psi1, c1, _ = solve(params, Ub + DCAP_STEP_V, seed=2 * psi - psi0, final_residual=False)
         (q0, phi0), (q1, phi1) = (obs.first_interface_left_charge(*s) for s in ((p0, psi0, c0), (p1, psi1, c1)))
-        dcap = _capacitance(np.array([q0, q1]), np.array([phi0, phi1]))[0]
+        dcap = float(_capacitance(np.array([q0, q1]), np.array([phi0, phi1]))[0])
         out["pnp/observables/differential_capacitance"] = Q(dcap, "F/m^2", {
             "meaning": "|dQ/d(dphi)|: cathode-side SCL charge of the first interface vs the contact potential",
             "step_V": 2 * DCAP_STEP_V, **({"nan_reason": CAPACITANCE_NAN} if np.isnan(dcap) else {})})
@@ -259,7 +261,7 @@ def _surface_sweep(params, phi0s):
         p, psi, c, st = solve(prm)
         rows.append(obs.evaluate(p, psi, c, w=st.w)["surface"])
     _sweep_nan_warning([r["r_scl_reason"] for r in rows], "bulk-potential sweep")
-    out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"})}
+    out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"}, BULK)}
     for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
                       ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
         scale = 1 / SI["ohm cm^2"] if key == "r_scl" else 1.0
@@ -267,11 +269,11 @@ def _surface_sweep(params, phi0s):
         if key == "r_scl":
             reasons = [r["r_scl_reason"] for r in rows if r["r_scl_reason"]]
             attrs = _excess_attrs({}, f"at {len(reasons)} of {len(rows)} points: {reasons[0]}" if reasons else "")
-        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit, attrs)
+        out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit, attrs, BULK)
     if "Li_i" in p.species:
         out["pnp/sweep/first_integral_charge"] = Q(
             np.array([_frenkel_reference(p, dict(r))["pnp/verification/first_integral_charge"].value for r in rows]),
-            "C/m^2", {"meaning": "exact first integral of the Frenkel model"})
+            "C/m^2", {"meaning": "exact first integral of the Frenkel model"}, BULK)
     return out
 
 
@@ -303,17 +305,17 @@ def _sweep(params, U, start):
         cs.append(c)
     _sweep_nan_warning([it[side]["r_scl_reason"] for r in rows for it in r["interfaces"] for side in ("left", "right")],
                        "potential sweep")
-    out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}),
-           "pnp/sweep/phi": Q(np.array(phis), "V", {"dims": "(potential, x)"})}
+    out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}, POTENTIAL),
+           "pnp/sweep/phi": Q(np.array(phis), "V", dims=POTENTIAL + X)}
     cs = np.array(cs)
     for s, name in enumerate(p.species):
-        out[f"pnp/sweep/c/{name}"] = Q(cs[:, s], "mol/m^3", {"dims": "(potential, x)"})
+        out[f"pnp/sweep/c/{name}"] = Q(cs[:, s], "mol/m^3", dims=POTENTIAL + X, alias=f"pnp/sweep/c_{name}")
     # observables along the sweep
-    out.update(_along_sweep([_observable_q("x", r) for r in rows], "pnp/sweep/observables"))
+    out.update(_along_sweep([_observable_q("x", r) for r in rows], "pnp/sweep/observables", POTENTIAL))
     q = np.array([_cathode_charge(r) for r in rows])
     dphi = np.array([r["contact_potential"] for r in rows])
     dcap = _capacitance(q, dphi)
     out["pnp/sweep/observables/differential_capacitance"] = Q(dcap, "F/m^2", {
         "meaning": "|dQ/d(dphi)| along the sweep (central differences, one-sided at the ends)",
-        **({"nan_reason": CAPACITANCE_NAN} if np.isnan(dcap).any() else {})})
+        **({"nan_reason": CAPACITANCE_NAN} if np.isnan(dcap).any() else {})}, POTENTIAL)
     return out

@@ -111,12 +111,14 @@ def run(params):
 def _to_q(p, times, series, U0):
     n_if = len(series[0][2]["ev"][0]["interfaces"])
     after_stop = "NaN after a run's last stored state (runs ended by a cutoff are shorter)"
-    dims = {"dims": "(run, time)", "note": after_stop}
-    out = {"pnp/time": Q(times, "s"),
-           "pnp/transient/run_label": Q(np.array([s[0] for s in series]), ""),
+    # the `dims` attribute declares each axis's coordinate dataset (sim.io.Q): runs by set point, output times
+    dims = {"dims": "pnp/transient/setpoint pnp/time", "note": after_stop}
+    out = {"pnp/time": Q(times, "s", dims=("pnp/time",)),
+           "pnp/transient/run_label": Q(np.array([s[0] for s in series]), "", dims=("pnp/transient/setpoint",)),
            "pnp/transient/setpoint": Q(np.array([s[1] for s in series], float),
                                        "mA/cm^2" if "mA" in series[0][0] else "V",
-                                       {"meaning": "current density or overpotential of each run"})}
+                                       {"meaning": "current density or overpotential of each run"},
+                                       dims=("pnp/transient/setpoint",))}
 
     def arr(fn):
         """(run, time) array; NaN after a run stopped early (voltage cutoff)."""
@@ -163,16 +165,18 @@ def _to_q(p, times, series, U0):
         arr(lambda r, k: r["ev"][k]["total_interfacial_asr"]) / SI["ohm cm^2"], "ohm cm^2", dims)
     out["pnp/transient/time"] = Q(arr(lambda r, k: r["t"][k]), "s", {
         **dims, "meaning": "time of each stored state; the last one of a run ended by the cutoff is the stop time"})
-    out["pnp/transient/phi"] = Q(field_arr(lambda r, k: r["phi"][k]), "V", {"dims": "(run, time, x)", "note": after_stop})
+    out["pnp/transient/phi"] = Q(field_arr(lambda r, k: r["phi"][k]), "V", {"dims": "pnp/transient/setpoint pnp/time pnp/x", "note": after_stop})
     for s, name in enumerate(p.species):
         out[f"pnp/transient/c/{name}"] = Q(field_arr(lambda r, k, s=s: r["c"][k][s]), "mol/m^3",
-                                           {"dims": "(run, time, x)", "note": after_stop})
+                                           {"dims": "pnp/transient/setpoint pnp/time pnp/x", "note": after_stop},
+                                           alias=f"pnp/transient/c_{name}")
         out[f"pnp/transient/inventory/{name}"] = Q(arr(lambda r, k: r["q"][k][s]), "mol/m^2", dims)
     for key, unit in (("accepted_steps", "1"), ("rejected_steps", "1"), ("newton_iterations", "1"),
                       ("wall_time_s", "s"), ("smallest_step_s", "s"), ("largest_step_s", "s"),
                       ("stopped_at", "s")):
         out[f"pnp/transient/stats/{key[:-2] if key.endswith('_s') else key}"] = Q(
             np.array([getattr(st, key) for *_, st in series]), unit,
-            {"meaning": "time a stop condition ended the run; NaN: none did"} if key == "stopped_at" else {})
+            {"meaning": "time a stop condition ended the run; NaN: none did"} if key == "stopped_at" else {},
+            ("pnp/transient/setpoint",))
     out["pnp/transient/initial_cathode_potential"] = Q(U0, "V", {"note": "NaN without cathode.areal_capacity_mAh_cm2"})
     return out

@@ -49,6 +49,7 @@ def run(params, case_dir=None):
         out[f"polarization/interfaces/{n}/voltage_drop"] = Q(J * r, "V")
     top = max(params["budget"]["curve_max_thickness_um"], 1.5 * (L_max / SI["um"] if np.isfinite(L_max) else 0.0))
     Ls = np.linspace(0.0, top, 201)
-    out["polarization/curve/separator_thickness"] = Q(Ls, "um")
-    out["polarization/curve/polarization"] = Q(J * (other + Ls * SI["um"] / sigma[sep]), "V")
+    on_L = ("polarization/curve/separator_thickness",)          # dims (sim.io.Q)
+    out["polarization/curve/separator_thickness"] = Q(Ls, "um", dims=on_L)
+    out["polarization/curve/polarization"] = Q(J * (other + Ls * SI["um"] / sigma[sep]), "V", dims=on_L)
     return out
