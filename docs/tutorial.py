@@ -42,8 +42,8 @@ r = s.solve()
 x, phi = r.value("pnp/x"), r.value("pnp/phi")
 print(f"{len(x)} cells; contact potential {r.value('pnp/observables/contact_potential'):.3f} "
       f"{r.units('pnp/observables/contact_potential')}")
-R = r.value("pnp/observables/interface_0/right/r_scl")
-print(f"R_SCL on the LPS side at 4.2 V: {R:.3g} {r.units('pnp/observables/interface_0/right/r_scl')}")
+R = r.value("pnp/observables/interface_0/right/excess_resistance")
+print(f"R_SCL on the LPS side at 4.2 V: {R:.3g} {r.units('pnp/observables/interface_0/right/excess_resistance')}")
 
 # 4. Figures and the HDF5 file that `sim run` would write.
 for path in r.plot(out, formats="png"):
@@ -59,8 +59,8 @@ print(r)                                                  # kind, case and key r
 #    (units in df.attrs["units"]).  A sweep file from `sim sweep` gives its summary the same way:
 #    sim.open("results/lno_thickness.h5").to_dataframe().
 df = r.to_dataframe("pnp/sweep")
-asr = df["observables/total_interfacial_asr"]
-print(f"total interfacial ASR ({df.attrs['units']['observables/total_interfacial_asr']}) "
+asr = df["observables/total_excess_resistance"]
+print(f"total interfacial ASR ({df.attrs['units']['observables/total_excess_resistance']}) "
       "against the cathode potential (V):")
 print(asr.to_string())
 

@@ -51,7 +51,7 @@ def figure_formats(spec, what="formats"):
 
 def close_keys(key, candidates, n=3):
     """Up to n candidates close to `key`: by the whole path, then by its last component (so that
-    'pnp/observables/total_asr' finds 'pnp/observables/total_interfacial_asr')."""
+    'pnp/observables/total_asr' finds 'pnp/observables/total_excess_resistance')."""
     candidates = [str(c) for c in candidates]
     sep = "/" if "/" in str(key) else "."
     found = difflib.get_close_matches(str(key), candidates, n=n, cutoff=0.6)

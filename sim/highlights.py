@@ -44,21 +44,21 @@ def _materials(result):
 
 
 def _pnp(result):
-    """Contact potential and total ASR; R_SCL of each interface (or of the surface layer); the sweep,
+    """Contact potential and total excess resistance; that of each interface (or of the surface layer); the sweep,
     transient runs and spectra, for which the interface lines give way when they would not all fit."""
     out = _rows(result, (("pnp/observables/contact_potential", "contact potential phi(0) - phi(L)"),)
-                + ((("pnp/observables/total_interfacial_asr", "total interfacial ASR (sum of R_SCL)"),)
-                   if "pnp/observables/interface_0/left/r_scl" in result.data else ()))
+                + ((("pnp/observables/total_excess_resistance", "total excess resistance of the space-charge layers"),)
+                   if "pnp/observables/interface_0/left/excess_resistance" in result.data else ()))
     details = []
     materials = _materials(result)
     i = 0
-    while f"pnp/observables/interface_{i}/left/r_scl" in result.data:
-        left, right = (_scalar(result, f"pnp/observables/interface_{i}/{s}/r_scl") for s in ("left", "right"))
-        pair = str(result.data[f"pnp/observables/interface_{i}/left/r_scl"].attrs.get("interface", f"interface {i}"))
+    while f"pnp/observables/interface_{i}/left/excess_resistance" in result.data:
+        left, right = (_scalar(result, f"pnp/observables/interface_{i}/{s}/excess_resistance") for s in ("left", "right"))
+        pair = str(result.data[f"pnp/observables/interface_{i}/left/excess_resistance"].attrs.get("interface", f"interface {i}"))
         name = " | ".join(materials.get(n, n) for n in pair.split("|"))
-        details.append((f"R_SCL at {name} (left side, right side)", f"{left[0]:.4g}, {right[0]:.4g}", left[1]))
+        details.append((f"excess resistance at {name} (left side, right side)", f"{left[0]:.4g}, {right[0]:.4g}", left[1]))
         i += 1
-    details += _rows(result, (("pnp/observables/surface/r_scl", "R_SCL of the surface layer"),
+    details += _rows(result, (("pnp/observables/surface/excess_resistance", "excess resistance of the surface layer"),
                               ("pnp/observables/surface/scl_charge", "space charge of the surface layer")))
     extras = []
     sweep = _get(result, "pnp/sweep/cathode_potential")

@@ -89,7 +89,7 @@ def test_open_a_result_views_and_repr(tmp_path):
     np.testing.assert_array_equal(ds["c_Li_i"].values, r.value("pnp/c/Li_i"))
     df = r.to_dataframe("pnp/sweep")
     assert df.index.name == "cathode_potential" and len(df) == 3
-    assert df.attrs["units"]["observables/total_interfacial_asr"] == "ohm cm^2"
+    assert df.attrs["units"]["observables/total_excess_resistance"] == "ohm cm^2"
     np.testing.assert_array_equal(df["observables/contact_potential"].values,
                                   r.value("pnp/sweep/observables/contact_potential"))
     profile = r.to_dataframe("pnp")
@@ -109,7 +109,7 @@ def test_keys_and_parameters_say_what_is_close(tmp_path):
     r = sim.open(_quick_result(tmp_path))
     with pytest.raises(KeyError) as e:
         r.value("pnp/observables/total_asr")
-    assert isinstance(e.value, UnknownKey) and "pnp/observables/total_interfacial_asr" in str(e.value)
+    assert isinstance(e.value, UnknownKey) and "pnp/observables/total_excess_resistance" in str(e.value)
     assert str(e.value).startswith(str(r.path))                 # one line naming the file, no quotes around it
     s = sim.Simulation.from_file(ROOT / "cases" / "lco_lno_lps.toml")
     assert s.get("layers.buffer.thickness_m") > 0

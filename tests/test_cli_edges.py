@@ -54,10 +54,10 @@ def test_sweep_on_a_case_file_and_typos(tmp_path, capsys):
 def test_unknown_plot_column_is_an_error(tmp_path, capsys):
     text = (ROOT / "cases" / "lco_lps.toml").read_text().replace("[sweep]\npotential_V = [3.88, 4.4]\npoints = 14\n", "")
     (tmp_path / "base.toml").write_text(text)
-    (tmp_path / "s.toml").write_text('base = "base.toml"\nplot = ["pnp.observables.total_interfacial_asrr"]\n'
+    (tmp_path / "s.toml").write_text('base = "base.toml"\nplot = ["pnp.observables.total_excess_resistancer"]\n'
                                      '[design]\nkind = "grid"\n[parameters."materials.LPS.eps_r"]\nvalues = [8.0, 9.0]\n')
     assert main(["sweep", str(tmp_path / "s.toml"), "-o", str(tmp_path / "o.h5"), "--executor", "serial"] + FAST) == 2
-    assert "did you mean 'pnp.observables.total_interfacial_asr'" in _err(capsys)
+    assert "did you mean 'pnp.observables.total_excess_resistance'" in _err(capsys)
     with h5py.File(tmp_path / "o.h5") as f:               # the results are kept, the columns an array of strings
         cols = list(f["summary"].attrs["columns"])
         assert all(isinstance(c, (str, bytes)) for c in cols) and len(cols) > 4

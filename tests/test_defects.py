@@ -128,7 +128,7 @@ def test_what_the_defect_model_says_about_the_review_claims():
     for U in (3.9, 4.2, 4.4):
         assert r["lno", U][0]["potential_drop"] < r["bare", U][0]["potential_drop"]     # less depletion
         for n in ("bare", "lno"):
-            assert abs(r[n, U][0]["r_scl"]) * 1e4 < 1e-3
+            assert abs(r[n, U][0]["excess_resistance"]) * 1e4 < 1e-3
 
 
 def _with_vacancy_law(params, law):
@@ -149,9 +149,9 @@ def test_the_vacancy_mobility_law_changes_the_excess_resistance_and_nothing_else
         assert np.max(np.abs(c1 - c0) / np.max(c0, axis=1, keepdims=True)) <= 1e-9
         sse = p0.mesh.layer_of_cell == 1
         assert np.allclose(obs.bulk_conductivity(p0)[sse], obs.bulk_conductivity(p1)[sse], rtol=1e-12)
-    r = {U: _sse(blocked, U)[0]["r_scl"] for U in (3.9, 4.4)}
+    r = {U: _sse(blocked, U)[0]["excess_resistance"] for U in (3.9, 4.4)}
     assert 0 < r[3.9] < r[4.4]
-    assert _sse(base, 4.4)[0]["r_scl"] < 0 < r[4.4]
+    assert _sse(base, 4.4)[0]["excess_resistance"] < 0 < r[4.4]
 
 
 def test_cathode_potential_split():

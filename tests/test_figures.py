@@ -36,7 +36,7 @@ def test_sweep_figures_pass_the_referee_checks(tmp_path):
 def test_sweep_axis_names_say_which_material():
     from sim.studies.figures import pretty
     layers = {"cathode": "LCO", "buffer": "LNO", "sse": "LPS"}
-    assert pretty("pnp.observables.interface_1.right.r_scl", layers) == "R$_{SCL}$ in LPS (LNO|LPS)"
-    assert pretty("pnp.observables.interface_0.left.r_scl", layers) == "R$_{SCL}$ in LCO (LCO|LNO)"
+    assert pretty("pnp.observables.interface_1.right.excess_resistance", layers) == "R$_{SCL}$ in LPS (LNO|LPS)"
+    assert pretty("pnp.observables.interface_0.left.excess_resistance", layers) == "R$_{SCL}$ in LCO (LCO|LNO)"
     assert pretty("param:layers.buffer.thickness_m", layers) == "thickness, buffer (LNO)"
-    assert pretty("pnp.observables.interface_1.right.r_scl") == "R$_{SCL}$, interface 1, right side"
+    assert pretty("pnp.observables.interface_1.right.excess_resistance") == "R$_{SCL}$, interface 1, right side"

@@ -92,7 +92,7 @@ def test_documented_root_and_group_attributes(demo_results):
     ds, attrs = _datasets(results["lco_lps"])
     assert set(names) <= set(attrs), set(names) - set(attrs)
     with h5py.File(results["lco_lps"]) as f:
-        a = f["pnp/observables/interface_0/right/r_scl"].attrs
+        a = f["pnp/observables/interface_0/right/excess_resistance"].attrs
         assert a["interface"] == "cathode|sse" and a["side"] == "right"
     assert all(u is not None for u in ds.values())
 

@@ -64,7 +64,7 @@ def test_pnp_profiles_and_the_potential_sweep(demo_results):
     assert sweep["phi"].dims == ("cathode_potential", "x")
     assert all(sweep[f"c_{s}"].dims == ("cathode_potential", "x") for s in species)
     obs = sim.open(path).to_xarray("pnp/sweep/observables")
-    assert obs["total_interfacial_asr"].dims == ("cathode_potential",) and "x" in obs.coords    # inherited
+    assert obs["total_excess_resistance"].dims == ("cathode_potential",) and "x" in obs.coords    # inherited
     read_result(path)                                          # seal and digest unchanged by the readers
 
 
@@ -76,7 +76,7 @@ def test_transient_impedance_energy_polarization_and_map_coordinates(demo_result
     assert tr["time"].dims == ("setpoint", "time")             # each run's own times, beside the nominal ones
     assert sim.open(results["lco_lps_charging"]).to_xarray("pnp/transient")["time"].dims == ("setpoint", "time")
     imp = _open(results["lco_lps_impedance"], group="pnp/impedance")
-    assert imp["dc_r_scl"].dims == ("temperature",) and imp["temperature"].attrs["units"] == "K"
+    assert imp["dc_excess_resistance"].dims == ("temperature",) and imp["temperature"].attrs["units"] == "K"
     spec = _open(results["lco_lps_impedance"], group="pnp/impedance/T_298.15K")
     assert spec["z_real"].dims == ("frequency",) and spec["frequency"].attrs["units"] == "Hz"
     fig3b = _open(results["fig3_energy_density"], group="energy/fig3b/LLZO")

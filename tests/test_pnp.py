@@ -133,8 +133,8 @@ def test_scl_widens_with_cathode_potential_and_lno_suppresses_depletion():
             sse_side = ev["interfaces"][-1]["right"]
             li = obs.li_index(p)
             first_sse = p.mesh.layer_faces[-2]
-            rows[name, U] = (sse_side["r_scl"], sse_side["thickness_1pct"], c[li, first_sse] / p.c_bulk[li, first_sse],
-                             ev["total_interfacial_asr"])
+            rows[name, U] = (sse_side["excess_resistance"], sse_side["thickness_1pct"], c[li, first_sse] / p.c_bulk[li, first_sse],
+                             ev["total_excess_resistance"])
     assert rows["bare", 3.9][1] < rows["bare", 4.2][1] < rows["bare", 4.4][1]     # SCL thickens on charge
     for U in (3.9, 4.2, 4.4):
         assert rows["lno", U][2] > rows["bare", U][2]        # less Li depletion at the sulfide surface
@@ -149,7 +149,7 @@ def test_pnp_case_writes_hdf5_with_units(tmp_path):
     case.write_text(text)
     r = read_result(run_case(case, tmp_path / "o.h5"))
     assert r["pnp/phi"].units == "V" and r["pnp/c/Li_i"].units == "mol/m^3"
-    assert r["pnp/observables/interface_0/right/r_scl"].units == "ohm cm^2"
+    assert r["pnp/observables/interface_0/right/excess_resistance"].units == "ohm cm^2"
     assert r["pnp/sweep/cathode_potential"].value.shape == (3,)
     assert r["pnp/sweep/phi"].value.shape == (3, r["pnp/x"].value.size)
     assert r["pnp/observables/differential_capacitance"].value > 0

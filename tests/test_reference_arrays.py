@@ -94,8 +94,8 @@ def test_shipped_case_equals_stored_reference(name):
 def test_tolerances_catch_a_changed_result():
     """The comparison fails on a change a physics edit would make, and passes rounding noise."""
     x = np.linspace(1.0, 2.0, 50)
-    assert mismatch("pnp/observables/interface_0/left/r_scl", x * (1 + 1e-6), x) is not None
-    assert mismatch("pnp/observables/interface_0/left/r_scl", x * (1 + 1e-13), x) is None
+    assert mismatch("pnp/observables/interface_0/left/excess_resistance", x * (1 + 1e-6), x) is not None
+    assert mismatch("pnp/observables/interface_0/left/excess_resistance", x * (1 + 1e-13), x) is None
     assert mismatch("pnp/transient/overpotential", x * (1 + 1e-3), x) is not None
     assert mismatch("pnp/transient/stats/accepted_steps", np.array(117.0), np.array(113.0)) is None
     assert mismatch("pnp/transient/stats/accepted_steps", np.array(150.0), np.array(113.0)) is not None

@@ -456,8 +456,8 @@ def test_validation_of_a_million_case_sweep_is_bounded_and_still_checks_the_extr
 def test_no_result_holds_infinity_or_undocumented_nan(tmp_path):
     out = tmp_path / "o.h5"
     out.write_bytes(b"previous")
-    with pytest.raises(ResultFileError, match=r"infinite value in /pnp/r_scl \(1 of 3\)"):
-        write_result(out, {"pnp/r_scl": Q(np.array([1.0, np.inf, 2.0]), "ohm cm^2")}, {"schema_version": 2})
+    with pytest.raises(ResultFileError, match=r"infinite value in /pnp/excess_resistance \(1 of 3\)"):
+        write_result(out, {"pnp/excess_resistance": Q(np.array([1.0, np.inf, 2.0]), "ohm cm^2")}, {"schema_version": 2})
     assert out.read_bytes() == b"previous"
     with pytest.raises(ResultFileError, match=r"NaN in /pnp/x \(1 of 2\), which that dataset does not document"):
         write_result(out, {"pnp/x": Q(np.array([1.0, np.nan]), "V", {"meaning": "vs Li/Li+"})}, {"schema_version": 2})

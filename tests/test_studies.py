@@ -62,7 +62,7 @@ def test_serial_processes_dask_identical(tmp_path):
     _compare(serial, procs)
     _compare(serial, dask)
     # the observables respond to the varied parameters (not a constant table)
-    asr = serial["pnp.observables.total_interfacial_asr"]
+    asr = serial["pnp.observables.total_excess_resistance"]
     assert len(np.unique(np.round(asr, 12))) == 6
     with h5py.File(tmp_path / "serial.h5") as f:
         assert [r["status"] for r in columns.records(f)] == ["ok"] * 6
@@ -147,8 +147,8 @@ def test_failing_case_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert list(table["status"]) == ["failed", "ok"]
     assert "ConvergenceError" in table["error"][0]
     assert "s.toml#case0" in table["error"][0]          # names the sweep file and the case id
-    assert np.isnan(table["pnp.observables.total_interfacial_asr"][0])
-    assert np.isfinite(table["pnp.observables.total_interfacial_asr"][1])
+    assert np.isnan(table["pnp.observables.total_excess_resistance"][0])
+    assert np.isfinite(table["pnp.observables.total_excess_resistance"][1])
     _same_table(table, tmp_path / "o.h5")                # text columns (status, error) included
 
 

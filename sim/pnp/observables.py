@@ -169,10 +169,10 @@ def evaluate(p, psi, c, w=None):
             weight = np.abs(rho[cells]) * dx[cells]
             tm = float(np.sum(dist * weight) / np.sum(weight)) if np.sum(weight) > 0 else 0.0
             entry[side] = {"potential_drop": float(phi_i - phi[far]), "charge": float(q),
-                           "thickness_1pct": t1, "thickness_moment": tm, "r_scl": r, "r_scl_reason": why}
+                           "thickness_1pct": t1, "thickness_moment": tm, "excess_resistance": r, "excess_resistance_reason": why}
             total_asr += r
         res["interfaces"].append(entry)
-    res["total_interfacial_asr"] = total_asr
+    res["total_excess_resistance"] = total_asr
     # the bulk resistance of the layers between the outer two (a buffer's own resistance, which the
     # excess resistances do not hold), and with it the total resistance the interfaces add
     first = p.mesh.layer_faces[:-1]
@@ -209,7 +209,7 @@ def _surface(p, psi, c, rho, sigma, sigma_b, w=None):
     return {"bulk_potential": phi0, "scl_charge": q, "electrode_charge": -q,
             "integral_capacitance": abs(q / phi0) if phi0 else np.nan,
             "saturated_width": x_half, "thickness_1pct": _threshold_distance(x, dev, 0.01) if dev is not None else np.nan,
-            "r_scl": r, "r_scl_reason": why, "length": float(p.mesh.faces[-1])}
+            "excess_resistance": r, "excess_resistance_reason": why, "length": float(p.mesh.faces[-1])}
 
 
 def inventory(p, c):

@@ -2,7 +2,7 @@
 
     from sim.studies import run_sweep, load_summary
     table = run_sweep("cases/sweeps/lps_eps.toml", "results/lps_eps.h5", executor="processes")
-    table["param:materials.LPS.eps_r"], table["pnp/observables/total_interfacial_asr"]
+    table["param:materials.LPS.eps_r"], table["pnp/observables/total_excess_resistance"]
     case = read_case("results/lps_eps.h5", 3)        # {path: Q} of case 3: profiles, observables
 """
 from sim.studies.runner import EXECUTORS, run_sweep

@@ -10,7 +10,7 @@ from sim.errors import ResultFileError
 from sim.schema import suggest
 
 
-NAMES = {"total_interfacial_asr": "total interfacial ASR", "r_scl": "R$_{SCL}$", "thickness_1pct": "SCL thickness (1 %)",
+NAMES = {"total_excess_resistance": "total interfacial ASR", "excess_resistance": "R$_{SCL}$", "thickness_1pct": "SCL thickness (1 %)",
          "differential_capacitance": "differential capacitance", "potential_drop": "potential drop",
          "mu0_li_eV": "Li$^+$ level", "eps_r": "ε$_r$", "thickness_m": "thickness", "charge": "SCL charge",
          "specific_energy": "specific energy", "energy_density": "energy density", "conductivity_S_cm": "σ",
@@ -20,7 +20,7 @@ DISPLAY = {"m": [(1e-6, "nm", 1e9), (1e-3, "µm", 1e6)]}
 
 
 def pretty(key, layers=None):
-    """'materials.LCO.mu0_li_eV' -> 'Li+ level, LCO'; 'pnp.observables.interface_1.right.r_scl' ->
+    """'materials.LCO.mu0_li_eV' -> 'Li+ level, LCO'; 'pnp.observables.interface_1.right.excess_resistance' ->
     'R_SCL in LPS (LNO|LPS)' when the base case's layers {name: material} are known (else 'R_SCL,
     interface 1, right side'); 'layers.buffer.thickness_m' -> 'thickness, buffer (LNO)'."""
     parts = [p for p in key.replace("param:", "").split(".") if p not in ("pnp", "observables")]
@@ -90,7 +90,7 @@ def _columns(table, plot):
             raise ResultFileError(f"plot column {missing[0]!r} is not in the summary table"
                                   + suggest(missing[0], table.dtype.names))
         return list(plot)
-    preferred = [c for c in obs if "total_interfacial_asr" in c or "r_scl" in c or "specific_energy" in c]
+    preferred = [c for c in obs if "total_excess_resistance" in c or "excess_resistance" in c or "specific_energy" in c]
     return (preferred + [c for c in obs if c not in preferred])[:4]
 
 
@@ -117,7 +117,7 @@ def render(result, out_dir, formats):
             ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
             ax.set_xlabel(label(pretty(keys[0], layers), ux))
             ax.set_ylabel(label(pretty(c, layers), units.get(c, "")))
-        resist = [table[c][ok] for c in cols if "r_scl" in c or "asr" in c]
+        resist = [table[c][ok] for c in cols if "excess_resistance" in c or "asr" in c]
         _title(fig, title, _sign_note(resist))
         paths += save(fig, out_dir, "sweep_lines", formats)
     if len(keys) >= 2:
@@ -140,7 +140,7 @@ def render(result, out_dir, formats):
             fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c, layers), uz))
             ax.set_xlabel(label(pretty(keys[0], layers), units.get(f"param:{keys[0]}", "")))
             ax.set_ylabel(label(pretty(keys[1], layers), units.get(f"param:{keys[1]}", "")))
-            note = _sign_note([Z[np.isfinite(Z)]]) if "r_scl" in c or "asr" in c else ""
+            note = _sign_note([Z[np.isfinite(Z)]]) if "excess_resistance" in c or "asr" in c else ""
             _title(fig, title, note.replace("; ", ";\n"))
             paths += save(fig, out_dir, f"sweep_map_{c.split('.')[-2]}_{c.split('.')[-1]}" if c.count(".") else f"sweep_map_{c}", formats)
     return paths

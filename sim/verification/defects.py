@@ -43,7 +43,7 @@ def sse_side(params, U):
     """(R_SCL of the sulfide side (ohm cm^2), 1 % thickness (m), potential drop (V)) at U."""
     p, psi, c, st = solve(params, U)
     side = obs.evaluate(p, psi, c, w=st.w)["interfaces"][-1]["right"]
-    return side["r_scl"] / SI["ohm cm^2"], side["thickness_1pct"], side["potential_drop"]
+    return side["excess_resistance"] / SI["ohm cm^2"], side["thickness_1pct"], side["potential_drop"]
 
 
 def _set(params, path, value):

@@ -26,19 +26,16 @@ SIGMA, THICKNESS = ("design_map/conductivity",), ("design_map/separator_thicknes
 
 
 def interfacial_asr(case_path, potential_V):
-    """Interfacial ASR (ohm m^2) of a pnp case at a cathode potential: the R_SCL of every side of
-    every interface plus the bulk resistance L / sigma of every internal layer (a buffer coating
-    is in the current path; the outer layers stand for the cathode and the separator, whose bulk
-    the design map counts elsewhere)."""
+    """Interfacial resistance (ohm m^2) of a pnp case at a cathode potential: the space-charge excess
+    resistance of every side of every interface plus the bulk resistance L / sigma of every internal layer
+    (a buffer coating is in the current path; the outer layers stand for the cathode and the separator,
+    whose bulk the design map counts elsewhere): `observables.evaluate`'s total_interfacial_resistance."""
     params = load_case(case_path).params
     try:
         p, psi, c, st = solve(params, potential_V)
     except SimError as e:            # name the pnp case that failed, not only the design map
         raise with_origin(e, f"{case_path} (a pnp case of the design map)") from None
-    sigma_b = obs.bulk_conductivity(p)
-    buffers = sum(float(np.sum(p.mesh.widths[p.mesh.layer_of_cell == k])) / float(sigma_b[p.mesh.layer_of_cell == k][0])
-                  for k in range(1, len(p.layer_names) - 1))
-    return obs.evaluate(p, psi, c, w=st.w)["total_interfacial_asr"] + buffers, params.get("title") or str(case_path)
+    return obs.evaluate(p, psi, c, w=st.w)["total_interfacial_resistance"], params.get("title") or str(case_path)
 
 
 def run(params, case_dir=None):

@@ -98,9 +98,9 @@ def sweep(result, out_dir, formats):
     n_if = len([g for g in result.groups("pnp/sweep/observables") if g.startswith("interface_")])
     for i in range(n_if):
         g = f"pnp/sweep/observables/interface_{i}"
-        name = result[f"{g}/right/r_scl"].attrs.get("interface", f"interface {i}")
+        name = result[f"{g}/right/excess_resistance"].attrs.get("interface", f"interface {i}")
         for j, side in enumerate(("left", "right")):
-            r = result[f"{g}/{side}/r_scl"]
+            r = result[f"{g}/{side}/excess_resistance"]
             axes[0].plot(U.value, r.value, color=PALETTE[2 * i + j], label=side_label(result, name, side))
             t = result[f"{g}/{side}/thickness_1pct"]
             axes[1].plot(U.value, t.value * 1e9, color=PALETTE[2 * i + j], label=side_label(result, name, side))
@@ -159,8 +159,8 @@ def compare(results, out_dir, formats):
             g = f"pnp/sweep/observables/interface_{n_if - 1}/right"
             U = r.value("pnp/sweep/cathode_potential")
             name = r.parameters.get("title") or Path(str(r.path)).stem
-            axes[0].plot(U, r.value(f"{g}/r_scl"), color=PALETTE[i], label=name)
-            axes[0].plot(U, r.value("pnp/sweep/observables/total_interfacial_asr"),
+            axes[0].plot(U, r.value(f"{g}/excess_resistance"), color=PALETTE[i], label=name)
+            axes[0].plot(U, r.value("pnp/sweep/observables/total_excess_resistance"),
                          color=PALETTE[i], ls="--", label=f"{name}: total")
             axes[1].plot(U, r.value(f"{g}/thickness_1pct") * 1e9, color=PALETTE[i], label=name)
         axes[0].set_yscale("symlog", linthresh=1e-3)   # accumulation sides are negative
@@ -199,7 +199,7 @@ def transient_voltage(result, out_dir, formats):
                  ("bulk ohmic", result.value("pnp/transient/breakdown/bulk_ohmic")[i])]
         for k in range(n_if):
             g = f"pnp/transient/breakdown/interface_{k}"
-            name = result[f"pnp/transient/observables/interface_{k}/right/r_scl"].attrs.get("interface", f"if {k}")
+            name = result[f"pnp/transient/observables/interface_{k}/right/excess_resistance"].attrs.get("interface", f"if {k}")
             parts += [(f"SCL, {side_label(result, name, 'left')}", result.value(f"{g}/left/scl")[i]),
                       (f"SCL, {side_label(result, name, 'right')}", result.value(f"{g}/right/scl")[i]),
                       (f"kinetic {name}", result.value(f"{g}/kinetic")[i])]
@@ -259,8 +259,8 @@ def transient_rscl(results, out_dir, formats):
     fig, ax = plt.subplots(figsize=(3.35, 3.4))
     for f, r in enumerate(results):
         n_if = _last_interface(r, "pnp/transient/observables")
-        R = r.value(f"pnp/transient/observables/interface_{n_if - 1}/right/r_scl")
-        tot = r.value("pnp/transient/observables/total_interfacial_asr")
+        R = r.value(f"pnp/transient/observables/interface_{n_if - 1}/right/excess_resistance")
+        tot = r.value("pnp/transient/observables/total_excess_resistance")
         t = r.value("pnp/transient/time")
         name = r.parameters.get("title") or Path(str(r.path)).stem
         for i, lab in enumerate(r.value("pnp/transient/run_label")):
@@ -270,7 +270,7 @@ def transient_rscl(results, out_dir, formats):
             ax.plot(t[i][ok], R[i][ok], color=PALETTE[f], ls=ls, label=f"{name}, {lab}: electrolyte side")
             ax.plot(t[i][ok], tot[i][ok], color=PALETTE[f + 2], ls=ls, lw=0.8, label=f"{name}, {lab}: total")
     ax.set_xscale("log")
-    vals = np.concatenate([np.ravel(r.value("pnp/transient/observables/total_interfacial_asr")) for r in results])
+    vals = np.concatenate([np.ravel(r.value("pnp/transient/observables/total_excess_resistance")) for r in results])
     if np.nanmin(vals) < 0:
         ax.set_yscale("symlog", linthresh=1e-3)        # negative values: the SCL conducts better than the bulk
     else:

@@ -148,7 +148,7 @@ def run(params, case_dir=None):
         previous = fits[-1][0] if fits[-1] is not None else previous
         dc.append(Z[np.argmin(f)].real / SI["ohm cm^2"])
         ev = obs.evaluate(p, psi, c, w=w)
-        rscl.append(ev["total_interfacial_asr"] / SI["ohm cm^2"])
+        rscl.append(ev["total_excess_resistance"] / SI["ohm cm^2"])
     # second pass, from the other end: a fit that a neighbour's parameters (scaled by the ratio of
     # the low-frequency resistances) improves is replaced, so elements keep their meaning along T
     is_R = np.array([u == "ohm m^2" for _, u in cc.parameter_names(circuit)])
@@ -168,8 +168,8 @@ def run(params, case_dir=None):
                 fitted_R[n].append(v / SI["ohm cm^2"])
     out["pnp/impedance/low_frequency_resistance"] = Q(np.array(dc), "ohm cm^2", {"meaning": "Re Z at the lowest frequency"},
                                                       T_DIM)
-    out["pnp/impedance/dc_r_scl"] = Q(np.array(rscl), "ohm cm^2",
-                                      {"meaning": "sum of R_SCL of the steady-state profile (the DC estimate)"}, T_DIM)
+    out["pnp/impedance/dc_excess_resistance"] = Q(np.array(rscl), "ohm cm^2",
+                                      {"meaning": "sum of the space-charge excess resistances of the steady-state profile (the DC estimate)"}, T_DIM)
     for n, vals in fitted_R.items():
         out[f"pnp/impedance/fit_resistance/{n}"] = Q(np.array(vals), "ohm cm^2", {"circuit": circuit,
                                                       "note": "NaN at a temperature where the fit failed"}, T_DIM)

@@ -59,22 +59,22 @@ def _with_note(attrs, key):
 
 def _observable_q(prefix, ev):
     out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
-           f"{prefix}/total_interfacial_asr": Q(ev["total_interfacial_asr"] / SI["ohm cm^2"], "ohm cm^2",
-                                                {"meaning": "sum of R_SCL over every side of every interface"}),
+           f"{prefix}/total_excess_resistance": Q(ev["total_excess_resistance"] / SI["ohm cm^2"], "ohm cm^2",
+                                                {"meaning": "sum of the space-charge excess resistances over every side of every interface"}),
            f"{prefix}/interlayer_bulk_resistance": Q(ev["interlayer_bulk_resistance"] / SI["ohm cm^2"], "ohm cm^2", {
                "meaning": "bulk resistance L / sigma of the layers between the outer two (buffer layers)"}),
            f"{prefix}/total_interfacial_resistance": Q(ev["total_interfacial_resistance"] / SI["ohm cm^2"], "ohm cm^2", {
-               "meaning": "total_interfacial_asr + interlayer_bulk_resistance: what the interfaces, buffers "
+               "meaning": "total_excess_resistance + interlayer_bulk_resistance: what the interfaces, buffers "
                           "included, add to the stack's bulk resistance"})}
     surf = ev.get("surface")
     if surf:
         a = {"meaning": "one-sided double layer at x = 0"}
         units = {"bulk_potential": "V", "scl_charge": "C/m^2", "electrode_charge": "C/m^2",
                  "integral_capacitance": "F/m^2", "saturated_width": "m", "thickness_1pct": "m",
-                 "r_scl": "ohm cm^2", "length": "m"}
+                 "excess_resistance": "ohm cm^2", "length": "m"}
         for k, u in units.items():
-            attrs = _excess_attrs(a, surf["r_scl_reason"]) if k == "r_scl" else _with_note(a, k)
-            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "r_scl" else 1.0), u, attrs)
+            attrs = _excess_attrs(a, surf["excess_resistance_reason"]) if k == "excess_resistance" else _with_note(a, k)
+            out[f"{prefix}/surface/{k}"] = Q(surf[k] * (1 / SI["ohm cm^2"] if k == "excess_resistance" else 1.0), u, attrs)
     for i, it in enumerate(ev["interfaces"]):
         g = f"{prefix}/interface_{i}"
         out[f"{g}/position"] = Q(it["position"], "m", {"interface": it["name"]})
@@ -86,7 +86,7 @@ def _observable_q(prefix, ev):
             out[f"{g}/{side}/charge"] = Q(v["charge"], "C/m^2", a)
             out[f"{g}/{side}/thickness_1pct"] = Q(v["thickness_1pct"], "m", _with_note(a, "thickness_1pct"))
             out[f"{g}/{side}/thickness_moment"] = Q(v["thickness_moment"], "m", a)
-            out[f"{g}/{side}/r_scl"] = Q(v["r_scl"] / SI["ohm cm^2"], "ohm cm^2", _excess_attrs(a, v["r_scl_reason"]))
+            out[f"{g}/{side}/excess_resistance"] = Q(v["excess_resistance"] / SI["ohm cm^2"], "ohm cm^2", _excess_attrs(a, v["excess_resistance_reason"]))
     return out
 
 
@@ -101,10 +101,10 @@ def _excess_attrs(attrs, reason):
 
 def excess_warnings(ev, where=""):
     """One line per side whose excess resistance is NaN, saying why (the CLI prints warnings)."""
-    sides = [(f"interface {i} ({it['name']}), {side}", it[side]["r_scl_reason"])
+    sides = [(f"interface {i} ({it['name']}), {side}", it[side]["excess_resistance_reason"])
              for i, it in enumerate(ev["interfaces"]) for side in ("left", "right")]
     if ev.get("surface"):
-        sides.append(("surface layer", ev["surface"]["r_scl_reason"]))
+        sides.append(("surface layer", ev["surface"]["excess_resistance_reason"]))
     for name, why in sides:
         if why:
             warnings.warn(f"{where}excess resistance of the {name} is NaN: {why}", NaNWarning, stacklevel=3)
@@ -260,14 +260,14 @@ def _surface_sweep(params, phi0s):
         prm["surface"]["bulk_potential_V"] = float(v)
         p, psi, c, st = solve(prm)
         rows.append(obs.evaluate(p, psi, c, w=st.w)["surface"])
-    _sweep_nan_warning([r["r_scl_reason"] for r in rows], "bulk-potential sweep")
+    _sweep_nan_warning([r["excess_resistance_reason"] for r in rows], "bulk-potential sweep")
     out = {"pnp/sweep/bulk_potential": Q(phi0s, "V", {"meaning": "phi(bulk) - phi(surface)"}, BULK)}
     for key, unit in (("scl_charge", "C/m^2"), ("integral_capacitance", "F/m^2"), ("saturated_width", "m"),
-                      ("thickness_1pct", "m"), ("r_scl", "ohm cm^2")):
-        scale = 1 / SI["ohm cm^2"] if key == "r_scl" else 1.0
+                      ("thickness_1pct", "m"), ("excess_resistance", "ohm cm^2")):
+        scale = 1 / SI["ohm cm^2"] if key == "excess_resistance" else 1.0
         attrs = _with_note({}, key)
-        if key == "r_scl":
-            reasons = [r["r_scl_reason"] for r in rows if r["r_scl_reason"]]
+        if key == "excess_resistance":
+            reasons = [r["excess_resistance_reason"] for r in rows if r["excess_resistance_reason"]]
             attrs = _excess_attrs({}, f"at {len(reasons)} of {len(rows)} points: {reasons[0]}" if reasons else "")
         out[f"pnp/sweep/observables/surface/{key}"] = Q(np.array([r[key] for r in rows]) * scale, unit, attrs, BULK)
     if "Li_i" in p.species:
@@ -303,7 +303,7 @@ def _sweep(params, U, start):
         rows.append(obs.evaluate(p, psi, c, w=st.w))
         phis.append(psi * p.thermal_voltage)
         cs.append(c)
-    _sweep_nan_warning([it[side]["r_scl_reason"] for r in rows for it in r["interfaces"] for side in ("left", "right")],
+    _sweep_nan_warning([it[side]["excess_resistance_reason"] for r in rows for it in r["interfaces"] for side in ("left", "right")],
                        "potential sweep")
     out = {"pnp/sweep/cathode_potential": Q(U, "V", {"meaning": "vs Li/Li+"}, POTENTIAL),
            "pnp/sweep/phi": Q(np.array(phis), "V", dims=POTENTIAL + X)}

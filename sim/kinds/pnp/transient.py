@@ -160,9 +160,9 @@ def _to_q(p, times, series, U0):
             out[f"{o}/thickness_1pct"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["thickness_1pct"]), "m",
                                            {**sa, "note": after_stop + "; NaN where the side holds no mobile carrier"})
             out[f"{o}/charge"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["charge"]), "C/m^2", sa)
-            out[f"{o}/r_scl"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["r_scl"]) / SI["ohm cm^2"], "ohm cm^2", sa)
-    out["pnp/transient/observables/total_interfacial_asr"] = Q(
-        arr(lambda r, k: r["ev"][k]["total_interfacial_asr"]) / SI["ohm cm^2"], "ohm cm^2", dims)
+            out[f"{o}/excess_resistance"] = Q(arr(lambda r, k: r["ev"][k]["interfaces"][i][side]["excess_resistance"]) / SI["ohm cm^2"], "ohm cm^2", sa)
+    out["pnp/transient/observables/total_excess_resistance"] = Q(
+        arr(lambda r, k: r["ev"][k]["total_excess_resistance"]) / SI["ohm cm^2"], "ohm cm^2", dims)
     out["pnp/transient/time"] = Q(arr(lambda r, k: r["t"][k]), "s", {
         **dims, "meaning": "time of each stored state; the last one of a run ended by the cutoff is the stop time"})
     out["pnp/transient/phi"] = Q(field_arr(lambda r, k: r["phi"][k]), "V", {"dims": "pnp/transient/setpoint pnp/time pnp/x", "note": after_stop})
