@@ -68,6 +68,22 @@ def test_blocking_cell_matches_the_analytic_impedance_at_second_order():
     assert imp.voltage_drive(p, psi, c, f_hi)[0] == pytest.approx(R_b / (1 + 2j * np.pi * f_hi[0] * R_b * C_g), rel=1e-3)
 
 
+@pytest.mark.parametrize("ratio, h_min, growth", [(5, 0.025, 1.05), (40, 0.025, 1.05), (1000, 0.025, 1.05)])
+def test_blocking_cell_is_right_at_every_frequency(ratio, h_min, growth):
+    """|Z| within 1e-3 and Re Z within 1 % from 1e-4 to 1e11 Hz (Re Z is ~1e-13 of |Z| at 1e-4 Hz for
+    L = 1000 lambda and ~1e-8 at 1e11 Hz): the conservation rows and the reference responses keep it.
+    Meshes: h_min = 0.025 lambda at both electrodes, growth 1.05, h_max = min(lambda / 2, L / 20)."""
+    length = ratio * LAM
+    mesh = layered_mesh([length], h_min * LAM, min(0.5 * LAM, length / 20), growth, grade_outer=(True, True))
+    p = blocking_cell(mesh)
+    psi, c = p.initial_state()
+    f = np.geomspace(1e-4, 1e11, 31)
+    Z, Za = imp.voltage_drive(p, psi, c, f), analytic(f, LAM, length)
+    assert np.max(np.abs(Z / Za - 1)) < 1e-3
+    assert np.max(np.abs(Z.real / Za.real - 1)) < 1e-2
+    assert np.all(Z.real > 0) and np.all(Z.imag < 0)        # e^{iwt}: a capacitor has Z'' < 0
+
+
 def _lco_lps():
     prm = copy.deepcopy(load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params)
     prm["mesh"].update(h_min_m=5e-12, h_max_m=2e-9, growth=1.2)
