@@ -111,7 +111,11 @@ def test_a_changed_native_flux_law_breaks_the_agreement(monkeypatch):
     fipy_steps, _ = _transient(make_fipy_newton())
     with monkeypatch.context() as m:
         m.setattr(laws, "sg_flux", _central_flux)           # what the native operator evaluates
-        assert _close(solve_equilibrium(p), fipy_eq) > 10 * AGREEMENT      # measured: 0.78
+        try:
+            differs = _close(solve_equilibrium(p), fipy_eq)   # measured: 0.78, or no equilibrium at all
+        except ConvergenceError:
+            differs = np.inf
+        assert differs > 10 * AGREEMENT
     # the face diffusivity averaged arithmetically instead of harmonically: no effect on equilibria,
     # but the steps move differently wherever D jumps (the LCO | LPS interface)
     from sim.pnp import operator as op

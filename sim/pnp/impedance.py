@@ -42,55 +42,13 @@ Z = dV / dI in ohm m^2.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from sim.units import FARADAY
 from sim.pnp import laws
 from sim.pnp import operator as op
-
-
-def conserved_rows(p):
-    """[(species s, cell k, weights a (S,), cells)] of every conserved quantity: for each connected region
-    of a group of species that the problem's reactions link (one species alone without reactions), that
-    touches no reservoir, the combinations sum_s a_s inventory_s that the reactions leave unchanged (the
-    null space of their stoichiometry); its equation replaces the balance row of species s in cell k."""
-    S = p.n_species
-    linked = {s: {s} for s in range(S)}
-    for rx in p.reactions:
-        if np.any(rx.rate > 0):
-            group = set(np.flatnonzero(rx.nu))
-            for s in group:
-                linked[s] |= group
-    comps = {s: p.components(s) for s in range(S)}
-    rows, done = [], set()
-    for s in range(S):
-        for idx in comps[s]:
-            if (s, int(idx[0])) in done:
-                continue
-            members = [(u, c) for u in sorted(linked[s]) for c in comps[u] if np.intersect1d(c, idx).size]
-            done.update((u, int(c[0])) for u, c in members)
-            if any(np.isfinite(p.c_bc[b, u]) or np.isfinite(p.eta_bc[b, u])
-                   for u, c in members for b, kk in ((0, 0), (1, p.n - 1)) if kk in (c[0], c[-1])):
-                continue                                 # a reservoir changes it
-            cells = np.unique(np.concatenate([c for _, c in members]))
-            species = [u for u, _ in members]
-            nu = np.array([rx.nu[species] for rx in p.reactions if np.any(rx.rate[cells] > 0)]).reshape(-1, len(species))
-            basis = _null_space(nu) if nu.size else np.eye(len(species))
-            for j, a in enumerate(basis.T):
-                u, c = members[j]
-                weights = np.zeros(S)
-                weights[species] = a
-                rows.append((u, int(c[-1]), weights, cells))
-    return rows
-
-
-def _null_space(A, tol=1e-12):
-    """Orthonormal basis (columns) of the null space of A."""
-    _, sv, vt = np.linalg.svd(A)
-    rank = int(np.sum(sv > tol * max(1.0, sv.max() if sv.size else 0.0)))
-    return vt[rank:].T
+from sim.pnp.lapack import BandedWithRows
 
 
 class LinearResponse:
@@ -107,16 +65,16 @@ class LinearResponse:
         mass = np.zeros((m, p.n))
         mass[1:] = np.where(p.present, g.dx[None, :] * g.row_c, 0.0)
         mass = mass.T.ravel()
-        conserved = conserved_rows(p)
-        replace = [m * k + 1 + s for s, k, _, _ in conserved]
+        conserved = op.conserved_quantities(p, g)
+        replace = [m * k + 1 + s for s, k, *_ in conserved]
         drop = absent[rows] | np.isin(rows, replace)
         rows, cols, vals = rows[~drop], cols[~drop], vals[~drop]
         extra_r, extra_c, extra_v = [np.flatnonzero(absent)], [np.flatnonzero(absent)], [np.ones(int(absent.sum()))]
-        for (s, k, weights, cells), r in zip(conserved, replace):
-            for u in np.flatnonzero(weights):
+        for (s, k, a, cells, _, scale), r in zip(conserved, replace):
+            for u in np.flatnonzero(a):
                 extra_r.append(np.full(cells.size, r))
                 extra_c.append(m * cells + 1 + u)
-                extra_v.append(weights[u] * g.dx[cells] / g.dx[cells].sum())
+                extra_v.append(a[u] * g.dx[cells] / scale)
             mass[r] = 0.0
         rows = np.concatenate([rows] + extra_r)
         cols = np.concatenate([cols] + extra_c)
@@ -132,37 +90,16 @@ class LinearResponse:
         self.J = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
         self.mass = mass / scale
         self.M = sp.diags(self.mass).tocsc()
-        # banded part B (the conservation rows as identity rows) and the dense rows V: J = B + U (V - U)^T with
-        # U the unit columns of the replaced rows, solved by Woodbury on banded LUs (a sparse LU of J
-        # pivots the dense rows early and fills in)
-        self.bw = 2 * m - 1
-        dense = np.isin(rows, replace)
-        ab = np.zeros((2 * self.bw + 1, n))
-        np.add.at(ab, (self.bw + rows[~dense] - cols[~dense], cols[~dense]), vals[~dense])
-        ab[self.bw, self.replaced] = 1.0
-        self.band = ab
-        self.V = self.J[self.replaced].toarray()
-        self.V[np.arange(len(replace)), self.replaced] -= 1.0
+        # banded with the dense conservation rows (`lapack.BandedWithRows`: Woodbury on banded LUs)
+        self.system = BandedWithRows.from_coo(rows, cols, vals, n, 2 * m - 1, self.replaced)
         self.D = self.mass > 0
         A = ~self.D
         self._J_AA = spla.splu(self.J[A][:, A].tocsc())
         self._J_AD = self.J[A][:, self.D].tocsc()
 
     def _solve(self, omega, b):
-        """x with (J + i w M) x = b (b: a vector or columns): banded LU of B + i w M, then Woodbury for the
-        dense rows, x = y - Y (I + V Y)^{-1} V y with y = B^{-1} b, Y = B^{-1} U."""
-        ab = self.band if omega == 0.0 else self.band + 0j
-        if omega:
-            ab[self.bw] += 1j * omega * self.mass
-        cols = b[:, None] if b.ndim == 1 else b
-        k = len(self.replaced)
-        U = np.zeros((b.shape[0], k))
-        U[self.replaced, np.arange(k)] = 1.0
-        both = sla.solve_banded((self.bw, self.bw), ab, np.column_stack([cols, U]), check_finite=False)
-        x, Y = both[:, :cols.shape[1]], both[:, cols.shape[1]:]
-        if k:
-            x = x - Y @ np.linalg.solve(np.eye(k) + self.V @ Y, self.V @ x)
-        return x[:, 0] if b.ndim == 1 else x
+        """x with (J + i w M) x = b (b: a vector or columns)."""
+        return self.system.solve(b, None if omega == 0.0 else 1j * omega * self.mass)
 
     def _high_frequency_terms(self, b):
         """(a0, a1) of y_inf = a0 + a1 / (i w) (module docstring)."""

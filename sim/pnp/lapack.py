@@ -75,3 +75,60 @@ def solve_banded(nlower, nupper, ab, b, overwrite_ab=False):
     if info < 0:
         raise ValueError(f"illegal value in argument {-info} of LAPACK gbsv/gtsv")
     return x
+
+
+def band_storage(rows, cols, vals, n, bw, dtype=float):
+    """LAPACK band storage ab[bw + i - j, j] = A[i, j] (half-width bw both ways) of COO triplets that lie
+    in the band; duplicates summed."""
+    flat = (bw + rows - cols) * n + cols                 # np.bincount sums duplicates, much faster than add.at
+    if np.iscomplexobj(vals):
+        return band_storage(rows, cols, vals.real, n, bw) + 1j * band_storage(rows, cols, vals.imag, n, bw)
+    return np.bincount(flat, weights=vals, minlength=(2 * bw + 1) * n).reshape(2 * bw + 1, n).astype(dtype)
+
+
+class BandedWithRows:
+    """A = B + U (V - U)^T: a banded B (LAPACK storage, half-width bw) in which the rows `replaced` are
+    identity rows, and the dense rows V (k, n) that stand there in A (an inventory or other conservation
+    constraint).  Solved by Woodbury with banded LUs, x = y - Y (I + W Y)^{-1} W y, y = B^-1 b,
+    Y = B^-1 U, W = V - U^T: a sparse LU of A would pivot the dense rows early and fill in (seconds at
+    10k cells instead of milliseconds)."""
+
+    def __init__(self, ab, bw, replaced, V):
+        self.ab, self.bw = ab, bw
+        self.replaced = np.asarray(replaced, int)
+        k = self.replaced.size
+        self.W = np.array(V, float).reshape(k, ab.shape[1])
+        self.W[np.arange(k), self.replaced] -= 1.0
+        self.ab[bw, self.replaced] = 1.0             # the band holds nothing else in those rows
+
+    @classmethod
+    def from_coo(cls, rows, cols, vals, n, bw, dense_rows):
+        """From COO triplets whose rows `dense_rows` are dense (the others banded)."""
+        dense_rows = np.asarray(dense_rows, int)
+        is_dense = np.isin(rows, dense_rows)
+        ab = band_storage(rows[~is_dense], cols[~is_dense], vals[~is_dense], n, bw)
+        V = np.zeros((dense_rows.size, n))
+        pos = {r: i for i, r in enumerate(dense_rows)}
+        np.add.at(V, (np.array([pos[r] for r in rows[is_dense]], int), cols[is_dense]), vals[is_dense])
+        return cls(ab, bw, dense_rows, V)
+
+    def solve(self, b, diagonal=None):
+        """x with (A + diag(diagonal)) x = b (b a vector or columns; diagonal may be complex, e.g. i w M,
+        and must vanish on the replaced rows)."""
+        ab = self.ab if diagonal is None else self.ab.astype(np.result_type(self.ab, diagonal))
+        if diagonal is not None:
+            ab[self.bw] += diagonal
+        cols = b[:, None] if np.ndim(b) == 1 else b
+        k = self.replaced.size
+        U = np.zeros((cols.shape[0], k))
+        U[self.replaced, np.arange(k)] = 1.0
+        rhs = np.column_stack([cols, U]).astype(np.result_type(ab, cols))
+        if np.iscomplexobj(ab) or np.iscomplexobj(rhs):
+            import scipy.linalg as sla                 # complex bands (impedance) only
+            both = sla.solve_banded((self.bw, self.bw), ab, rhs, check_finite=False)
+        else:
+            both = solve_banded(self.bw, self.bw, ab, rhs)
+        x, Y = both[:, :cols.shape[1]], both[:, cols.shape[1]:]
+        if k:
+            x = x - Y @ np.linalg.solve(np.eye(k) + self.W @ Y, self.W @ x)
+        return x[:, 0] if np.ndim(b) == 1 else x

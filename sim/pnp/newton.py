@@ -16,7 +16,7 @@ import numpy as np
 from sim.errors import ConvergenceError
 from sim.pnp import operator as op
 from sim.pnp import laws, predictor
-from sim.pnp.lapack import solve_banded
+from sim.pnp.lapack import BandedWithRows, solve_banded
 
 
 @dataclass
@@ -70,13 +70,11 @@ def split(y, S):
 
 
 def solve_linear(rows, cols, vals, n_unknowns, m, rhs, dense_rows):
-    """Solve J x = rhs for a block-tridiagonal J given as COO (banded unless dense rows)."""
-    if dense_rows:
-        import scipy.sparse as sp                  # closed problems only: not loaded by open ones
-        import scipy.sparse.linalg as spla
-        J = sp.csc_matrix((vals, (rows, cols)), shape=(n_unknowns, n_unknowns))
-        return spla.spsolve(J, rhs, permc_spec="COLAMD")
+    """Solve J x = rhs for a block-tridiagonal J given as COO: banded, plus the dense inventory rows of a
+    closed problem by Woodbury (`lapack.BandedWithRows`)."""
     bw = 2 * m - 1
+    if dense_rows:
+        return BandedWithRows.from_coo(rows, cols, vals, n_unknowns, bw, dense_rows).solve(rhs)
     return solve_banded(bw, bw, lapack_band(row_band(rows, cols, vals, n_unknowns, bw)), rhs, overwrite_ab=True)
 
 
@@ -137,7 +135,8 @@ def _step_pattern(g, rows, cols, absent):
 
 def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=None):
     """Newton update delta of J delta = -r in (psi, w) variables, with every row divided by its
-    largest |entry| (depleted cells have NP rows of size ~c, far below the others).  Returns
+    largest |entry| (depleted cells have NP rows of size ~c, far below the others; an inventory row is
+    relative already and stays as it is).  Returns
     (delta, max |r_i / rowmax_i|, rowmax).  Open and transient problems are banded (LAPACK
     gbsv)."""
     m = 1 + p.n_species
@@ -147,6 +146,10 @@ def newton_update(p, g, psi, c, r, dt=None, steady_closed=False, w=None, fluxes=
     if dense:
         rowmax = np.zeros(r.size)
         np.maximum.at(rowmax, rows, np.abs(vals))
+        # an inventory row is already relative to the inventory; divided by its largest entry (dx c (1 - theta)
+        # of one cell) it would weigh the second-order inventory error of a step in logit(theta) so much
+        # that the line search refuses Newton steps on fine meshes
+        rowmax[dense] = 1.0
     else:
         R = row_band(rows, cols, vals, r.size, bw)
         rowmax = np.abs(R).max(axis=1)

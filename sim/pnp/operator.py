@@ -287,7 +287,7 @@ def residual(p, g, psi, c, c_old=None, dt=None, steady_closed=None, boundary_flu
         div += dx * (c - c_old) / dt
     if steady_closed is None:
         steady_closed = p.closed and c_old is None
-    if p.reactions and not steady_closed:
+    if p.reactions:
         t = cache["local"] if cache is not None else local_terms(p, psi, c, w)
         for nu, r, _ in reaction_terms(p, t):
             div -= nu[:, None] * r[None, :] * dx
@@ -316,14 +316,63 @@ def reaction_terms(p, t):
     return out
 
 
+def conserved_quantities(p, g=None):
+    """[(s, k, a (S,), cells, target, scale)] of every conserved quantity of the problem: for each connected
+    region of a group of species that its reactions link (one species alone without reactions) and that
+    touches no reservoir, each combination sum_s a_s inventory_s that the reactions leave unchanged (an
+    orthonormal basis of the null space of their stoichiometry).  Its equation
+    (sum_cells sum_s a_s c_s dx - target) / scale = 0, target its bulk value, replaces the balance row of
+    species s in cell k in a steady closed problem (`residual`, `jacobian`) and in the impedance system."""
+    key = ("conserved", np.isfinite(p.c_bc).tobytes(), np.isfinite(p.eta_bc).tobytes(),
+           tuple((tuple(rx.nu), rx.rate.tobytes()) for rx in p.reactions))
+    if g is not None and key in g.shared:
+        return g.shared[key]
+    S = p.n_species
+    dx = p.mesh.widths
+    linked = {s: {s} for s in range(S)}
+    for rx in p.reactions:
+        if np.any(rx.rate > 0):
+            group = set(np.flatnonzero(rx.nu))
+            for s in group:
+                linked[s] |= group
+    comps = {s: p.components(s) for s in range(S)}
+    out, done = [], set()
+    for s in range(S):
+        for idx in comps[s]:
+            if (s, int(idx[0])) in done:
+                continue
+            members = [(u, c) for u in sorted(linked[s]) for c in comps[u] if np.intersect1d(c, idx).size]
+            done.update((u, int(c[0])) for u, c in members)
+            if any(np.isfinite(p.c_bc[b, u]) or np.isfinite(p.eta_bc[b, u])
+                   for u, c in members for b, kk in ((0, 0), (1, p.n - 1)) if kk in (c[0], c[-1])):
+                continue                                 # a reservoir changes it
+            cells = np.unique(np.concatenate([c for _, c in members]))
+            species = [u for u, _ in members]
+            nu = np.array([rx.nu[species] for rx in p.reactions
+                           if np.any(rx.rate[cells] > 0)]).reshape(-1, len(species))
+            basis = _null_space(nu) if nu.size else np.eye(len(species))
+            for j, a_sub in enumerate(basis.T):
+                u, c = members[j]
+                a = np.zeros(S)
+                a[species] = a_sub
+                target = float(np.sum(a[:, None] * np.where(p.present, p.c_bulk, 0.0)[:, cells] * dx[cells]))
+                scale = float(np.sum(np.abs(a)[:, None] * np.where(p.present, p.c_bulk, 0.0)[:, cells] * dx[cells]))
+                out.append((u, int(c[-1]), a, cells, target, max(scale, 1e-300)))
+    if g is not None:
+        g.shared[key] = out
+    return out
+
+
+def _null_space(A, tol=1e-12):
+    """Orthonormal basis (columns) of the null space of A."""
+    _, sv, vt = np.linalg.svd(A)
+    rank = int(np.sum(sv > tol * max(1.0, sv.max() if sv.size else 0.0)))
+    return vt[rank:].T
+
+
 def _closed_rows(p, g, c, R_c):
-    for s, comps in enumerate(g.comps):
-        for idx in comps:
-            if np.any(np.isfinite(p.c_bc[:, s])) and (idx[0] == 0 or idx[-1] == p.n - 1):
-                continue  # region touches a reservoir: not closed
-            k = idx[-1]
-            target = np.sum(p.c_bulk[s, idx] * g.dx[idx])
-            R_c[s, k] = (np.sum(c[s, idx] * g.dx[idx]) - target) / target
+    for s, k, a, cells, target, scale in conserved_quantities(p, g):
+        R_c[s, k] = (float(np.sum(a[:, None] * c[:, cells] * g.dx[cells])) - target) / scale
 
 
 def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
@@ -337,8 +386,7 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
     rows, cols, vals = [], [], []
     k = np.arange(n)
     # the (rows, cols) of the entries below never change for one structure of the problem
-    key = (n, S_, not (dt is None and (p.closed if steady_closed is None else steady_closed)),
-           tuple(tuple(rx.nu) for rx in p.reactions))
+    key = (n, S_, tuple(tuple(rx.nu) for rx in p.reactions))
     pattern = g.shared.get("jacobian")
     if pattern is not None and pattern[2] != key:
         pattern = None
@@ -389,7 +437,7 @@ def jacobian(p, g, psi, c, dt=None, steady_closed=None, w=None, fluxes=None):
         add(k[1:], 1 + s, k[:-1], 0, dpL[s] * sc[1:])           # row L: -(dN/dpsi_K) = +dpL
     if steady_closed is None:
         steady_closed = p.closed and dt is None
-    if p.reactions and not steady_closed:     # local couplings of the species in each cell
+    if p.reactions:                           # local couplings of the species in each cell
         t = fluxes["local"] if "local" in fluxes else local_terms(p, psi, c, w)
         for nu, _, slopes in reaction_terms(p, t):
             for s in np.flatnonzero(nu):
@@ -414,15 +462,13 @@ def _replaced_rows(p, g, rows, cols, vals, steady_closed):
         drop.append(r)
         extra_r.append([r]); extra_c.append([r]); extra_v.append([1.0])
     dense = []
-    for s, comps in enumerate(g.comps if steady_closed else []):
-        for idx in comps:
-            if np.any(np.isfinite(p.c_bc[:, s])) and (idx[0] == 0 or idx[-1] == p.n - 1):
-                continue
-            r = m * idx[-1] + 1 + s
-            target = np.sum(p.c_bulk[s, idx] * g.dx[idx])
-            drop.append(r)
-            dense.append(r)
-            extra_r.append(np.full(idx.size, r)); extra_c.append(m * idx + 1 + s); extra_v.append(g.dx[idx] / target)
+    for s, k, a, cells, target, scale in (conserved_quantities(p, g) if steady_closed else []):
+        r = m * k + 1 + s
+        drop.append(r)
+        dense.append(r)
+        for u in np.flatnonzero(a):
+            extra_r.append(np.full(cells.size, r)); extra_c.append(m * cells + 1 + u)
+            extra_v.append(a[u] * g.dx[cells] / scale)
     if not drop:
         return rows, cols, vals, dense
     keep = ~np.isin(rows, drop)

@@ -42,7 +42,8 @@ class Problem:
       eta_bc[b, s] exchange with a reservoir at this electrochemical potential (kT), or NaN
     Mobility: every carrier's drift is scaled by its law m(theta) of `sim.pnp.laws` (size exclusion
     unless `mobility_code` says otherwise).  Reactions: bulk sources of `Reaction`s in the balances (a
-    steady closed problem keeps each inventory instead, so it runs none).
+    steady closed problem then keeps the combinations of inventories they leave unchanged:
+    `operator.conserved_quantities`).
     `closed`: the steady problem conserves the inventory of each species (replaces one balance
     per connected region by an inventory constraint) and pins psi = 0 in the last cell when
     no Dirichlet potential is given.
@@ -69,7 +70,7 @@ class Problem:
     layer_names: list = field(default_factory=list)
     mobility_code: np.ndarray = None   # (S, N) int: the carrier's mobility law, an index into laws.MOBILITY_NAMES
     mobility_param: np.ndarray = None  # (S, N) the law's parameter (alpha of `laws.vacancy_hop`)
-    reactions: list = field(default_factory=list)   # bulk `Reaction`s (off in steady closed problems)
+    reactions: list = field(default_factory=list)   # bulk `Reaction`s
 
     def __post_init__(self):
         S = len(self.species)

@@ -34,13 +34,15 @@ def steady_state(params, T):
     prm["temperature_K"] = float(T)
     ip = prm["impedance"]
     base = build_problem(prm)
-    if ip["electrodes"] == "li_exchanging":
-        p = galvanostatic_problem(base)
-    else:
-        p = base
     o = prm["solver_options"]
     opts = SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"], predictor=o["predictor"])
-    psi, c, st = solve_equilibrium(p, opts)
+    psi, c, st = solve_equilibrium(base, opts)
+    if ip["electrodes"] == "li_exchanging":
+        # the same equilibrium under the transient boundary conditions: the open problem's, confirmed
+        p = galvanostatic_problem(base)
+        psi, c, st = solve_equilibrium(p, opts, start=(psi, c, st.w))
+    else:
+        p = base
     w = st.w
     J = to_si(ip["bias_current_density_mA_cm2"], "mA/cm^2")[0]
     if J != 0.0:

@@ -54,11 +54,15 @@ def _options(params):
 
 def run(params):
     t = params["transient"]
-    base = galvanostatic_problem(build_problem(params))
+    open_problem = build_problem(params)
+    base = galvanostatic_problem(open_problem)
     li = obs.li_index(base)
     o = params["solver_options"]
-    psi0, c0, _ = solve_equilibrium(base, SolverOptions(tol=o["tol"], max_iter=o["max_iter"],
-                                                        continuation=o["continuation"]))
+    opts0 = SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"])
+    # the equilibrium of the open problem (its predictor) is the equilibrium under the transient's boundary
+    # conditions: confirmed there by one Newton iteration
+    psi0, c0, st = solve_equilibrium(open_problem, opts0)
+    psi0, c0, _ = solve_equilibrium(base, opts0, start=(psi0, c0, st.w))
     eta_eq = float(np.nanmean(obs.eta_li(base, psi0, c0, li)))
     soc = _soc(params, base, li)
     U0 = soc.potential(0.0)[0] if soc else np.nan
