@@ -74,6 +74,11 @@ class NaNWarning(UserWarning):
     """A result is NaN on purpose (the model cannot define it there); the reason is stored beside it."""
 
 
+class FitWarning(UserWarning):
+    """A fit (an equivalent circuit, the model itself) or its frequency range is not to be trusted; the
+    reason is stored with the result."""
+
+
 class PlausibilityWarning(UserWarning):
     """A legal value that is almost certainly a unit mistake (e.g. temperature_K = 25)."""
 

@@ -309,7 +309,7 @@ class PnpModel:
                 raise CaseError(file, f"layers.{L['name']}.thickness_m", None,
                                 "required (only the one layer of a [surface] case may be semi-infinite)")
         h_min, h_max, growth = zip(*(layer_mesh_controls(params, L["name"]) for L in layers))
-        return layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth)
+        return layered_mesh([L["thickness"] for L in layers], h_min, h_max, growth, grade_outer=(outer_graded(params),) * 2)
 
     def level_shift(self, potential_V):
         """The cathode's Li+ level at potential U against its reference (eV); 0 for U = None or a
@@ -332,6 +332,16 @@ class PnpModel:
             layers = [dict(L, species={s: dict(v, mu0_eV=v["mu0_eV"] + signs[s] * shift) for s, v in L["species"].items()})
                       if L["name"] == self.cathode else L for L in layers]
         return _assemble(self.params, self.names, self.zs, layers, self.mesh, self.file)
+
+
+def outer_graded(params):
+    """Whether the mesh is graded toward the outer faces (`mesh.grade_outer`; auto: with blocking or reversible
+    impedance electrodes, where double layers form at both ends, and in a single-layer case)."""
+    choice = params["mesh"].get("grade_outer", "auto")
+    if choice != "auto":
+        return choice == "yes"
+    electrodes = params["impedance"].get("electrodes", "li_exchanging") if params["impedance"].get("temperatures_K") else None
+    return electrodes in ("blocking", "reversible") or len(params["layers"]) == 1
 
 
 def model_of(params, file=None):
@@ -491,5 +501,5 @@ def with_uniform_mesh(params, cells):
     for layer in prm["layers"].values():
         for k in ("h_min_m", "h_max_m", "growth"):
             layer.pop(k, None)
-    prm["mesh"].update(h_min_m=L / cells, h_max_m=L / cells, growth=1.0)
+    prm["mesh"].update(h_min_m=L / cells, h_max_m=L / cells, growth=1.0, grade_outer="no")
     return prm

@@ -93,7 +93,7 @@ def arrhenius(results, out_dir, formats, name="impedance_arrhenius"):
             ok = np.isfinite(R) & (R > 0)
             if ok.any():
                 ax.semilogy(x[ok], R[ok], styles[j % 4], ms=3, color=PALETTE[i % len(PALETTE)],
-                            label=f"{_name(r)}: {k}")
+                            label=f"{_name(r)}: {r[f'{PREFIX}/fit_resistance/{k}'].attrs.get('process', k)}")
         ax.semilogy(x, r.value(f"{PREFIX}/low_frequency_resistance"), styles[j % 4], ms=3, color="0.3",
                     label=f"{_name(r)}: Re Z(f$_{{min}}$)")
     ax.set_xlabel(label("1000 / T", "1/K"))

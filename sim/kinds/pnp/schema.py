@@ -154,8 +154,12 @@ SCHEMA = Table({
         "temperatures_K": Field(("list", float), "compute spectra at these temperatures (give [298.15] for one); "
                                 "materials' conductivities follow Arrhenius", default=None, unit="K", min_length=1,
                                 max_length=50, low=150.0, high=1500.0),
-        "frequency_min_Hz": Field(float, "lowest frequency", default=1e-3, unit="Hz", low=1e-9, high=1e12),
-        "frequency_max_Hz": Field(float, "highest frequency", default=1e7, unit="Hz", low=1e-9, high=1e13),
+        "frequency_min_Hz": Field(float, "lowest frequency (default: a hundredth of the slowest relaxation "
+                                  "frequency of the stack, L^2/D or the electrode charging; docs/theory.md)",
+                                  default=None, unit="Hz", low=1e-9, high=1e12),
+        "frequency_max_Hz": Field(float, "highest frequency (default: a hundred times the fastest bulk "
+                                  "relaxation frequency sigma / (2 pi eps) of any layer, so every bulk arc is whole)",
+                                  default=None, unit="Hz", low=1e-9, high=1e13),
         "points_per_decade": Field(int, "log-spaced frequencies per decade", default=6, low=1, high=200),
         "amplitude_mV": Field(float, "nominal perturbation amplitude (stored; the small-signal response is linear)",
                               default=5.0, unit="mV", low=0.0, high=100.0, low_open=True),
@@ -165,8 +169,11 @@ SCHEMA = Table({
                             choices=("li_exchanging", "blocking", "reversible")),
         "bias_current_density_mA_cm2": Field(float, "DC current bias of the steady state (li_exchanging only)",
                                              default=0.0, unit="mA/cm^2", low=-1e3, high=1e3),
-        "circuit": Field(str, "equivalent circuit to fit, e.g. 'p(R0,C0)-p(R1,CPE1)' (auto: bulk R || geometric C "
-                         "and one R || CPE per interface)", default="auto"),
+        "circuit": Field(str, "equivalent circuit to fit, e.g. 'p(R0,C0)-p(R1,CPE1)' (elements R, C, CPE and W, a "
+                         "finite-length Warburg; auto: p(R0,C0) for the fastest bulk arc, one p(Rk,CPEk) per further "
+                         "layer or interface with kinetics, a series CPE_electrodes for blocking electrodes; each fitted "
+                         "block is named after the process of the stack whose relaxation frequency is nearest its "
+                         "own, stored as its `process`)", default="auto"),
         "measured_csv": Field(str, "measured spectrum to fit and overlay: CSV of f (Hz), Z' and Z'' (ohm cm^2), "
                               "relative to the case file", default=None),
     }, "small-signal impedance spectra of the stack (docs/theory.md, impedance)", optional=True),
@@ -183,6 +190,10 @@ SCHEMA = Table({
         "h_max_m": Field(float, "largest cell, in the bulk", default=5e-10, unit="m", low=1e-15, high=1e-2),
         "growth": Field(float, "geometric growth ratio of cell sizes away from an interface",
                         default=1.08, low=1.0, high=2.0),
+        "grade_outer": Field(str, "grade the cells toward the two outer faces too (auto: where a double layer forms "
+                             "there, with blocking or reversible impedance electrodes, and in a single-layer case, "
+                             "so that h_min_m applies; otherwise the outer faces face a reservoir and need no "
+                             "refinement)", default="auto", choices=("auto", "yes", "no")),
     }, "graded mesh controls", optional=True),
     "solver_options": Table({
         "tol": Field(float, "Newton: largest update in psi (kT/e) and logit(theta)", default=1e-10,
@@ -274,9 +285,17 @@ def check(params, file):
     surface = params["surface"].get("bulk_potential_V") is not None
     ip = params["impedance"]
     if ip.get("temperatures_K") is not None:
-        if ip["frequency_min_Hz"] >= ip["frequency_max_Hz"]:
-            raise CaseError(file, "impedance.frequency_min_Hz", ip["frequency_min_Hz"], "must be below frequency_max_Hz")
-        n_f = np.log10(ip["frequency_max_Hz"] / ip["frequency_min_Hz"]) * ip["points_per_decade"] * len(ip["temperatures_K"])
+        f_lo, f_hi = ip.get("frequency_min_Hz"), ip.get("frequency_max_Hz")
+        if f_lo is not None and f_hi is not None and f_lo >= f_hi:
+            raise CaseError(file, "impedance.frequency_min_Hz", f_lo, "must be below frequency_max_Hz")
+        temps = sorted(ip["temperatures_K"])
+        close = [(a, b) for a, b in zip(temps, temps[1:]) if b - a < 0.01]
+        if close:
+            raise CaseError(file, "impedance.temperatures_K", ip["temperatures_K"],
+                            f"{close[0][0]:g} K and {close[0][1]:g} K are the same temperature (they must differ by at "
+                            "least 0.01 K: each names its group of results, T_<T>K)")
+        n_f = 13 * ip["points_per_decade"] * len(ip["temperatures_K"]) if f_lo is None or f_hi is None else \
+            np.log10(f_hi / f_lo) * ip["points_per_decade"] * len(ip["temperatures_K"])
         if n_f > 20000:
             raise CaseError(file, "impedance.points_per_decade", ip["points_per_decade"],
                             f"{n_f:.0f} frequencies in all (limit 20000): fewer points, decades or temperatures")
