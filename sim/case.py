@@ -250,7 +250,8 @@ def resolved_materials(params):
 
 def plausibility(params):
     """Warnings for legal values that are almost certainly unit mistakes, and for keys that have no
-    effect in their context (the kind's `notes(params)`), as text."""
+    effect in their context, as text: the kind's own (`notes(params)` of its package) and a temperature
+    in degrees Celsius."""
     out = []
     name = params.get("kind")
     if name in REGISTRY and hasattr(kind(name), "notes"):
@@ -258,15 +259,6 @@ def plausibility(params):
     T = params.get("temperature_K")
     if isinstance(T, (int, float)) and T < 150.0:
         out.append(f"temperature_K = {T:g} K is very cold: if you meant {T:g} °C, write {T + 273.15:g}")
-    for T in (params.get("impedance") or {}).get("temperatures_K") or []:
-        if T < 200.0:
-            out.append(f"impedance.temperatures_K contains {T:g} K: if you meant °C, add 273.15")
-    for name, layer in (params.get("layers") or {}).items():
-        t = layer.get("thickness_m") if isinstance(layer, dict) else None
-        if t is not None and t < 1e-10:
-            out.append(f"layers.{name}.thickness_m = {t:g} m is below one atomic spacing: a unit mistake (nm = 1e-9 m)?")
-        if t is not None and t > 1e-3:
-            out.append(f"layers.{name}.thickness_m = {t:g} m is over a millimetre: a unit mistake (µm = 1e-6 m)?")
     return out
 
 

@@ -168,13 +168,11 @@ def _cmd_demo(args):
         print(f"{path} -> {out} and {len(figs)} figure files ({time.perf_counter() - t0:.1f} s)")
     from sim.figures import render_comparison
     from sim.io import read_result
+    from sim.kinds import kind
     groups = {}
-    for o in outputs:               # compare like with like: equilibrium studies, charging runs, spectra
-        if read_kind(o) != "pnp":
-            continue
-        r = read_result(o)
-        study = ("impedance" if "pnp/impedance/temperature" in r else "charging" if "pnp/transient/voltage" in r
-                 else "equilibrium" if "pnp/sweep/cathode_potential" in r else None)
+    for o in outputs:               # compare like with like: the kind says which study a result belongs to
+        k = kind(read_kind(o))
+        study = k.study_of(read_result(o)) if hasattr(k, "study_of") else None
         if study:
             groups.setdefault(study, []).append(o)
     for study, group in groups.items():

@@ -19,4 +19,14 @@ def compare(results, out_dir, formats):
     return figures.compare(results, out_dir, formats) + impedance_figures.compare(results, out_dir, formats)
 
 
-__all__ = ["SCHEMA", "check", "compare", "notes", "render", "run"]
+def study_of(result):
+    """The study a result belongs to, for side-by-side comparisons (`sim demo`): impedance spectra,
+    charging runs or equilibrium potential sweeps; None for anything else."""
+    if "pnp/impedance/temperature" in result:
+        return "impedance"
+    if "pnp/transient/voltage" in result:
+        return "charging"
+    return "equilibrium" if "pnp/sweep/cathode_potential" in result else None
+
+
+__all__ = ["SCHEMA", "check", "compare", "notes", "render", "run", "study_of"]

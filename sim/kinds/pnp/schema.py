@@ -367,6 +367,15 @@ def notes(params):
     for name in params["materials"]:
         if name not in used:
             out.append(f"materials.{name}: no layer uses this material, so its overrides have no effect")
+    for T in (params.get("impedance") or {}).get("temperatures_K") or []:
+        if T < 200.0:
+            out.append(f"impedance.temperatures_K contains {T:g} K: if you meant °C, add 273.15")
+    for name, layer in (params.get("layers") or {}).items():
+        t = layer.get("thickness_m")
+        if t is not None and t < 1e-10:
+            out.append(f"layers.{name}.thickness_m = {t:g} m is below one atomic spacing: a unit mistake (nm = 1e-9 m)?")
+        if t is not None and t > 1e-3:
+            out.append(f"layers.{name}.thickness_m = {t:g} m is over a millimetre: a unit mistake (µm = 1e-6 m)?")
     if cat.get("x_li") is not None:
         x, _ = ocv_table(params)
         if not min(x) <= cat["x_li"] <= max(x):
