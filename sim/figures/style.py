@@ -7,6 +7,7 @@ from pathlib import Path
 import logging
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 # fontTools (PDF font subsetting) logs a warning per embedded font about its timestamps: noise for users
@@ -37,22 +38,114 @@ RC = {
 }
 
 
+_STYLES = []          # style files of the enclosing use_style blocks (worker processes save under the same)
+
+
 @contextlib.contextmanager
 def use_style(style_file=None):
     """House style, optionally overridden by a matplotlib style file."""
     styles = [RC] + ([str(style_file)] if style_file else [])
     with plt.style.context(styles):
-        yield
+        _STYLES.append(style_file)
+        try:
+            yield
+        finally:
+            _STYLES.pop()
 
 
 def save(fig, out_dir, name, formats):
-    paths = []
-    for fmt in formats:
-        p = Path(out_dir) / f"{name}.{fmt}"
-        fig.savefig(p)
-        paths.append(p)
-    plt.close(fig)
+    """Write `fig` as out_dir/name.<format> for each format and close it; inside
+    `sim.figures.pool.parallel` the files are written by worker processes (see there)."""
+    from sim.figures import pool
+    paths = [Path(out_dir) / f"{name}.{fmt}" for fmt in formats]
+    pool.submit(fig, paths, _STYLES[-1] if _STYLES else None)
     return paths
+
+
+def wide_range(ax, reason):
+    """State why the y axis of `ax` spans more than twelve decades (the referee check in
+    sim.figures.referee asks for it): the reason is stored on the axes and shown in its title."""
+    ax.sim_wide_range_reason = reason
+    title = ax.get_title()
+    ax.set_title(f"{title}\n{reason}" if title else reason, fontsize=6, pad=12)   # room for labels above the axes
+
+
+#: axis label of a space-charge resistance, which is an excess over the bulk and can be negative
+EXCESS_R = "excess resistance ΔR$_{SCL}$"
+#: what a negative excess resistance means, for notes beside such axes
+NEGATIVE_EXCESS = "ΔR < 0: the layer conducts better than the bulk"
+
+
+def missing_note(q, what):
+    """'' if the values of Q `q` are all finite; else a sentence saying how many are not defined
+    and why (the `reason` attribute the run stored beside them, if any), for the figure."""
+    v = np.asarray(q.value, float)
+    bad = ~np.isfinite(v)
+    if not bad.any():
+        return ""
+    reason = next((str(q.attrs[k]) for k in ("reason", "nan_reason", "note") if q.attrs.get(k)), "")
+    count = "everywhere" if bad.all() else f"at {int(bad.sum())} of {bad.size} points"
+    return f"{what}: not defined {count}" + (f" ({reason})" if reason else "")
+
+
+def symlog_threshold(values, floor_decades=6):
+    """A linear threshold for a symlog axis of signed `values`: the decade below the smallest
+    nonzero magnitude, but at most `floor_decades` below the largest (so the axis stays readable)."""
+    a = np.abs(np.asarray(values, float))
+    a = a[np.isfinite(a) & (a > 0)]
+    if not a.size:
+        return 1.0
+    return float(10.0 ** max(np.floor(np.log10(a.min())), np.ceil(np.log10(a.max())) - floor_decades))
+
+
+def value_scale(ax, values, which="y", unit=""):
+    """Scale of an axis for a quantity that may change sign or span decades: log if it is positive
+    over two decades or more, symlog (with a zero line) if it changes sign over two decades or more,
+    else linear with a ×10ⁿ multiplier.  Returns the note a symlog axis needs ('' otherwise)."""
+    v = np.asarray(values, float).ravel()
+    v = v[np.isfinite(v)]
+    a = np.abs(v[v != 0])
+    span = float(np.log10(a.max() / a.min())) if a.size else 0.0
+    setter = ax.set_yscale if which == "y" else ax.set_xscale
+    if a.size and span >= 2 and np.all(v > 0):
+        setter("log")
+        return ""
+    if a.size and span >= 2 and np.any(v > 0) and np.any(v < 0):
+        lt = symlog_threshold(v, 4)
+        setter("symlog", linthresh=lt, linscale=1.0)     # the linear part as tall as a decade
+        axis = ax.yaxis if which == "y" else ax.xaxis
+        axis.get_major_locator().numticks = 7               # labels on every n-th decade when many
+        ax.margins(**{which: 0.06})
+        (ax.axhline if which == "y" else ax.axvline)(0, color="0.6", lw=0.5, zorder=0)
+        return f"symlog axis: linear within ±{decades(lt)}" + (f" {unit}" if unit else "")
+    ax.ticklabel_format(axis=which, style="sci", scilimits=(-2, 3), useMathText=True, useOffset=False)
+    return ""
+
+
+def coincide(ax, curves, tol=0.015):
+    """Do the curves [(x, y), ...] drawn in `ax` lie within `tol` of the axes height of each other
+    wherever their x ranges overlap (so that a reader sees one line)?  Call after the scales are set."""
+    ax.get_xlim(), ax.get_ylim()                   # settle the view before transforming
+    disp = []
+    for x, y in curves:
+        ok = np.isfinite(x) & np.isfinite(y)
+        d = ax.transData.transform(np.column_stack([np.asarray(x, float)[ok], np.asarray(y, float)[ok]]))
+        disp.append(d[np.argsort(d[:, 0])])
+    if len(disp) < 2 or any(len(d) < 2 for d in disp):
+        return False
+    for d in disp[1:]:
+        lo, hi = max(disp[0][0, 0], d[0, 0]), min(disp[0][-1, 0], d[-1, 0])
+        if hi <= lo:
+            return False
+        grid = np.linspace(lo, hi, 200)
+        if np.max(np.abs(np.interp(grid, *disp[0].T) - np.interp(grid, *d.T))) > tol * ax.bbox.height:
+            return False
+    return True
+
+
+def decades(t):
+    """'10⁻³' for a power of ten (axis notes)."""
+    return f"10{str(int(round(np.log10(t)))).translate(_SUPERSCRIPT)}"
 
 
 _PRETTY = {"um": "µm", "ohm cm^2": "Ω cm²", "mg/cm^2": "mg/cm²", "mA/cm^2": "mA/cm²", "mol/m^3": "mol/m³",

@@ -1,0 +1,73 @@
+"""Figure drawing against solving: `python benchmarks/figures.py [--formats pdf,png] [--jobs 1,auto]`.
+
+For every demo case (cases/*.toml, cases/verification/*.toml, cases/sweeps/*.toml) it times the run
+(solve and write, `run_case` / `run_sweep`) and then `sim.figures.render_all` on the written file,
+once per --jobs value, and prints a markdown table with the totals.  matplotlib and the kinds'
+figure modules are imported before any timing (a `sim demo` pays that import once).  Not a test:
+nothing is asserted; single timings on a shared machine scatter by tens of per cent.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.case import load_case  # noqa: E402
+from sim.figures import render_all  # noqa: E402
+from sim.run import run_case  # noqa: E402
+from sim.studies import run_sweep  # noqa: E402
+
+
+def _cases():
+    cases = sorted((ROOT / "cases").glob("*.toml")) + sorted((ROOT / "cases" / "verification").glob("*.toml"))
+    return [(p, "case") for p in cases] + [(p, "sweep") for p in sorted((ROOT / "cases" / "sweeps").glob("*.toml"))]
+
+
+def _render(h5, out, formats, jobs):
+    kwargs = {"jobs": jobs} if "jobs" in inspect.signature(render_all).parameters else {}
+    t0 = time.perf_counter()
+    n = len(render_all(h5, out, formats, **kwargs))
+    return time.perf_counter() - t0, n
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--formats", default="pdf,png")
+    ap.add_argument("--jobs", default="1,auto", help="comma-separated values of render_all's jobs (1 = in process)")
+    a = ap.parse_args(argv)
+    formats = tuple(a.formats.split(","))
+    jobs = [None if j == "auto" else int(j) for j in a.jobs.split(",")]
+    import sim.kinds.pnp.figures, sim.kinds.pnp.impedance_figures, sim.kinds.energy_density.figures  # noqa: E401,F401
+    import sim.kinds.design_map.figures, sim.kinds.polarization.figures, sim.studies.figures  # noqa: E401,F401
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, what in _cases():
+            h5 = Path(tmp) / f"{path.stem}.h5"
+            t0 = time.perf_counter()
+            if what == "case":
+                run_case(load_case(path), h5)
+            else:
+                run_sweep(path, h5, executor="auto", progress=False)
+            solve = time.perf_counter() - t0
+            draws = [_render(h5, Path(tmp) / f"{path.stem}_{j}", formats, j) for j in jobs]
+            rows.append((path.relative_to(ROOT), solve, draws))
+            print(f"{path.relative_to(ROOT)}: run {solve:.2f} s, figures "
+                  + ", ".join(f"jobs={j or 'auto'} {t:.2f} s ({n} files)" for j, (t, n) in zip(jobs, draws)),
+                  file=sys.stderr)
+    head = "| case | run (solve + write) | " + " | ".join(f"figures, jobs = {j or 'auto'}" for j in jobs) + " |"
+    print(head)
+    print("|---" * (2 + len(jobs)) + "|")
+    for name, solve, draws in rows:
+        print(f"| {name} | {solve:.2f} s | " + " | ".join(f"{t:.2f} s ({n} files)" for t, n in draws) + " |")
+    tot = sum(r[1] for r in rows)
+    print(f"| total | {tot:.1f} s | " + " | ".join(f"{sum(r[2][k][0] for r in rows):.1f} s" for k in range(len(jobs))) + " |")
+
+
+if __name__ == "__main__":
+    main()
