@@ -133,12 +133,15 @@ def coincide(ax, curves, tol=0.015):
         disp.append(d[np.argsort(d[:, 0])])
     if len(disp) < 2 or any(len(d) < 2 for d in disp):
         return False
+    box = ax.bbox
     for d in disp[1:]:
-        lo, hi = max(disp[0][0, 0], d[0, 0]), min(disp[0][-1, 0], d[-1, 0])
+        lo, hi = max(disp[0][0, 0], d[0, 0], box.x0), min(disp[0][-1, 0], d[-1, 0], box.x1)
         if hi <= lo:
             return False
-        grid = np.linspace(lo, hi, 200)
-        if np.max(np.abs(np.interp(grid, *disp[0].T) - np.interp(grid, *d.T))) > tol * ax.bbox.height:
+        grid = np.linspace(lo, hi, 400)
+        a, b = np.interp(grid, *disp[0].T), np.interp(grid, *d.T)
+        seen = (np.minimum(a, b) <= box.y1) & (np.maximum(a, b) >= box.y0)     # where either is in view
+        if not seen.any() or np.max(np.abs(a - b)[seen]) > tol * box.height:
             return False
     return True
 
