@@ -13,7 +13,9 @@
 6. an axis (or colour bar) labelled as a resistance ("resistance", "ASR", R_SCL, R_int) whose data
    go below zero says "excess" in its label: a negative value is an excess over the bulk, not a
    resistance;
-7. no title, axis label, free text or ×10ⁿ multiplier overlaps another text or a tick label.
+7. no title, axis label, free text or ×10ⁿ multiplier overlaps another text or a tick label;
+8. no text placed inside an axes (an annotation such as a frequency label) covers plotted data
+   (reference lines drawn with axhline/axvline excepted: a label may name its own line).
 
 Positions are measured in display pixels after a layout pass (`fig.draw_without_rendering()`), the
 way the saved file will show them.  tests/conftest.py applies `check` to every figure any test saves;
@@ -51,6 +53,7 @@ def check(fig):
     _decades_stated(axes)
     _negative_resistance_is_excess(axes)
     _texts_apart(fig, axes, renderer)
+    _annotations_clear(axes, renderer)
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -124,11 +127,12 @@ def _sample(xy, step=2.0):
     return np.concatenate(out) if out else np.empty((0, 2))
 
 
-def _data_points(ax):
-    """Display coordinates of everything plotted in `ax` that a legend could hide, clipped to the axes."""
+def _data_points(ax, references=True):
+    """Display coordinates of everything plotted in `ax` that a legend could hide, clipped to the axes
+    (without axhline/axvline-style reference lines if not `references`)."""
     pts = []
     for line in ax.get_lines():
-        if not line.get_visible():
+        if not line.get_visible() or (not references and line.get_transform() != ax.transData):
             continue
         xy = line.get_transform().transform(np.asarray(line.get_xydata(), float))
         drawn = line.get_linestyle() not in ("None", "none", " ", "") and line.get_linewidth() > 0
@@ -300,3 +304,16 @@ def _texts_apart(fig, axes, renderer):
         for b, tb in boxes[i + 1:] + tick_boxes:
             if _overlap(a, b, slack=1.0):
                 _fail(f"texts {ta.get_text()!r} and {tb.get_text()!r} overlap")
+
+
+def _annotations_clear(axes, renderer):
+    for ax in axes:
+        texts = [t for t in ax.texts if t.get_visible() and t.get_text()]
+        if not texts:
+            continue
+        pts = _data_points(ax, references=False)
+        for t in texts:
+            b = _box(t, renderer) + np.array([1.0, 1.0, -1.0, -1.0])
+            hit = (pts[:, 0] > b[0]) & (pts[:, 0] < b[2]) & (pts[:, 1] > b[1]) & (pts[:, 1] < b[3])
+            if hit.any():
+                _fail(f"the text {t.get_text()!r} covers plotted data (at pixel {pts[hit][0].round(0).tolist()})")

@@ -146,6 +146,29 @@ def coincide(ax, curves, tol=0.015):
     return True
 
 
+def annotate_clear(ax, xy, text, offsets, **kw):
+    """Annotate the data point `xy` with `text` at the first offset (points) of `offsets` where the text
+    covers no plotted data and stays inside the axes (checked on the laid-out figure, as the referee
+    does); returns the annotation, or None (and no text) if every offset collides."""
+    from sim.figures.referee import _data_points
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    pts = _data_points(ax, references=False)
+    frame = ax.get_window_extent()
+    for dx, dy in offsets:
+        ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+        va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+        t = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, dy), ha=ha, va=va, **kw)
+        b = t.get_window_extent(renderer)
+        inside = b.x0 >= frame.x0 and b.x1 <= frame.x1 and b.y0 >= frame.y0 and b.y1 <= frame.y1
+        hit = (pts[:, 0] > b.x0 - 1) & (pts[:, 0] < b.x1 + 1) & (pts[:, 1] > b.y0 - 1) & (pts[:, 1] < b.y1 + 1)
+        if inside and not hit.any():
+            return t
+        t.remove()
+    return None
+
+
 def decades(t):
     """'10⁻³' for a power of ten (axis notes)."""
     return f"10{str(int(round(np.log10(t)))).translate(_SUPERSCRIPT)}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save
+from sim.figures.style import PALETTE, TWO_COLUMN_IN, annotate_clear, label, save
 from sim.pnp import circuits
 from sim.units import BOLTZMANN, ELEMENTARY_CHARGE, SI
 
@@ -55,8 +55,8 @@ def _dense(f):
 
 
 def _decade_labels(ax, f, Z, color):
-    """Label every other whole decade of frequency on the outermost spectrum, placed outward from
-    the arc's centre so that the labels sit outside every smaller arc."""
+    """Label every other whole decade of frequency on the outermost spectrum, each where its text
+    covers no spectrum or fitted curve (outward from the arc's centre first, then upward)."""
     span = max(np.ptp(Z.real), np.ptp(Z.imag), 1e-300)
     centre = np.array([0.5 * (Z.real.min() + Z.real.max()), 0.0])
     last = None
@@ -65,20 +65,18 @@ def _decade_labels(ax, f, Z, color):
         here = np.array([Z[k].real, -Z[k].imag])
         if np.hypot(*here) < 0.12 * span or (last is not None and np.hypot(*(here - last)) < 0.15 * span):
             continue                        # near the origin every spectrum meets: no room for a label
-        ax.plot(*here, "o", ms=3, mfc="none", color=color)
-        # outward from the centre, but never left of straight up nor below 20°: off the axes' frame
-        theta = np.clip(np.arctan2(*(here - centre)[::-1]), np.radians(20), np.radians(90))
-        out = np.array([np.cos(theta), np.sin(theta)])
-        ax.annotate(f"10$^{{{d}}}$ Hz", tuple(here), textcoords="offset points", xytext=tuple(9 * out), fontsize=6,
-                    color=color, ha="left" if out[0] > 0.3 else "right" if out[0] < -0.3 else "center",
-                    va="bottom" if out[1] > 0.3 else "top" if out[1] < -0.3 else "center")
-        last = here
+        theta = np.arctan2(*(here - centre)[::-1])
+        tries = [theta, np.radians(60), np.radians(90), np.radians(120), np.radians(20)]
+        offsets = [(r * np.cos(a), r * np.sin(a)) for r in (8, 16) for a in tries]
+        if annotate_clear(ax, tuple(here), f"10$^{{{d}}}$ Hz", offsets, fontsize=6, color=color) is not None:
+            ax.plot(*here, "o", ms=3, mfc="none", color=color)
+            last = here
 
 
 def nyquist(result, out_dir, formats):
     groups = _temperature_groups(result)
-    fig, ax = plt.subplots(figsize=(3.35, 3.4))
-    top, fits = 0.0, False
+    fig, ax = plt.subplots(figsize=(3.35, 3.0))
+    top, right, fits = 0.0, 0.0, False
     for i, g in enumerate(groups):
         f, Z = _spectrum(result, g)
         col = PALETTE[i % len(PALETTE)]
@@ -89,7 +87,7 @@ def nyquist(result, out_dir, formats):
         if Zf is not None:
             ax.plot(Zf.real, -Zf.imag, "-", lw=0.9, color=col)
             fits = True
-        top = max(top, float(np.max(Z.real)), float(np.max(-Z.imag)))
+        top, right = max(top, float(np.max(-Z.imag))), max(right, float(np.max(Z.real)))
         if i == 0:
             outer = (f, Z, col)
     if "pnp/impedance/measured/frequency" in result:
@@ -100,17 +98,18 @@ def nyquist(result, out_dir, formats):
         if Zf is not None:
             ax.plot(Zf.real, -Zf.imag, "k--", lw=0.9)
             fits = True
-        top = max(top, float(np.max(Zm.real)), float(np.max(-Zm.imag)))
-    if groups:
-        _decade_labels(ax, *outer)
-    ax.set_xlim(0, 1.12 * top)
-    ax.set_ylim(0, 1.12 * top)
+        top, right = max(top, float(np.max(-Zm.imag))), max(right, float(np.max(Zm.real)))
+    ax.set_xlim(0, 1.1 * right)
+    ax.set_ylim(0, 1.35 * top)                        # arcs are at most half as tall as wide: no empty half
+    fig.set_figheight(float(np.clip(2.7 * (1.35 * top) / (1.1 * right) + 1.4, 2.2, 4.5)))   # no empty band
     ax.set_aspect("equal", adjustable="box")          # equal axes: arcs keep their shape
     ax.set_xlabel(label("Z′", "Ω cm²"))
     ax.set_ylabel(label("−Z″", "Ω cm²"))
     circuit = str(result.value(f"{PREFIX}/circuit")) if f"{PREFIX}/circuit" in result else ""
     ax.set_title(_name(result) + (f"\nmarkers: computed; lines: fitted circuit {circuit}" if fits else ""), fontsize=7)
-    ax.legend(fontsize=6, loc="upper right")
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=6, loc="outside lower center", ncol=2)
+    if groups:                                        # last: placed on the finished layout
+        _decade_labels(ax, *outer)
     return save(fig, out_dir, "impedance_nyquist", formats)
 
 
