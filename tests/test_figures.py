@@ -1,8 +1,10 @@
 """Every figure that `make demo` draws, drawn from coarse versions of the shipped cases; each one
-passes the referee checks of conftest.check_figure (visible data for every legend entry, no raw
-keys, no ASCII units) as it is saved."""
+passes the referee checks of conftest.check_figure (sim/figures/referee.py) as it is saved, also when
+worker processes save them (sim/figures/pool.py)."""
 from pathlib import Path
 
+import numpy as np
+import pytest
 
 from sim.figures import render_all, render_comparison
 
@@ -36,7 +38,48 @@ def test_sweep_figures_pass_the_referee_checks(tmp_path):
 def test_sweep_axis_names_say_which_material():
     from sim.studies.figures import pretty
     layers = {"cathode": "LCO", "buffer": "LNO", "sse": "LPS"}
-    assert pretty("pnp.observables.interface_1.right.r_scl", layers) == "R$_{SCL}$ in LPS (LNO|LPS)"
-    assert pretty("pnp.observables.interface_0.left.r_scl", layers) == "R$_{SCL}$ in LCO (LCO|LNO)"
+    assert pretty("pnp.observables.interface_1.right.r_scl", layers) == "excess ΔR$_{SCL}$ in LPS (LNO|LPS)"
+    assert pretty("pnp.observables.interface_0.left.r_scl", layers) == "excess ΔR$_{SCL}$ in LCO (LCO|LNO)"
     assert pretty("param:layers.buffer.thickness_m", layers) == "thickness, buffer (LNO)"
-    assert pretty("pnp.observables.interface_1.right.r_scl") == "R$_{SCL}$, interface 1, right side"
+    assert pretty("pnp.observables.interface_1.right.r_scl") == "excess ΔR$_{SCL}$, interface 1, right side"
+
+
+def test_worker_processes_write_the_same_figures_as_the_caller(demo_results, tmp_path):
+    """The same files with the same pictures (to a pixel of layout: matplotlib's text metrics carry
+    per-process caches, so the bytes need not be equal)."""
+    import matplotlib.image as mpimg
+    out, results = demo_results
+    serial = render_all(results["fig3_energy_density"], tmp_path / "serial", ("png",), jobs=1)
+    parallel = render_all(results["fig3_energy_density"], tmp_path / "parallel", ("png",), jobs=2)
+    assert [p.name for p in serial] == [p.name for p in parallel]
+    for a, b in zip(serial, parallel):
+        A, B = mpimg.imread(a)[..., :3], mpimg.imread(b)[..., :3]
+        assert abs(A.shape[0] - B.shape[0]) <= 2 and abs(A.shape[1] - B.shape[1]) <= 2, a.name
+        ink_a, ink_b = np.sum(1 - A.mean(-1)), np.sum(1 - B.mean(-1))      # one curve of six is ~7 % of the ink
+        assert abs(ink_a - ink_b) < 0.01 * ink_a, a.name
+
+
+def test_a_defect_found_in_a_worker_reaches_the_caller(tmp_path):
+    import matplotlib.pyplot as plt
+    from sim.figures.pool import parallel
+    from sim.figures.referee import RefereeError
+    from sim.figures.style import save, use_style
+    with pytest.raises(RefereeError, match="covers plotted data"):
+        with use_style(), parallel(2):
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [0, 1], label="data")
+            ax.legend(loc="center")
+            save(fig, tmp_path, "bad", ("png",))
+
+
+def test_a_figure_that_cannot_be_pickled_is_saved_by_the_caller(tmp_path):
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+    from sim.figures.pool import parallel
+    from sim.figures.style import save, use_style
+    with use_style(), parallel(2) as session:
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: f"{v:.1f}"))     # a lambda: no pickle
+        paths = save(fig, tmp_path, "lambda", ("png",))
+        assert paths[0].exists() and session.executor is None                      # written here, at once

@@ -71,6 +71,12 @@ class _Session:
         # one task per format: the PNG and the PDF of one figure are written side by side
         self.futures += [self.executor.submit(_save_pickled, payload, [p], style) for p in paths]
 
+    def wait(self):
+        """Block until every file submitted so far is written (raising the first error)."""
+        done, self.futures = self.futures, []
+        for f in done:
+            f.result()
+
     def close(self, failed=False):
         """Wait for every file (raising the first error), or after `failed` only stop the workers."""
         try:
@@ -105,3 +111,10 @@ def submit(fig, paths, style=None):
     if _SESSION is None:
         return save_now(fig, paths, style)
     return _SESSION.submit(fig, paths, style)
+
+
+def wait():
+    """Block until the figures submitted so far exist (a no-op outside `parallel`): for callers that
+    read the files they just drew, e.g. to copy them."""
+    if _SESSION is not None:
+        _SESSION.wait()

@@ -98,10 +98,11 @@ def symlog_threshold(values, floor_decades=6):
     return float(10.0 ** max(np.floor(np.log10(a.min())), np.ceil(np.log10(a.max())) - floor_decades))
 
 
-def value_scale(ax, values, which="y", unit=""):
+def value_scale(ax, values, which="y", unit="", floor_decades=4):
     """Scale of an axis for a quantity that may change sign or span decades: log if it is positive
     over two decades or more, symlog (with a zero line) if it changes sign over two decades or more,
-    else linear with a ×10ⁿ multiplier.  Returns the note a symlog axis needs ('' otherwise)."""
+    else linear with a ×10ⁿ multiplier (symlog: linear within the decade below the smallest magnitude,
+    at most `floor_decades` below the largest).  Returns the note a symlog axis needs ('' otherwise)."""
     v = np.asarray(values, float).ravel()
     v = v[np.isfinite(v)]
     a = np.abs(v[v != 0])
@@ -111,7 +112,7 @@ def value_scale(ax, values, which="y", unit=""):
         setter("log")
         return ""
     if a.size and span >= 2 and np.any(v > 0) and np.any(v < 0):
-        lt = symlog_threshold(v, 4)
+        lt = symlog_threshold(v, floor_decades)
         setter("symlog", linthresh=lt, linscale=1.0)     # the linear part as tall as a decade
         axis = ax.yaxis if which == "y" else ax.xaxis
         axis.get_major_locator().numticks = 7               # labels on every n-th decade when many

@@ -43,16 +43,17 @@ def side_label(result, interface, side):
     return f"{mat[left if side == 'left' else right]} side of {mat[left]} | {mat[right]}"
 
 
-def _region_labels(ax, bounds, names, window, y=1.01, color="0.3"):
-    """Layer names above the axes, centred on the part of each layer inside the x window (none for
-    a single layer: the title names it)."""
+def _region_labels(ax, bounds, names, window, row=0, color="0.3"):
+    """Layer names above the axes (row 0 just above the frame, each further row 9 points higher),
+    centred on the part of each layer inside the x window (none for a single layer: the title names it)."""
     if len(names) < 2:
         return
+    from matplotlib.transforms import offset_copy
+    above = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, y=2 + 9 * row, units="points")
     for k, name in enumerate(names):
         lo, hi = max(bounds[k], window[0]), min(bounds[k + 1], window[1])
         if hi - lo > 0.06 * (window[1] - window[0]):
-            ax.text(0.5 * (lo + hi), y, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                    fontsize=7, color=color)
+            ax.text(0.5 * (lo + hi), 1.0, name, transform=above, ha="center", va="bottom", fontsize=7, color=color)
 
 
 def _state_decades(ax, curves, where):
@@ -187,7 +188,7 @@ def render(result, out_dir, formats):
 def compare_profiles(results, out_dir, formats):
     """Carriers and φ near the electrolyte interface of several stacks, each stack's interfaces and
     layers marked in its colour."""
-    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 3.0))
+    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.6 + 0.2 * len(results)))   # room for the legends
     window = (-8.0, 4.0)
     for i, r in enumerate(results):
         x = r.value("pnp/x")
@@ -201,7 +202,8 @@ def compare_profiles(results, out_dir, formats):
         for ax in axes:
             for v in xi:
                 ax.axvline((v - x0) * 1e9, color=col, lw=0.7, ls=":")
-            _region_labels(ax, bounds, layer_materials(r), window, y=1.01 + 0.08 * i, color=col)
+            if len(results) <= 3:                  # a row of layer names per stack, while they fit
+                _region_labels(ax, bounds, layer_materials(r), window, row=i, color=col)
     axes[0].set_ylabel("carrier concentration / bulk")
     axes[1].set_ylabel(label("potential vs electrolyte bulk", "V"))
     for ax in axes:
@@ -209,7 +211,15 @@ def compare_profiles(results, out_dir, formats):
         ax.set_xlim(*window)
     axes[0].legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     axes[1].legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1)
-    _title(fig, "space-charge layers of each stack (dotted: its interfaces; layers named above, in its colour)")
+    for ax in axes:
+        ax.set_xlim(*window)
+    lines = axes[1].get_lines()
+    phi = [ln for ln in lines if not ln.get_label().startswith("_")]
+    same = [f"{a.get_label()} and {b.get_label()}" for i, a in enumerate(phi) for b in phi[i + 1:]
+            if coincide(axes[1], [a.get_xydata().T, b.get_xydata().T])]
+    _title(fig, "space-charge layers of each stack (dotted: its interfaces" +
+           ("; layers named above, in its colour)" if len(results) <= 3 else ")"),
+           ("coincide: " + "; ".join(same)) if same else "")
     return save(fig, out_dir, "compare_profiles", formats)
 
 
