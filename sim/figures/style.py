@@ -170,6 +170,14 @@ def annotate_clear(ax, xy, text, offsets, **kw):
     return None
 
 
+def sci(v, digits=2):
+    """'0.014', '−5.6×10⁻⁵': two significant digits, powers of ten typeset, a real minus sign."""
+    if not np.isfinite(v) or v == 0 or 1e-3 <= abs(v) < 1e4:
+        return np.format_float_positional(v, precision=digits, fractional=False, trim="-").replace("-", "−")
+    m, e = f"{v:.{digits - 1}e}".split("e")
+    return f"{m.replace('-', '−')}×10{str(int(e)).translate(_SUPERSCRIPT)}"
+
+
 def decades(t):
     """'10⁻³' for a power of ten (axis notes)."""
     return f"10{str(int(round(np.log10(t)))).translate(_SUPERSCRIPT)}"

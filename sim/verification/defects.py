@@ -20,7 +20,7 @@ from sim.pnp import analytic as an
 from sim.pnp import observables as obs
 from sim.kinds.pnp.runner import solve
 from sim.units import SI, thermal_voltage
-from sim.figures.style import EXCESS_R, NEGATIVE_EXCESS, PALETTE, label, save, use_style, value_scale
+from sim.figures.style import EXCESS_R, NEGATIVE_EXCESS, PALETTE, label, save, sci, use_style, value_scale
 
 ROOT = Path(__file__).resolve().parents[2]          # the repository: cases/ lives beside sim/
 #: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
@@ -28,7 +28,7 @@ SENSITIVITY = [
     ("Li$^+$ level of LCO, −0.6 … −0.1 eV", ("materials", "LCO", "mu0_li_eV"), -0.6, -0.1),
     ("Frenkel energy of LPS, 0 … 0.3 eV", ("materials", "LPS", "frenkel_energy_eV"), 0.0, 0.3),
     ("saturation α of LPS, 0.05 … 0.5", ("materials", "LPS", "saturation_alpha"), 0.05, 0.5),
-    ("σ of LPS, 1e-4 … 4e-4 S/cm", ("materials", "LPS", "conductivity_S_cm"), 1e-4, 4e-4),
+    ("σ of LPS, 1×10⁻⁴ … 4×10⁻⁴ S/cm", ("materials", "LPS", "conductivity_S_cm"), 1e-4, 4e-4),
     ("ε$_r$ of LPS, 8 … 10", ("materials", "LPS", "eps_r"), 8.0, 10.0),
     ("D(V$_{Li}'$)/D(Li$_i^\\bullet$) of LPS, 0.1 … 10", ("materials", "LPS", "vacancy_diffusivity_ratio"), 0.1, 10.0),
     ("ionic share of −eΔU, lattice gas … all", ("cathode", "ionic_fraction"), None, 1.0),
@@ -112,7 +112,7 @@ def main(out_dir="docs/figures"):
         for (name, title), col in zip((("lco_lps.toml", "LCO | LPS"), ("lco_lno_lps.toml", "LCO | LNO (5 nm) | LPS")), PALETTE):
             prm = _params(name)
             res = np.array([sse_side(prm, u) for u in U])
-            a1.plot(U, res[:, 0], "o-", ms=3, color=col, label=f"{title}: {res[:, 0].min():.2g} … {res[:, 0].max():.2g} Ω cm²")
+            a1.plot(U, res[:, 0], "o-", ms=3, color=col, label=f"{title}: {sci(res[:, 0].min())} … {sci(res[:, 0].max())} Ω cm²")
             a2.plot(U, res[:, 1] * 1e9, "o-", ms=3, color=col, label=title)
             print(f"{title}: R_SCL(LPS side) {res[0, 0]:.3g} .. {res[-1, 0]:.3g} ohm cm^2, "
                   f"1% thickness {res[0, 1] * 1e9:.3f} .. {res[-1, 1] * 1e9:.3f} nm, drop {res[0, 2]:.3f} .. {res[-1, 2]:.3f} V")
