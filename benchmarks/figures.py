@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -29,11 +31,17 @@ def _cases():
     return [(p, "case") for p in cases] + [(p, "sweep") for p in sorted((ROOT / "cases" / "sweeps").glob("*.toml"))]
 
 
+def _cpu():
+    """CPU seconds of this process and of its finished children (the figure workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _render(h5, out, formats, jobs):
     kwargs = {"jobs": jobs} if "jobs" in inspect.signature(render_all).parameters else {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     n = len(render_all(h5, out, formats, **kwargs))
-    return time.perf_counter() - t0, n
+    return time.perf_counter() - t0, n, _cpu() - c0
 
 
 def main(argv=None):
@@ -49,24 +57,27 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for path, what in _cases():
             h5 = Path(tmp) / f"{path.stem}.h5"
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             if what == "case":
                 run_case(load_case(path), h5)
             else:
                 run_sweep(path, h5, executor="auto", progress=False)
-            solve = time.perf_counter() - t0
+            solve, solve_cpu = time.perf_counter() - t0, _cpu() - c0
             draws = [_render(h5, Path(tmp) / f"{path.stem}_{j}", formats, j) for j in jobs]
-            rows.append((path.relative_to(ROOT), solve, draws))
+            rows.append((path.relative_to(ROOT), solve, solve_cpu, draws))
             print(f"{path.relative_to(ROOT)}: run {solve:.2f} s, figures "
-                  + ", ".join(f"jobs={j or 'auto'} {t:.2f} s ({n} files)" for j, (t, n) in zip(jobs, draws)),
-                  file=sys.stderr)
+                  + ", ".join(f"jobs={j or 'auto'} {t:.2f} s ({n} files, {c:.1f} s CPU)"
+                              for j, (t, n, c) in zip(jobs, draws)), file=sys.stderr)
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; wall time (CPU time, workers included)")
     head = "| case | run (solve + write) | " + " | ".join(f"figures, jobs = {j or 'auto'}" for j in jobs) + " |"
     print(head)
     print("|---" * (2 + len(jobs)) + "|")
-    for name, solve, draws in rows:
-        print(f"| {name} | {solve:.2f} s | " + " | ".join(f"{t:.2f} s ({n} files)" for t, n in draws) + " |")
-    tot = sum(r[1] for r in rows)
-    print(f"| total | {tot:.1f} s | " + " | ".join(f"{sum(r[2][k][0] for r in rows):.1f} s" for k in range(len(jobs))) + " |")
+    for name, solve, solve_cpu, draws in rows:
+        print(f"| {name} | {solve:.2f} s ({solve_cpu:.2f} s) | "
+              + " | ".join(f"{t:.2f} s ({c:.2f} s), {n} files" for t, n, c in draws) + " |")
+    print(f"| total | {sum(r[1] for r in rows):.1f} s ({sum(r[2] for r in rows):.1f} s) | "
+          + " | ".join(f"{sum(r[3][k][0] for r in rows):.1f} s ({sum(r[3][k][2] for r in rows):.1f} s)"
+                       for k in range(len(jobs))) + " |")
 
 
 if __name__ == "__main__":

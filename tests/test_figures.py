@@ -83,3 +83,52 @@ def test_a_figure_that_cannot_be_pickled_is_saved_by_the_caller(tmp_path):
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: f"{v:.1f}"))     # a lambda: no pickle
         paths = save(fig, tmp_path, "lambda", ("png",))
         assert paths[0].exists() and session.executor is None                      # written here, at once
+
+
+def test_the_drawn_circuit_curve_is_the_stored_fit(demo_results):
+    """Evaluated from the stored parameters (units converted to SI and back), the circuit gives
+    back the fit's own stored rms residual against the stored spectrum."""
+    from sim.io import read_result
+    from sim.kinds.pnp.impedance_figures import fitted_curve
+    out, results = demo_results
+    r = read_result(results["lco_lno_lps_impedance"])
+    for g in [g for g in r.groups("pnp/impedance") if g.startswith("T_")]:
+        f = r.value(f"pnp/impedance/{g}/frequency")
+        Z = r.value(f"pnp/impedance/{g}/z_real") + 1j * r.value(f"pnp/impedance/{g}/z_imag")
+        res = (fitted_curve(r, g, f) - Z) / np.abs(Z)
+        rms = np.sqrt(np.mean(np.concatenate([res.real, res.imag]) ** 2))
+        assert rms == pytest.approx(float(r.value(f"pnp/impedance/{g}/fit/relative_rms_residual")), rel=1e-9)
+
+
+def test_arrhenius_fit_recovers_the_activation_energy():
+    from sim.kinds.pnp.impedance_figures import arrhenius_fit
+    from sim.units import BOLTZMANN, ELEMENTARY_CHARGE
+    T = np.array([298.15, 313.15, 333.15, 353.15])
+    R = 2e-6 * np.exp(0.42 * ELEMENTARY_CHARGE / (BOLTZMANN * T))
+    Ea, dEa, _ = arrhenius_fit(T, R, se=0.01 * R)
+    assert Ea == pytest.approx(0.42, rel=1e-9) and 0 < dEa < 0.01
+    noisy = R * np.array([1.02, 0.98, 1.01, 0.99])
+    Ea, dEa, _ = arrhenius_fit(T, noisy)                          # unweighted: the error from the scatter
+    assert abs(Ea - 0.42) < 3 * dEa and dEa > 0
+
+
+def test_a_measured_spectrum_is_drawn_with_its_fit(demo_results, monkeypatch, tmp_path):
+    from dataclasses import replace
+    from sim.figures import pool
+    from sim.figures.style import use_style
+    from sim.io import read_result
+    from sim.kinds.pnp.impedance_figures import nyquist
+    out, results = demo_results
+    r = read_result(results["lco_lps_impedance"])
+    data = dict(r.data)
+    for k, q in r.data.items():                   # the 25 °C spectrum and its fit, stored as "measured"
+        if k.startswith("pnp/impedance/T_298.15K/"):
+            data[k.replace("T_298.15K", "measured")] = q
+    figs = []
+    monkeypatch.setattr(pool, "submit", lambda fig, paths, style=None: figs.append(fig))
+    with use_style():
+        nyquist(replace(r, data=data), tmp_path, ("png",))
+    ax = figs[0].axes[0]
+    measured = [ln for ln in ax.get_lines() if ln.get_label() == "measured"]
+    assert len(measured) == 1 and len(measured[0].get_xdata()) == len(r.value("pnp/impedance/T_298.15K/frequency"))
+    assert any(ln.get_linestyle() == "--" and ln.get_color() == "k" for ln in ax.get_lines())   # its fit
