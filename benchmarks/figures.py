@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402  (dask's dependency: CPU time of the live figure workers)
+
 from sim.case import load_case  # noqa: E402
 from sim.figures import render_all  # noqa: E402
 from sim.run import run_case  # noqa: E402
@@ -32,9 +34,17 @@ def _cases():
 
 
 def _cpu():
-    """CPU seconds of this process and of its finished children (the figure workers)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    """CPU seconds of this process and of its children, finished (sweep pools) or alive (the figure
+    workers, which live as long as this process)."""
+    me, done = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    alive = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            alive += t.user + t.system
+        except psutil.Error:
+            pass
+    return me.ru_utime + me.ru_stime + done.ru_utime + done.ru_stime + alive
 
 
 def _render(h5, out, formats, jobs):

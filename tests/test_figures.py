@@ -132,3 +132,14 @@ def test_a_measured_spectrum_is_drawn_with_its_fit(demo_results, monkeypatch, tm
     measured = [ln for ln in ax.get_lines() if ln.get_label() == "measured"]
     assert len(measured) == 1 and len(measured[0].get_xdata()) == len(r.value("pnp/impedance/T_298.15K/frequency"))
     assert any(ln.get_linestyle() == "--" and ln.get_color() == "k" for ln in ax.get_lines())   # its fit
+
+
+@pytest.mark.slow
+def test_every_docs_figure_passes_the_referee_checks(tmp_path, monkeypatch):
+    """`python -m sim.verification all` (make docs-figures) into a scratch folder: every figure of
+    docs/figures is drawn, each through the referee checks (in this process: jobs 1)."""
+    from sim.verification.__main__ import main
+    monkeypatch.setenv("SIM_FIGURE_JOBS", "1")
+    assert main(["all", str(tmp_path)]) == 0
+    docs = {p.name for p in (ROOT / "docs" / "figures").glob("*.png")}
+    assert docs == {p.name for p in tmp_path.glob("*.png")}
