@@ -1,16 +1,19 @@
 """Sweep summaries: lines against one varied parameter, heat maps with contours for two."""
 import json
+import textwrap
 
 import numpy as np
 import matplotlib.pyplot as plt
 
 from sim.studies.store import read_summary
-from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save
+from sim.figures.style import (NEGATIVE_EXCESS, PALETTE, TWO_COLUMN_IN, decades, label, pretty_units, save,
+                               symlog_threshold, value_scale)
 from sim.errors import ResultFileError
 from sim.schema import suggest
 
 
-NAMES = {"total_excess_resistance": "total interfacial ASR", "excess_resistance": "R$_{SCL}$", "thickness_1pct": "SCL thickness (1 %)",
+NAMES = {"total_excess_resistance": "total interfacial excess resistance", "excess_resistance": "excess ΔR$_{SCL}$",
+         "thickness_1pct": "SCL thickness (1 %)",
          "differential_capacitance": "differential capacitance", "potential_drop": "potential drop",
          "mu0_li_eV": "Li$^+$ level", "eps_r": "ε$_r$", "thickness_m": "thickness", "charge": "SCL charge",
          "specific_energy": "specific energy", "energy_density": "energy density", "conductivity_S_cm": "σ",
@@ -55,10 +58,14 @@ def _layers(result):
 
 
 def _sign_note(values):
-    """What a negative resistance means, where one is drawn ('' otherwise)."""
+    """What a negative excess resistance means, where one is drawn ('' otherwise)."""
     if any(np.nanmin(v) < 0 for v in values if np.any(np.isfinite(v))):
-        return "R$_{SCL}$, ASR: excess over the bulk; negative = accumulation layer, more conductive than the bulk"
+        return NEGATIVE_EXCESS
     return ""
+
+
+def _resistance(column):
+    return "excess_resistance" in column or "asr" in column
 
 
 def _title(fig, *lines):
@@ -78,6 +85,24 @@ def _axis(values, unit):
     pos = v[np.isfinite(v)]
     log = pos.size and np.all(pos > 0) and pos.max() / pos.min() > 20
     return factor, shown, bool(log)
+
+
+def _colour_scale(Z, unit):
+    """(norm, colour map, note) for a map: a diverging symmetric-log scale centred on zero for values
+    of both signs over two decades or more, a log scale for positive values over more than two,
+    else linear."""
+    from matplotlib.colors import LogNorm, Normalize, SymLogNorm
+    v = Z[np.isfinite(Z)]
+    a = np.abs(v[v != 0])
+    span = np.log10(a.max() / a.min()) if a.size else 0.0
+    if a.size and span >= 2 and v.min() < 0 < v.max():
+        lt = symlog_threshold(v, 4)
+        top = float(np.max(np.abs(v)))
+        return (SymLogNorm(lt, linscale=1.0, vmin=-top, vmax=top), "RdBu_r",
+                f"colour scale symmetric-log, linear within ±{decades(lt)} {unit}")
+    if a.size and span > 2 and v.min() > 0:
+        return LogNorm(v.min(), v.max()), "cividis", ""
+    return Normalize(v.min(), v.max()) if v.size else Normalize(), "cividis", ""
 
 
 def _columns(table, plot):
@@ -108,17 +133,23 @@ def render(result, out_dir, formats):
     if len(keys) == 1 or not cols:
         x = table[f"param:{keys[0]}"]
         fx, ux, logx = _axis(x, units.get(f"param:{keys[0]}", ""))
-        fig, axes = plt.subplots(1, max(1, len(cols)), figsize=(TWO_COLUMN_IN, 2.4), squeeze=False)
+        fig, axes = plt.subplots(1, max(1, len(cols)), figsize=(TWO_COLUMN_IN, 2.8), squeeze=False)
+        notes = []
         for ax, c in zip(axes[0], cols):
             order = np.argsort(x)
-            ax.plot(x[order][ok[order]] * fx, table[c][order][ok[order]], "o-", ms=3, color=PALETTE[0])
+            y = table[c][order][ok[order]]
+            ax.plot(x[order][ok[order]] * fx, y, "o-", ms=3, color=PALETTE[0])
             if logx:
                 ax.set_xscale("log")
-            ax.ticklabel_format(axis="y", useOffset=False, style="sci", scilimits=(-3, 4))
+            notes.append(value_scale(ax, y, "y", pretty_units(units.get(c, ""))))
             ax.set_xlabel(label(pretty(keys[0], layers), ux))
-            ax.set_ylabel(label(pretty(c, layers), units.get(c, "")))
-        resist = [table[c][ok] for c in cols if "excess_resistance" in c or "asr" in c]
-        _title(fig, title, _sign_note(resist))
+            ax.set_ylabel(textwrap.fill(label(pretty(c, layers), units.get(c, "")), 30))
+            bad = int(np.sum(ok & ~np.isfinite(table[c])))
+            if bad:
+                notes.append(f"{pretty(c, layers)}: not defined in {bad} of {int(ok.sum())} cases")
+        failed = int(np.sum(~ok))
+        resist = [table[c][ok] for c in cols if _resistance(c)]
+        _title(fig, title, _sign_note(resist), *notes, f"{failed} of {len(ok)} cases failed (not drawn)" if failed else "")
         paths += save(fig, out_dir, "sweep_lines", formats)
     if len(keys) >= 2:
         x, y = table[f"param:{keys[0]}"], table[f"param:{keys[1]}"]
@@ -128,19 +159,26 @@ def render(result, out_dir, formats):
             for xi, yi, zi, good in zip(x, y, table[c], ok):
                 if good:
                     Z[np.searchsorted(ys, yi), np.searchsorted(xs, xi)] = zi
-            fig, ax = plt.subplots()
+            fig, ax = plt.subplots(figsize=(3.6, 3.0))
             fz, uz, _ = _axis(Z[np.isfinite(Z)], units.get(c, ""))       # e.g. lengths in nm: no offset text
             Z = Z * fz
-            logz = np.all(Z[np.isfinite(Z)] > 0) and np.nanmax(Z) / np.nanmin(Z) > 100
-            show = np.log10(Z) if logz else Z
-            m = ax.pcolormesh(xs, ys, show, shading="nearest", cmap="cividis")
-            if len(xs) > 1 and len(ys) > 1:
-                cs = ax.contour(xs, ys, show, colors="w", linewidths=0.5)
-                ax.clabel(cs, fontsize=5)
-            fig.colorbar(m, ax=ax, label=("log10 " if logz else "") + label(pretty(c, layers), uz))
+            norm, cmap, note = _colour_scale(Z, pretty_units(uz))
+            m = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap=cmap, norm=norm, rasterized=True)
+            if len(xs) * len(ys) <= 64:          # a few cells: print each value (contours of 4 x 4 points mislead)
+                for (j, i), z in np.ndenumerate(Z):
+                    rgb = m.cmap(m.norm(z))[:3] if np.isfinite(z) else (1.0, 1.0, 1.0)
+                    dark = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 0.5
+                    ax.text(xs[i], ys[j], f"{z:.2g}" if np.isfinite(z) else "n/a", ha="center", va="center",
+                            fontsize=6, color="w" if dark else "k")
+            elif len(xs) > 1 and len(ys) > 1:
+                cs = ax.contour(xs, ys, Z, colors="w", linewidths=0.5, norm=norm)
+                ax.clabel(cs, fontsize=7)
+            fig.colorbar(m, ax=ax, label=label(pretty(c, layers), uz))
             ax.set_xlabel(label(pretty(keys[0], layers), units.get(f"param:{keys[0]}", "")))
             ax.set_ylabel(label(pretty(keys[1], layers), units.get(f"param:{keys[1]}", "")))
-            note = _sign_note([Z[np.isfinite(Z)]]) if "excess_resistance" in c or "asr" in c else ""
-            _title(fig, title, note.replace("; ", ";\n"))
+            sign = _sign_note([Z[np.isfinite(Z)]]) if _resistance(c) else ""
+            missing = int(np.sum(~np.isfinite(Z)))
+            _title(fig, title, "; ".join(n for n in (sign, note) if n),
+                   f"n/a: {missing} cases failed or not defined" if missing else "")
             paths += save(fig, out_dir, f"sweep_map_{c.split('.')[-2]}_{c.split('.')[-1]}" if c.count(".") else f"sweep_map_{c}", formats)
     return paths

@@ -20,15 +20,15 @@ from sim.pnp import analytic as an
 from sim.pnp import observables as obs
 from sim.kinds.pnp.runner import solve
 from sim.units import SI, thermal_voltage
-from sim.figures.style import PALETTE, label, save, use_style
+from sim.figures.style import EXCESS_R, NEGATIVE_EXCESS, PALETTE, label, save, sci, use_style, value_scale
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]          # the repository: cases/ lives beside sim/
 #: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
 SENSITIVITY = [
     ("Li$^+$ level of LCO, −0.6 … −0.1 eV", ("materials", "LCO", "mu0_li_eV"), -0.6, -0.1),
     ("Frenkel energy of LPS, 0 … 0.3 eV", ("materials", "LPS", "frenkel_energy_eV"), 0.0, 0.3),
     ("saturation α of LPS, 0.05 … 0.5", ("materials", "LPS", "saturation_alpha"), 0.05, 0.5),
-    ("σ of LPS, 1e-4 … 4e-4 S/cm", ("materials", "LPS", "conductivity_S_cm"), 1e-4, 4e-4),
+    ("σ of LPS, 1×10⁻⁴ … 4×10⁻⁴ S/cm", ("materials", "LPS", "conductivity_S_cm"), 1e-4, 4e-4),
     ("ε$_r$ of LPS, 8 … 10", ("materials", "LPS", "eps_r"), 8.0, 10.0),
     ("D(V$_{Li}'$)/D(Li$_i^\\bullet$) of LPS, 0.1 … 10", ("materials", "LPS", "vacancy_diffusivity_ratio"), 0.1, 10.0),
     ("ionic share of −eΔU, lattice gas … all", ("cathode", "ionic_fraction"), None, 1.0),
@@ -108,20 +108,21 @@ def main(out_dir="docs/figures"):
               f"(two-region {x1 * 1e10:.4f} A)")
         # 2. R_SCL against U
         U = np.linspace(3.88, 4.4, 14)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(6.85, 2.6))
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(6.85, 3.0))
         for (name, title), col in zip((("lco_lps.toml", "LCO | LPS"), ("lco_lno_lps.toml", "LCO | LNO (5 nm) | LPS")), PALETTE):
             prm = _params(name)
             res = np.array([sse_side(prm, u) for u in U])
-            a1.plot(U, res[:, 0], "o-", ms=3, color=col, label=title)
+            a1.plot(U, res[:, 0], "o-", ms=3, color=col, label=f"{title}: {sci(res[:, 0].min())} … {sci(res[:, 0].max())} Ω cm²")
             a2.plot(U, res[:, 1] * 1e9, "o-", ms=3, color=col, label=title)
             print(f"{title}: R_SCL(LPS side) {res[0, 0]:.3g} .. {res[-1, 0]:.3g} ohm cm^2, "
                   f"1% thickness {res[0, 1] * 1e9:.3f} .. {res[-1, 1] * 1e9:.3f} nm, drop {res[0, 2]:.3f} .. {res[-1, 2]:.3f} V")
         a1.axhline(0, color="0.6", lw=0.5)
         a1.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
-        a1.set_ylabel(label("R$_{SCL}$, LPS side", "Ω cm²"))
+        a1.set_ylabel(label(f"{EXCESS_R}, LPS side", "Ω cm²"))
+        a1.set_title(NEGATIVE_EXCESS, fontsize=7)
         a2.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
         a2.set_ylabel(label("SCL thickness in LPS (1 %)", "nm"))
-        a1.legend()
+        a1.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22))
         save(fig, out, "validation_rscl_vs_potential", ("png",))
         # 3. tornado
         r0, rows = sensitivity()
@@ -134,10 +135,12 @@ def main(out_dir="docs/figures"):
         ax.axvline(r0, color="k", lw=0.8, label=f"default: {r0:.2g} Ω cm²")
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         vals = np.array([[r[1], r[2]] for r in rows])
-        ax.set_xscale("symlog", linthresh=1e-3)     # some ends are negative: accumulation conducts better than bulk
-        ax.set_xlim(-10 ** np.ceil(np.log10(max(-vals.min(), 1e-3))), 10 ** np.ceil(np.log10(vals.max())))
-        ax.set_xlabel(label("R$_{SCL}$ of the LPS side at 4.2 V, LCO | LPS (symlog, linear below 10$^{-3}$)", "Ω cm²"))
-        ax.legend(loc="lower right")
+        note = value_scale(ax, vals, "x", "Ω cm²", floor_decades=5)    # some ends are negative: accumulation conducts better than bulk
+        ax.set_xmargin(0.04)                          # the end markers inside the frame, not cut by it
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlabel(label(f"{EXCESS_R} of the LPS side at 4.2 V, LCO | LPS", "Ω cm²"))
+        ax.set_title("; ".join(n for n in (NEGATIVE_EXCESS, note) if n), fontsize=7)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         save(fig, out, "validation_rscl_sensitivity", ("png",))
         print(f"sensitivity at 4.2 V (default {r0:.3g} ohm cm^2):")
         for name, lo, hi in rows:

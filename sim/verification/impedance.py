@@ -15,7 +15,7 @@ from sim.pnp import impedance as imp
 from sim.pnp.analytic import debye_length
 from sim.pnp.mesh import layered_mesh
 from sim.pnp.problem import Problem
-from sim.units import SI, VACUUM_PERMITTIVITY, thermal_voltage
+from sim.units import SI, VACUUM_PERMITTIVITY
 from sim.figures.style import PALETTE, TWO_COLUMN_IN, label, save, use_style
 
 T, EPS_R, C0, D = 298.15, 9.0, 3.1, 1e-13
