@@ -252,10 +252,24 @@ def start_local_cluster(workers, kind=None):
                             dashboard_address=None)
 
 
-def _dask_local(todo, sweep, jobs):
+def _dask_local(todo, sweep, jobs, since=None):
     """Dask on a LocalCluster started for this sweep.  It starts in a thread while this process computes
     cases itself, one at a time; once the workers are up, the remaining cases go to them.  So the cluster's
-    start (1-2 s, more on a busy machine) is never waited for: a sweep shorter than it runs as serially."""
+    start (1-2 s, more on a busy machine) is never waited for: a sweep shorter than it runs as serially.
+    When other processes leave fewer than two cores free (`free_cores`), no cluster is started: its start
+    costs about 1.5 s of CPU, which extra workers sharing the CPU of one process never pay back; nor is Dask
+    imported then (a second of CPU)."""
+    free = free_cores(since)
+    if free is not None and free < 1.5:
+        print(f"dask: other processes leave {free:.1f} of {os.cpu_count()} cores free, too few for a local "
+              "cluster to pay for its start: the cases run in this process (a cluster you start and pass by "
+              "--scheduler is always used)")
+        LAST_RUN.update(executor="dask", free_cores=round(free, 2), in_submitting_process=len(todo), on_workers=0)
+        yield from _serial(todo, sweep)
+        return
+    print("dask: starting a local cluster for this sweep (1-2 s; this process computes cases meanwhile); "
+          "to reuse one across sweeps, start `dask scheduler` and `dask worker ADDRESS --nworkers N "
+          "--nthreads 1` and pass --scheduler ADDRESS (docs/studies.md)")
     from dask.distributed import Client
     started = {}
 
@@ -311,16 +325,13 @@ def _submit_all(executor, todo, sweep, jobs, scheduler, since=None):
         yield from _processes(todo, sweep, jobs)
         return
     if executor == "dask":
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise SimError("the dask executor needs dask.distributed: pip install 'sim[dask]'") from None
+        import importlib.util
+        if importlib.util.find_spec("distributed") is None:     # (importing it costs a second: see _dask_local)
+            raise SimError("the dask executor needs dask.distributed: pip install 'sim[dask]'")
         if not scheduler:
-            print("dask: starting a local cluster for this sweep (1-2 s; this process computes cases meanwhile); "
-                  "to reuse one across sweeps, start `dask scheduler` and `dask worker ADDRESS --nworkers N "
-                  "--nthreads 1` and pass --scheduler ADDRESS (docs/studies.md)")
-            yield from _dask_local(todo, sweep, jobs)
+            yield from _dask_local(todo, sweep, jobs, since)
             return
+        from dask.distributed import Client
         LAST_RUN.update(executor="dask")
         with Client(scheduler) as client:
             yield from _on_dask(client, todo, sweep)

@@ -1,0 +1,313 @@
+"""Benchmark sections of studies: sweep throughput, every executor on the shipped sweeps as a user runs them
+(`sim sweep`, a fresh interpreter each time), and where a serial sweep and a `sim run` spend their time."""
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench_harness import ROOT, MachineLoad, Target
+
+#: executors of the shipped-sweep section: name -> `sim sweep` arguments ("dask@cluster": a cluster started
+#: before the timing and passed by --scheduler, as docs/studies.md tells users to keep one across sweeps)
+EXECUTORS = {"serial": ["--executor", "serial"], "processes": ["--executor", "processes", "-j", "2"],
+             "dask": ["--executor", "dask", "-j", "2"], "auto": ["--executor", "auto", "-j", "2"],
+             "dask@cluster": ["--executor", "dask"]}
+
+#: a `sim sweep` in a fresh interpreter that also prints what the runner did (sim.studies.runner.LAST_RUN)
+_SWEEP_CHILD = """
+import json, sys
+sys.path.insert(0, {root!r})
+from sim.cli import main
+code = main({argv!r})
+from sim.studies import runner
+print("RUNNER " + json.dumps({{"last_run": runner.LAST_RUN, "auto": runner.AUTO_CHOICE}}, default=str))
+raise SystemExit(code)
+"""
+
+
+def _equilibrium_only_sweep(d, n):
+    """A sweep file of n equilibrium cases of cases/lco_lno_lps.toml (its potential sweep removed) in d."""
+    base = (ROOT / "cases" / "lco_lno_lps.toml").read_text()
+    (d / "base.toml").write_text(base.split("[sweep]")[0] + "[mesh]" + base.split("[mesh]")[1])
+    (d / "s.toml").write_text(f'base = "base.toml"\n[parameters."materials.LPS.eps_r"]\nrange = [6.0, 12.0]\n'
+                              f"points = {n}\n")
+    return d / "s.toml"
+
+
+def local_cluster():
+    """A LocalCluster of 2 one-thread workers as sim starts one (sim.studies.runner.start_local_cluster),
+    with sim imported on the workers, as a cluster kept across sweeps has done after its first."""
+    from dask.distributed import Client
+    from sim.studies.runner import start_local_cluster
+    cluster = start_local_cluster(2, "pnp")
+    with Client(cluster) as client:
+        client.run(lambda: bool(__import__("sim.studies.runner") and __import__("sim.kinds.pnp")))
+        env = client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
+    if any(v is not None for v in env.values()):
+        cluster.close()
+        raise RuntimeError(f"the workers have MALLOC_TRIM_THRESHOLD_: {env}")
+    return cluster
+
+
+# ------------------------------------------------------------------------------------ throughput
+
+def measure_sweep_throughput(tiny):
+    """An equilibrium-only sweep of many small cases (20-30 ms each), run by run_sweep in this process:
+    serial, a process pool of 2 and Dask on a 2-worker cluster started before the timing; interleaved."""
+    from sim.studies import run_sweep
+    from sim.studies import runner
+    n = 4 if tiny else 200
+    out = {"cases": n}
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        sweep = _equilibrium_only_sweep(d, n)
+        runs = {"serial": {}, "processes": {"jobs": 2}}
+        cluster = None
+        try:
+            cluster = local_cluster()           # (the one code path of the tiny run that starts a cluster)
+            runs["dask"] = {"scheduler": cluster.scheduler_address}
+        except Exception as e:
+            out["dask_error"] = f"no Dask LocalCluster: {e}"
+        res = {name: {"wall_s": [], "idle_cores": [], "ok": 0} for name in runs}
+        try:
+            for rep in range(1 if tiny else 3):
+                for name, kw in runs.items():
+                    with MachineLoad() as load:
+                        table = run_sweep(sweep, d / f"{name}{rep}.h5", executor=name, progress=False, **kw)
+                    res[name]["wall_s"].append(load.wall_s)
+                    res[name]["idle_cores"].append(load.idle_cores)
+                    res[name]["ok"] = int((table["status"] == "ok").sum())
+                    res[name]["runner"] = dict(runner.LAST_RUN)
+        finally:
+            if cluster is not None:
+                cluster.close()
+    for name, r in res.items():
+        r["all_wall_s"] = r.pop("wall_s")
+        r["wall_s"] = float(np.median(r["all_wall_s"]))
+        r["idle_cores"] = _median_or_none(r["idle_cores"])
+        r["cases_per_s"] = n / r["wall_s"]
+        r["speedup_vs_serial"] = res["serial"]["wall_s"] / r["wall_s"] if "serial" in res else np.nan
+    out.update(res)
+    return out
+
+
+def _median_or_none(xs):
+    xs = [x for x in xs if x is not None]
+    return float(np.median(xs)) if xs else None
+
+
+def _idle(x):
+    return "—" if x is None else f"{x:.2f}"
+
+
+def report_sweep_throughput(r):
+    L = [f"{r['cases']} equilibrium cases of cases/lco_lno_lps.toml (its potential sweep removed), run by "
+         "`run_sweep` in the benchmark's process; 2 workers for the pool and Dask (a LocalCluster started "
+         "before the timing, passed by address). Medians of interleaved rounds; every run writes its HDF5 file. "
+         "'Idle cores' is what the whole machine left idle during the runs (of "
+         f"{os.cpu_count()}).", "",
+         "| executor | wall time | cases/s | speed-up vs serial (targets ≥ 1; ≥ 1.7 pool, ≥ 1.6 Dask) | idle cores |",
+         "|---|---|---|---|---|"]
+    for name in ("serial", "processes", "dask"):
+        x = r.get(name)
+        if x:
+            L.append(f"| {name} | {x['wall_s']:.2f} s | {x['cases_per_s']:.1f} | {x['speedup_vs_serial']:.2f}× | "
+                     f"{_idle(x['idle_cores'])} |")
+    if "dask_error" in r:
+        L.append(f"| dask | — | — | {r['dask_error']} | — |")
+    return L
+
+
+def _busy_why(idle, workers=2):
+    if idle is None:
+        return ""
+    return (f"the machine is shared: during the {workers}-worker runs the whole machine had {idle:.2f} idle cores "
+            f"of {os.cpu_count()}, and Linux divides CPU time between sessions (autogroups), not processes, so "
+            "a second worker only gains what other sessions leave idle")
+
+
+def targets_sweep_throughput(r):
+    out = []
+    for name, goal in (("processes", 1.7), ("dask", 1.6)):
+        x = r.get(name)
+        if x:
+            out.append(Target(f"{r['cases']}-case sweep, {name} vs serial (never slower)", x["speedup_vs_serial"], 1.0,
+                              why=_busy_why(x["idle_cores"])))
+            out.append(Target(f"{r['cases']}-case sweep, {name} vs serial (2 workers)", x["speedup_vs_serial"], goal,
+                              why=_busy_why(x["idle_cores"]) or "Amdahl: the submitting process validates every "
+                              "case before any runs and writes the file after the last"))
+    return out
+
+
+# ----------------------------------------------------------------------------- shipped sweeps (CLI)
+
+def _cli_sweep(sweep, out, args, cwd):
+    """One `sim sweep` in a fresh interpreter: (wall s, idle cores, CPU s of the process tree that was
+    waited for, what the runner did)."""
+    argv = ["sweep", str(sweep), "-o", str(out)] + list(args)
+    code = _SWEEP_CHILD.format(root=str(ROOT), argv=argv)
+    with MachineLoad() as load:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sim {' '.join(argv)}: {proc.stderr.strip()[-400:] or proc.stdout.strip()[-400:]}")
+    info = next((json.loads(x[len("RUNNER "):]) for x in proc.stdout.splitlines() if x.startswith("RUNNER ")), {})
+    return load.wall_s, load.idle_cores, load.own_cores * load.wall_s if load.own_cores is not None else None, info
+
+
+def measure_shipped_sweeps(tiny):
+    """`sim sweep cases/sweeps/*.toml` with every executor, a fresh interpreter per run (imports, validation,
+    pool or cluster start and the file included), in interleaved rounds; tiny: one 2-case sweep, one round."""
+    out = {"rounds": 1 if tiny else 5, "sweeps": {}}
+    cluster = None
+    try:
+        if not tiny:                          # (the throughput section tries a cluster on tiny runs)
+            cluster = local_cluster()
+    except Exception as e:
+        out["dask_error"] = f"no Dask LocalCluster: {e}"
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        if tiny:
+            sweeps = [_equilibrium_only_sweep(d, 2)]
+        else:
+            sweeps = sorted((ROOT / "cases" / "sweeps").glob("*.toml"))
+        execs = {k: list(v) for k, v in EXECUTORS.items() if k != "dask@cluster"}
+        if cluster is not None:
+            execs["dask@cluster"] = EXECUTORS["dask@cluster"] + ["--scheduler", cluster.scheduler_address]
+        try:
+            for sweep in sweeps:
+                runs = {name: [] for name in execs}
+                for rep in range(out["rounds"]):
+                    for name, args in execs.items():
+                        runs[name].append(_cli_sweep(sweep, d / f"{sweep.stem}_{name}_{rep}.h5", args, ROOT))
+                r = {}
+                for name, xs in runs.items():
+                    walls = [x[0] for x in xs]
+                    r[name] = {"wall_s": float(np.median(walls)), "all_wall_s": walls,
+                               "idle_cores": _median_or_none([x[1] for x in xs]),
+                               "cpu_s": _median_or_none([x[2] for x in xs]),
+                               "runner": [x[3] for x in xs]}
+                for name in r:
+                    r[name]["speedup_vs_serial"] = r["serial"]["wall_s"] / r[name]["wall_s"]
+                    # each round's own ratio: how much the machine's drift moves it
+                    r[name]["round_ratios"] = [s / w for s, w in zip(r["serial"]["all_wall_s"], r[name]["all_wall_s"])]
+                out["sweeps"][sweep.name] = r
+        finally:
+            if cluster is not None:
+                cluster.close()
+    return out
+
+
+def _auto_choices(x):
+    chose = [run.get("auto", {}).get("executor", "?") for run in x["runner"]]
+    return ", ".join(f"{c} ×{chose.count(c)}" for c in sorted(set(chose)))
+
+
+def _dask_here(x):
+    """Cases the submitting process computed while the LocalCluster started, per run."""
+    return "/".join(str(run.get("last_run", {}).get("in_submitting_process", "?")) for run in x["runner"])
+
+
+def report_shipped_sweeps(r):
+    L = [f"`sim sweep cases/sweeps/<file> --executor E -j 2`, a fresh interpreter per run (imports, validation, "
+         "the pool's or cluster's start and the HDF5 file included), medians of "
+         f"{r['rounds']} interleaved rounds. `dask` starts a LocalCluster for the sweep (its workers forked from "
+         "a fork server that imported Dask and sim once) while the submitting process computes cases, or no "
+         "cluster when other processes leave fewer than 2 cores free; `dask@cluster` uses a cluster started "
+         "before the timing and passed by `--scheduler`. 'Idle cores' is what the whole machine left idle "
+         f"during the runs (of {os.cpu_count()}); 'CPU' is the CPU time of the run's waited-for processes (a "
+         "Dask cluster's workers are not among them).", "",
+         "| sweep | executor | wall time | speed-up vs serial | per-round ratios | idle cores | CPU | what ran |",
+         "|---|---|---|---|---|---|---|---|"]
+    for sweep, x in r["sweeps"].items():
+        for name, e in x.items():
+            what = {"auto": f"chose {_auto_choices(e)}",
+                    "dask": f"cases computed by the submitting process: {_dask_here(e)}"}.get(name, "")
+            cpu = "—" if e["cpu_s"] is None else f"{e['cpu_s']:.1f} s"
+            L.append(f"| {sweep} | {name} | {e['wall_s']:.2f} s | {e['speedup_vs_serial']:.2f}× | "
+                     f"{min(e['round_ratios']):.2f}-{max(e['round_ratios']):.2f} | {_idle(e['idle_cores'])} | {cpu} | "
+                     f"{what} |")
+    if "dask_error" in r:
+        L += ["", f"dask@cluster: {r['dask_error']}."]
+    return L
+
+
+def targets_shipped_sweeps(r):
+    out = []
+    for sweep, x in r["sweeps"].items():
+        for name in ("processes", "dask", "dask@cluster", "auto"):
+            if name in x:
+                e = x[name]
+                out.append(Target(f"{sweep}: {name} vs serial (never slower)", e["speedup_vs_serial"], 1.0,
+                                  why=_busy_why(e["idle_cores"])))
+        for name in ("processes", "dask@cluster"):
+            if name in x:
+                e = x[name]
+                out.append(Target(f"{sweep}: {name} vs serial (2 workers)", e["speedup_vs_serial"], 1.8,
+                                  why=_busy_why(e["idle_cores"]) or "10-16 cases of 0.3-0.5 s: half a case of "
+                                  "imbalance at the end, the pool's start and the file's last write"))
+        if "auto" in x:
+            best = min(x[k]["wall_s"] for k in ("serial", "processes") if k in x)
+            out.append(Target(f"{sweep}: auto's time / the faster of serial and processes", x["auto"]["wall_s"] / best,
+                              1.1, higher=False, why="auto measured the machine as busier (or idler) than it was "
+                              "for the rest of the run"))
+    return out
+
+
+# ---------------------------------------------------------------------- serial sweep profile, cold start
+
+def measure_sweep_profile(tiny):
+    """Where a serial equilibrium sweep spends its time (cProfile, cumulative), and `sim run
+    cases/lco_lps.toml` end to end in a fresh interpreter (median), with its imports alone."""
+    from sim.studies import run_sweep
+    n = 3 if tiny else 100
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        sweep = _equilibrium_only_sweep(d, n)
+        run_sweep(sweep, d / "warm.h5", executor="serial", progress=False)      # imports out of the profile
+        pr = cProfile.Profile()
+        pr.enable()
+        run_sweep(sweep, d / "profiled.h5", executor="serial", progress=False)
+        pr.disable()
+        st = pstats.Stats(pr, stream=io.StringIO())
+        total = max(v[3] for v in st.stats.values())
+        want = {"run_sweep": "whole sweep", "compute": "compute (the physics)", "solve_equilibrium": "equilibrium solves",
+                "build_problem": "problem set-up", "validate_document": "validation of each case",
+                "content_digest": "digests", "store.py:add": "case rows into the file image",
+                "store.py:commit": "writing the file (summary, image, fsync)", "evaluate": "observables"}
+        parts = {}
+        for (fname, _, func), (cc, nc, tt, ct, callers) in st.stats.items():
+            key = f"{Path(fname).name}:{func}" if f"{Path(fname).name}:{func}" in want else func
+            if key in want and "sim" in fname:
+                parts[want[key]] = parts.get(want[key], 0.0) + ct
+        runs, imports = [], []
+        for _ in range(1 if tiny else 7):
+            with MachineLoad() as load:
+                subprocess.run([sys.executable, "-m", "sim", "run", "cases/lco_lps.toml", "-o", str(d / "r.h5")],
+                               cwd=ROOT, capture_output=True, check=True)
+            runs.append(load.wall_s)
+            with MachineLoad() as load:
+                subprocess.run([sys.executable, "-c", "import sim.cli, sim.run, sim.kinds.pnp, sim.io"], cwd=ROOT,
+                               capture_output=True, check=True)
+            imports.append(load.wall_s)
+    return {"cases": n, "total_s": total, "cumulative_s": parts, "sim_run_s": float(np.median(runs)),
+            "sim_run_all_s": runs, "imports_s": float(np.median(imports))}
+
+
+def report_sweep_profile(r):
+    L = [f"`sim run cases/lco_lps.toml` in a fresh interpreter: **{r['sim_run_s']:.2f} s** (median), of which "
+         f"{r['imports_s']:.2f} s is starting Python and importing what a run needs "
+         f"({100 * r['imports_s'] / r['sim_run_s']:.0f} %).", "",
+         f"A serial equilibrium sweep of {r['cases']} cases (cProfile, cumulative; the parts overlap):", "",
+         "| part | time | share |", "|---|---|---|"]
+    for k, t in sorted(r["cumulative_s"].items(), key=lambda kv: -kv[1]):
+        L.append(f"| {k} | {t:.2f} s | {100 * t / r['total_s']:.0f} % |")
+    return L
