@@ -109,32 +109,23 @@ def test_dask_local_cluster_starts_while_this_process_computes(tmp_path, monkeyp
     same_cases(tmp_path, "serial.h5", "dask.h5", 6)
 
 
-def test_dask_local_cluster_that_cannot_start_leaves_the_cases_here(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("free, start_error, said", [
+    (2.0, OSError("no free port"), "the local cluster did not start (OSError: no free port)"),
+    (1.1, None, "too few for a local cluster to pay for its start"),      # busy machine: no cluster at all
+])
+def test_dask_without_a_local_cluster_computes_every_case_here(tmp_path, monkeypatch, capsys, free, start_error, said):
     pytest.importorskip("dask.distributed")
     sweep = write_sweep(tmp_path)
 
-    def no_cluster(workers, kind=None):
+    def start(workers, kind=None):
+        if start_error is None:
+            raise AssertionError("a cluster was started on a busy machine")
         time.sleep(0.2)
-        raise OSError("no free port")
+        raise start_error
 
-    monkeypatch.setattr(runner, "start_local_cluster", no_cluster)
-    monkeypatch.setattr(runner, "free_cores", lambda since: 2.0)
+    monkeypatch.setattr(runner, "start_local_cluster", start)
+    monkeypatch.setattr(runner, "free_cores", lambda since: free)
     table = run_sweep(sweep, tmp_path / "d.h5", executor="dask", jobs=2, progress=False)
     assert list(table["status"]) == ["ok"] * 6
     assert runner.LAST_RUN["in_submitting_process"] == 6 and runner.LAST_RUN["on_workers"] == 0
-    assert "the local cluster did not start (OSError: no free port)" in capsys.readouterr().out
-
-
-def test_no_local_cluster_when_other_processes_keep_the_cores_busy(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("dask.distributed")
-    sweep = write_sweep(tmp_path)
-
-    def never(workers, kind=None):
-        raise AssertionError("a cluster was started on a busy machine")
-
-    monkeypatch.setattr(runner, "start_local_cluster", never)
-    monkeypatch.setattr(runner, "free_cores", lambda since: 1.1)
-    table = run_sweep(sweep, tmp_path / "d.h5", executor="dask", jobs=2, progress=False)
-    assert list(table["status"]) == ["ok"] * 6
-    assert runner.LAST_RUN["in_submitting_process"] == 6 and runner.LAST_RUN["free_cores"] == 1.1
-    assert "too few for a local cluster to pay for its start" in capsys.readouterr().out
+    assert said in capsys.readouterr().out
