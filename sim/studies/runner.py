@@ -33,6 +33,9 @@ EXECUTORS = ("auto", "serial", "processes", "dask")
 #: (docs/studies.md says how to do the same for a cluster you start)
 DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microseconds: serial beats any pool
+#: cores other processes must leave free (`free_cores`) for `auto` to start a pool and `dask` a LocalCluster:
+#: a second worker gains only what the rest of the machine leaves idle (Linux shares CPU between sessions)
+MIN_FREE_CORES = 1.5
 
 
 def run_one(doc, name, validated=None):
@@ -120,8 +123,6 @@ def _case_name(sweep, i):
 def _exit_with_parent(parent_pid, interval_s=0.5):
     """Worker initializer: a daemon thread ends this worker once its parent is gone (a SIGKILLed
     sweep must not leave workers computing for nobody; the pool's queue would never tell them)."""
-    import threading
-
     def watch():
         while True:
             time.sleep(interval_s)
@@ -182,8 +183,8 @@ def _auto(todo, sweep, jobs, scheduler, since=None):
     kind = sweep.base_doc.get("kind")
     free = free_cores(since) if len(todo) >= 2 and kind not in CLOSED_FORM_KINDS else None
     workers = min(jobs or usable_cores(), len(todo))
-    if free is not None:
-        workers = min(workers, max(1, int(free + 0.5)))
+    if free is not None:                     # as many workers as cores are free, rounded at MIN_FREE_CORES
+        workers = min(workers, max(1, int(free + 2 - MIN_FREE_CORES)))
     choice = "processes" if workers >= 2 and kind not in CLOSED_FORM_KINDS else "serial"
     AUTO_CHOICE.update(executor=choice, workers=workers if choice == "processes" else 1, kind=kind,
                        free_cores=None if free is None else round(free, 2))
@@ -260,7 +261,7 @@ def _dask_local(todo, sweep, jobs, since=None):
     costs about 1.5 s of CPU, which extra workers sharing the CPU of one process never pay back; nor is Dask
     imported then (a second of CPU)."""
     free = free_cores(since)
-    if free is not None and free < 1.5:
+    if free is not None and free < MIN_FREE_CORES:
         print(f"dask: other processes leave {free:.1f} of {os.cpu_count()} cores free, too few for a local "
               "cluster to pay for its start: the cases run in this process (a cluster you start and pass by "
               "--scheduler is always used)")
