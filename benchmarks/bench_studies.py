@@ -43,6 +43,27 @@ def _equilibrium_only_sweep(d, n):
     return d / "s.toml"
 
 
+def rotated_rounds(runs, rounds):
+    """{name: [result per round]} of runs ({name: callable}) in interleaved rounds, the order rotated each
+    round (so that no executor always follows the same one on a machine whose load drifts)."""
+    names, out = list(runs), {name: [] for name in runs}
+    for k in range(rounds):
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            out[name].append(runs[name]())
+    return out
+
+
+def speedups(walls):
+    """{name: (median of the per-round ratios serial / name, [ratios])} from {name: [wall per round]}: each
+    round's ratio pairs runs made minutes apart at most, so it is less exposed to the machine's drift than
+    the ratio of medians."""
+    out = {}
+    for name, ws in walls.items():
+        ratios = [s / w for s, w in zip(walls["serial"], ws)]
+        out[name] = (float(np.median(ratios)), ratios)
+    return out
+
+
 def local_cluster():
     """A LocalCluster of 2 one-thread workers as sim starts one (sim.studies.runner.start_local_cluster),
     with sim imported on the workers, as a cluster kept across sweeps has done after its first."""
@@ -77,32 +98,34 @@ def measure_sweep_throughput(tiny):
             runs["dask"] = {"scheduler": cluster.scheduler_address}
         except Exception as e:
             out["dask_error"] = f"no Dask LocalCluster: {e}"
-        res = {name: {"wall_s": [], "idle_cores": [], "ok": 0} for name in runs}
+        def one(name, kw):
+            def run():
+                with MachineLoad() as load:
+                    table = run_sweep(sweep, d / f"{name}.h5", executor=name, progress=False, **kw)
+                return load.wall_s, load.idle_cores, int((table["status"] == "ok").sum()), dict(runner.LAST_RUN)
+            return run
+
         try:
-            for rep in range(1 if tiny else 3):
-                for name, kw in runs.items():
-                    with MachineLoad() as load:
-                        table = run_sweep(sweep, d / f"{name}{rep}.h5", executor=name, progress=False, **kw)
-                    res[name]["wall_s"].append(load.wall_s)
-                    res[name]["idle_cores"].append(load.idle_cores)
-                    res[name]["ok"] = int((table["status"] == "ok").sum())
-                    res[name]["runner"] = dict(runner.LAST_RUN)
+            got = rotated_rounds({name: one(name, kw) for name, kw in runs.items()}, 1 if tiny else 5)
         finally:
             if cluster is not None:
                 cluster.close()
-    for name, r in res.items():
-        r["all_wall_s"] = r.pop("wall_s")
-        r["wall_s"] = float(np.median(r["all_wall_s"]))
-        r["idle_cores"] = _median_or_none(r["idle_cores"])
-        r["cases_per_s"] = n / r["wall_s"]
-        r["speedup_vs_serial"] = res["serial"]["wall_s"] / r["wall_s"] if "serial" in res else np.nan
-    out.update(res)
+    ratios = speedups({name: [x[0] for x in xs] for name, xs in got.items()})
+    for name, xs in got.items():
+        walls = [x[0] for x in xs]
+        out[name] = {"wall_s": float(np.median(walls)), "all_wall_s": walls, "cases_per_s": n / float(np.median(walls)),
+                     "idle_cores": _median_or_none([x[1] for x in xs]), "ok": xs[-1][2], "runner": xs[-1][3],
+                     "speedup_vs_serial": ratios[name][0], "round_ratios": ratios[name][1]}
     return out
 
 
 def _median_or_none(xs):
     xs = [x for x in xs if x is not None]
     return float(np.median(xs)) if xs else None
+
+
+def _spread(x):
+    return f"{min(x['round_ratios']):.2f}-{max(x['round_ratios']):.2f}"
 
 
 def _idle(x):
@@ -113,26 +136,30 @@ def report_sweep_throughput(r):
     L = [f"{r['cases']} equilibrium cases of cases/lco_lno_lps.toml (its potential sweep removed), run by "
          "`run_sweep` in the benchmark's process; 2 workers for the pool and Dask (a LocalCluster started "
          "before the timing, passed by address). Medians of interleaved rounds; every run writes its HDF5 file. "
-         "'Idle cores' is what the whole machine left idle during the runs (of "
+         "The speed-up is the median of the rounds' own ratios (serial / executor, runs minutes apart at most); "
+         "'idle cores' is what the whole machine left idle during the runs (of "
          f"{os.cpu_count()}).", "",
-         "| executor | wall time | cases/s | speed-up vs serial (targets ≥ 1; ≥ 1.7 pool, ≥ 1.6 Dask) | idle cores |",
-         "|---|---|---|---|---|"]
+         "| executor | wall time | cases/s | speed-up vs serial (targets ≥ 1; ≥ 1.7 pool, ≥ 1.6 Dask) | per-round "
+         "ratios | idle cores |", "|---|---|---|---|---|---|"]
     for name in ("serial", "processes", "dask"):
         x = r.get(name)
         if x:
             L.append(f"| {name} | {x['wall_s']:.2f} s | {x['cases_per_s']:.1f} | {x['speedup_vs_serial']:.2f}× | "
-                     f"{_idle(x['idle_cores'])} |")
+                     f"{_spread(x)} | {_idle(x['idle_cores'])} |")
     if "dask_error" in r:
-        L.append(f"| dask | — | — | {r['dask_error']} | — |")
+        L.append(f"| dask | — | — | {r['dask_error']} | — | — |")
     return L
 
 
-def _busy_why(idle, workers=2):
-    if idle is None:
+def _busy_why(x):
+    """Why a parallel run missed, from what this run measured (empty when the machine had idle cores)."""
+    idle = x.get("idle_cores")
+    if idle is None or idle > 0.5:
         return ""
-    return (f"the machine is shared: during the {workers}-worker runs the whole machine had {idle:.2f} idle cores "
-            f"of {os.cpu_count()}, and Linux divides CPU time between sessions (autogroups), not processes, so "
-            "a second worker only gains what other sessions leave idle")
+    return (f"the machine is shared, and during these runs other sessions left {idle:.2f} of its {os.cpu_count()} "
+            "cores idle; Linux divides CPU time between sessions (autogroups), not processes, so a second worker "
+            "only gains what the others leave idle, and the rounds' own ratios scatter over "
+            f"{_spread(x)}: with no idle core this run cannot tell these executors from serial")
 
 
 def targets_sweep_throughput(r):
@@ -141,9 +168,9 @@ def targets_sweep_throughput(r):
         x = r.get(name)
         if x:
             out.append(Target(f"{r['cases']}-case sweep, {name} vs serial (never slower)", x["speedup_vs_serial"], 1.0,
-                              why=_busy_why(x["idle_cores"])))
+                              why=_busy_why(x)))
             out.append(Target(f"{r['cases']}-case sweep, {name} vs serial (2 workers)", x["speedup_vs_serial"], goal,
-                              why=_busy_why(x["idle_cores"]) or "Amdahl: the submitting process validates every "
+                              why=_busy_why(x) or "Amdahl: the submitting process validates every "
                               "case before any runs and writes the file after the last"))
     return out
 
@@ -184,22 +211,14 @@ def measure_shipped_sweeps(tiny):
             execs["dask@cluster"] = EXECUTORS["dask@cluster"] + ["--scheduler", cluster.scheduler_address]
         try:
             for sweep in sweeps:
-                runs = {name: [] for name in execs}
-                for rep in range(out["rounds"]):
-                    for name, args in execs.items():
-                        runs[name].append(_cli_sweep(sweep, d / f"{sweep.stem}_{name}_{rep}.h5", args, ROOT))
-                r = {}
-                for name, xs in runs.items():
-                    walls = [x[0] for x in xs]
-                    r[name] = {"wall_s": float(np.median(walls)), "all_wall_s": walls,
-                               "idle_cores": _median_or_none([x[1] for x in xs]),
-                               "cpu_s": _median_or_none([x[2] for x in xs]),
-                               "runner": [x[3] for x in xs]}
-                for name in r:
-                    r[name]["speedup_vs_serial"] = r["serial"]["wall_s"] / r[name]["wall_s"]
-                    # each round's own ratio: how much the machine's drift moves it
-                    r[name]["round_ratios"] = [s / w for s, w in zip(r["serial"]["all_wall_s"], r[name]["all_wall_s"])]
-                out["sweeps"][sweep.name] = r
+                runs = rotated_rounds({name: (lambda name=name, args=args: _cli_sweep(
+                    sweep, d / f"{sweep.stem}_{name}.h5", args, ROOT)) for name, args in execs.items()}, out["rounds"])
+                ratios = speedups({name: [x[0] for x in xs] for name, xs in runs.items()})
+                out["sweeps"][sweep.name] = {name: {
+                    "wall_s": float(np.median([x[0] for x in xs])), "all_wall_s": [x[0] for x in xs],
+                    "idle_cores": _median_or_none([x[1] for x in xs]), "cpu_s": _median_or_none([x[2] for x in xs]),
+                    "runner": [x[3] for x in xs], "speedup_vs_serial": ratios[name][0],
+                    "round_ratios": ratios[name][1]} for name, xs in runs.items()}
         finally:
             if cluster is not None:
                 cluster.close()
@@ -219,7 +238,8 @@ def _dask_here(x):
 def report_shipped_sweeps(r):
     L = [f"`sim sweep cases/sweeps/<file> --executor E -j 2`, a fresh interpreter per run (imports, validation, "
          "the pool's or cluster's start and the HDF5 file included), medians of "
-         f"{r['rounds']} interleaved rounds. `dask` starts a LocalCluster for the sweep (its workers forked from "
+         f"{r['rounds']} interleaved rounds (the order rotated each round); the speed-up is the median of the "
+         "rounds' own ratios (serial / executor). `dask` starts a LocalCluster for the sweep (its workers forked from "
          "a fork server that imported Dask and sim once) while the submitting process computes cases, or no "
          "cluster when other processes leave fewer than 2 cores free; `dask@cluster` uses a cluster started "
          "before the timing and passed by `--scheduler`. 'Idle cores' is what the whole machine left idle "
@@ -233,7 +253,7 @@ def report_shipped_sweeps(r):
                     "dask": f"cases computed by the submitting process: {_dask_here(e)}"}.get(name, "")
             cpu = "—" if e["cpu_s"] is None else f"{e['cpu_s']:.1f} s"
             L.append(f"| {sweep} | {name} | {e['wall_s']:.2f} s | {e['speedup_vs_serial']:.2f}× | "
-                     f"{min(e['round_ratios']):.2f}-{max(e['round_ratios']):.2f} | {_idle(e['idle_cores'])} | {cpu} | "
+                     f"{_spread(e)} | {_idle(e['idle_cores'])} | {cpu} | "
                      f"{what} |")
     if "dask_error" in r:
         L += ["", f"dask@cluster: {r['dask_error']}."]
@@ -247,18 +267,19 @@ def targets_shipped_sweeps(r):
             if name in x:
                 e = x[name]
                 out.append(Target(f"{sweep}: {name} vs serial (never slower)", e["speedup_vs_serial"], 1.0,
-                                  why=_busy_why(e["idle_cores"])))
+                                  why=_busy_why(e)))
         for name in ("processes", "dask@cluster"):
             if name in x:
                 e = x[name]
                 out.append(Target(f"{sweep}: {name} vs serial (2 workers)", e["speedup_vs_serial"], 1.8,
-                                  why=_busy_why(e["idle_cores"]) or "10-16 cases of 0.3-0.5 s: half a case of "
+                                  why=_busy_why(e) or "10-16 cases of 0.3-0.5 s: half a case of "
                                   "imbalance at the end, the pool's start and the file's last write"))
-        if "auto" in x:
-            best = min(x[k]["wall_s"] for k in ("serial", "processes") if k in x)
-            out.append(Target(f"{sweep}: auto's time / the faster of serial and processes", x["auto"]["wall_s"] / best,
-                              1.1, higher=False, why="auto measured the machine as busier (or idler) than it was "
-                              "for the rest of the run"))
+        if "auto" in x and "processes" in x:       # per round, then the median (as the speed-ups)
+            rel = [a / min(s, p) for a, s, p in zip(x["auto"]["all_wall_s"], x["serial"]["all_wall_s"],
+                                                     x["processes"]["all_wall_s"])]
+            out.append(Target(f"{sweep}: auto's time / the faster of serial and processes", float(np.median(rel)),
+                              1.1, higher=False, why="auto measures how busy the machine is while the sweep loads; "
+                              f"the load then changed (per-round values {min(rel):.2f}-{max(rel):.2f})"))
     return out
 
 
