@@ -18,7 +18,11 @@ from bench_harness import ROOT, MachineLoad, Target
 
 #: executors of the shipped-sweep section: name -> `sim sweep` arguments ("dask@cluster": a cluster started
 #: before the timing and passed by --scheduler, as docs/studies.md tells users to keep one across sweeps)
-EXECUTORS = {"serial": ["--executor", "serial"], "processes": ["--executor", "processes", "-j", "2"],
+#: "serial again" is a control: serial against itself in the same rounds shows how far this machine's drift
+#: alone moves a ratio (an A/A comparison)
+CONTROL = "serial again"
+EXECUTORS = {"serial": ["--executor", "serial"], CONTROL: ["--executor", "serial"],
+             "processes": ["--executor", "processes", "-j", "2"],
              "dask": ["--executor", "dask", "-j", "2"], "auto": ["--executor", "auto", "-j", "2"],
              "dask@cluster": ["--executor", "dask"]}
 
@@ -91,7 +95,7 @@ def measure_sweep_throughput(tiny):
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         sweep = _equilibrium_only_sweep(d, n)
-        runs = {"serial": {}, "processes": {"jobs": 2}}
+        runs = {"serial": {}, CONTROL: {}, "processes": {"jobs": 2}}
         cluster = None
         try:
             cluster = local_cluster()           # (the one code path of the tiny run that starts a cluster)
@@ -101,7 +105,8 @@ def measure_sweep_throughput(tiny):
         def one(name, kw):
             def run():
                 with MachineLoad() as load:
-                    table = run_sweep(sweep, d / f"{name}.h5", executor=name, progress=False, **kw)
+                    table = run_sweep(sweep, d / f"{name}.h5", executor=name.replace(f"{CONTROL}", "serial"),
+                                      progress=False, **kw)
                 return load.wall_s, load.idle_cores, int((table["status"] == "ok").sum()), dict(runner.LAST_RUN)
             return run
 
@@ -137,11 +142,13 @@ def report_sweep_throughput(r):
          "`run_sweep` in the benchmark's process; 2 workers for the pool and Dask (a LocalCluster started "
          "before the timing, passed by address). Medians of interleaved rounds; every run writes its HDF5 file. "
          "The speed-up is the median of the rounds' own ratios (serial / executor, runs minutes apart at most); "
+         "'serial again' is serial once more in the same rounds, a control for how far the machine's drift alone "
+         "moves a ratio; "
          "'idle cores' is what the whole machine left idle during the runs (of "
          f"{os.cpu_count()}).", "",
          "| executor | wall time | cases/s | speed-up vs serial (targets ≥ 1; ≥ 1.7 pool, ≥ 1.6 Dask) | per-round "
          "ratios | idle cores |", "|---|---|---|---|---|---|"]
-    for name in ("serial", "processes", "dask"):
+    for name in ("serial", CONTROL, "processes", "dask"):
         x = r.get(name)
         if x:
             L.append(f"| {name} | {x['wall_s']:.2f} s | {x['cases_per_s']:.1f} | {x['speedup_vs_serial']:.2f}× | "
@@ -151,15 +158,18 @@ def report_sweep_throughput(r):
     return L
 
 
-def _busy_why(x):
+def _busy_why(x, control=None):
     """Why a parallel run missed, from what this run measured (empty when the machine had idle cores)."""
     idle = x.get("idle_cores")
     if idle is None or idle > 0.5:
         return ""
-    return (f"the machine is shared, and during these runs other sessions left {idle:.2f} of its {os.cpu_count()} "
-            "cores idle; Linux divides CPU time between sessions (autogroups), not processes, so a second worker "
-            "only gains what the others leave idle, and the rounds' own ratios scatter over "
-            f"{_spread(x)}: with no idle core this run cannot tell these executors from serial")
+    why = (f"the machine is shared, and during these runs other sessions left {idle:.2f} of its {os.cpu_count()} "
+           "cores idle; Linux divides CPU time between sessions (autogroups), not processes, so a second worker "
+           f"only gains what the others leave idle; the rounds' own ratios scatter over {_spread(x)}")
+    if control:
+        why += (f", and serial against itself in the same rounds gave {control['speedup_vs_serial']:.2f}× "
+                f"({_spread(control)})")
+    return why + ": with no idle core this run cannot tell these executors from serial"
 
 
 def targets_sweep_throughput(r):
@@ -168,9 +178,9 @@ def targets_sweep_throughput(r):
         x = r.get(name)
         if x:
             out.append(Target(f"{r['cases']}-case sweep, {name} vs serial (never slower)", x["speedup_vs_serial"], 1.0,
-                              why=_busy_why(x)))
+                              why=_busy_why(x, r.get(CONTROL))))
             out.append(Target(f"{r['cases']}-case sweep, {name} vs serial (2 workers)", x["speedup_vs_serial"], goal,
-                              why=_busy_why(x) or "Amdahl: the submitting process validates every "
+                              why=_busy_why(x, r.get(CONTROL)) or "Amdahl: the submitting process validates every "
                               "case before any runs and writes the file after the last"))
     return out
 
@@ -239,7 +249,8 @@ def report_shipped_sweeps(r):
     L = [f"`sim sweep cases/sweeps/<file> --executor E -j 2`, a fresh interpreter per run (imports, validation, "
          "the pool's or cluster's start and the HDF5 file included), medians of "
          f"{r['rounds']} interleaved rounds (the order rotated each round); the speed-up is the median of the "
-         "rounds' own ratios (serial / executor). `dask` starts a LocalCluster for the sweep (its workers forked from "
+         "rounds' own ratios (serial / executor); 'serial again' is serial once more in the same rounds, a control "
+         "for how far the machine's drift alone moves a ratio. `dask` starts a LocalCluster for the sweep (its workers forked from "
          "a fork server that imported Dask and sim once) while the submitting process computes cases, or no "
          "cluster when other processes leave fewer than 2 cores free; `dask@cluster` uses a cluster started "
          "before the timing and passed by `--scheduler`. 'Idle cores' is what the whole machine left idle "
@@ -267,12 +278,12 @@ def targets_shipped_sweeps(r):
             if name in x:
                 e = x[name]
                 out.append(Target(f"{sweep}: {name} vs serial (never slower)", e["speedup_vs_serial"], 1.0,
-                                  why=_busy_why(e)))
+                                  why=_busy_why(e, x.get(CONTROL))))
         for name in ("processes", "dask@cluster"):
             if name in x:
                 e = x[name]
                 out.append(Target(f"{sweep}: {name} vs serial (2 workers)", e["speedup_vs_serial"], 1.8,
-                                  why=_busy_why(e) or "10-16 cases of 0.3-0.5 s: half a case of "
+                                  why=_busy_why(e, x.get(CONTROL)) or "10-16 cases of 0.3-0.5 s: half a case of "
                                   "imbalance at the end, the pool's start and the file's last write"))
         if "auto" in x and "processes" in x:       # per round, then the median (as the speed-ups)
             rel = [a / min(s, p) for a, s, p in zip(x["auto"]["all_wall_s"], x["serial"]["all_wall_s"],
@@ -331,4 +342,119 @@ def report_sweep_profile(r):
          "| part | time | share |", "|---|---|---|"]
     for k, t in sorted(r["cumulative_s"].items(), key=lambda kv: -kv[1]):
         L.append(f"| {k} | {t:.2f} s | {100 * t / r['total_s']:.0f} % |")
+    return L
+
+
+# ------------------------------------------------------------------------------- where executors spend time
+
+_CLUSTER_CHILD = """
+import json, os, sys, time
+sys.path.insert(0, {root!r})
+import sim.studies.runner as runner
+
+def tree_cpu(root):
+    # CPU seconds of `root` and every process below it (/proc), the waited-for children's included
+    kids, cpu = {{}}, {{}}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                f = open(f"/proc/{{d}}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            kids.setdefault(int(f[1]), []).append(int(d))
+            cpu[int(d)] = sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+    todo, total = [root], 0.0
+    while todo:
+        p = todo.pop()
+        total += cpu.get(p, 0.0)
+        todo += kids.get(p, [])
+    return total
+
+if __name__ == "__main__":
+    import dask
+    from dask.distributed import Client, LocalCluster
+    c0 = tree_cpu(os.getpid())
+    t0 = time.perf_counter()
+    if {method!r} == "spawn":
+        with dask.config.set(runner.DASK_WORKER_CONFIG):
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None)
+    else:
+        cluster = runner.start_local_cluster(2, "pnp")
+    t1 = time.perf_counter()
+    with Client(cluster) as client:                  # the first task imports what a case needs
+        client.run(lambda: bool(__import__("sim.kinds.pnp.runner")))
+    t2 = time.perf_counter()
+    cpu = tree_cpu(os.getpid()) - c0
+    cluster.close()
+    print("RESULT " + json.dumps({{"start_s": t1 - t0, "sim_on_workers_s": t2 - t1, "close_s": time.perf_counter() - t2,
+                                  "cpu_s": cpu}}))
+"""
+
+
+def _fresh(code, cwd=ROOT):
+    """(wall s, CPU s of the waited-for process tree, stdout) of `python -c code`."""
+    with MachineLoad() as load:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip()[-400:])
+    return load.wall_s, (load.own_cores or 0.0) * load.wall_s, proc.stdout
+
+
+def measure_executor_costs(tiny):
+    """The fixed costs of each executor, measured apart: a fork pool's start, a fresh interpreter's imports
+    (what each spawned Dask worker pays), a LocalCluster's start (spawned workers, as Dask does by default,
+    against sim's fork server), the up-front validation per case, and the result file's writes."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+    from sim.studies import runner
+    from sim.studies.spec import load_sweep
+    out = {}
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(abs, [1, 2]))
+    out["fork_pool_start_s"] = time.perf_counter() - t0
+    wall, cpu, _ = _fresh("import sim.studies.runner, sim.kinds.pnp.runner, distributed")
+    out["imports_in_fresh_interpreter"] = {"wall_s": wall, "cpu_s": cpu}
+    if not tiny:
+        for method in ("spawn", "forkserver"):
+            try:
+                _, _, stdout = _fresh(_CLUSTER_CHILD.format(root=str(ROOT), method=method))
+                out[f"local_cluster_{method}"] = json.loads(next(x for x in stdout.splitlines()
+                                                                 if x.startswith("RESULT "))[len("RESULT "):])
+            except Exception as e:
+                out[f"local_cluster_{method}"] = {"status": f"failed: {e}"}
+    sweep = ROOT / "cases" / "sweeps" / "lno_thickness.toml"
+    load_sweep(sweep)                               # imports out of the timing
+    t0 = time.perf_counter()
+    sw = load_sweep(sweep)
+    out["validation"] = {"sweep": sweep.name, "cases": sw.n, "per_case_s": (time.perf_counter() - t0) / sw.n}
+    items = [runner._submitted(sw, 0)]
+    runner.run_one(*items[0])                       # warm
+    t0 = time.process_time()
+    runner.run_one(*items[0])
+    out["case_cpu_s"] = time.process_time() - t0
+    return out
+
+
+def report_executor_costs(r):
+    L = ["Each fixed cost measured on its own (the executor sections include them all):", "",
+         "| what | time |", "|---|---|",
+         f"| a fork pool of 2 started and both workers answering | {r['fork_pool_start_s'] * 1e3:.0f} ms |",
+         f"| a fresh interpreter importing sim's runner, the pnp kind and Dask (what each spawned Dask worker "
+         f"pays) | {r['imports_in_fresh_interpreter']['wall_s']:.2f} s wall, "
+         f"{r['imports_in_fresh_interpreter']['cpu_s']:.2f} s CPU |"]
+    for method, label in (("spawn", "spawned workers (Dask's default)"),
+                          ("forkserver", "workers forked from sim's fork server (`start_local_cluster`)")):
+        x = r.get(f"local_cluster_{method}")
+        if x and "status" not in x:
+            L.append(f"| a LocalCluster of 2, {label}: start; sim on the workers; close | {x['start_s']:.2f} s; "
+                     f"{x['sim_on_workers_s']:.2f} s; {x['close_s']:.2f} s ({x['cpu_s']:.1f} s CPU of its processes "
+                     "while up) |")
+        elif x:
+            L.append(f"| a LocalCluster of 2, {label} | {x['status']} |")
+    v = r["validation"]
+    L += [f"| validating a case up front ({v['sweep']}, {v['cases']} cases) | {v['per_case_s'] * 1e3:.1f} ms |",
+          f"| one case of {v['sweep']} (CPU) | {r['case_cpu_s']:.2f} s |"]
     return L

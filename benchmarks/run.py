@@ -50,6 +50,8 @@ SECTIONS = [
     Section("shipped_sweeps", "Executors on the shipped sweeps, as `sim sweep` runs them (no executor slower "
             "than serial)", studies.measure_shipped_sweeps, studies.report_shipped_sweeps,
             studies.targets_shipped_sweeps),
+    Section("executor_costs", "Where an executor's fixed costs go", studies.measure_executor_costs,
+            studies.report_executor_costs),
     Section("sweep_profile", "Where a serial sweep and a `sim run` spend their time",
             studies.measure_sweep_profile, studies.report_sweep_profile),
     Section("energy", "Energy-density evaluation (target ≥ 1e6 designs/s)",
