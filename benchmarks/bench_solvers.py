@@ -300,6 +300,13 @@ def report_lapack_floor(r):
             L.append(f"| {name} | {x['cells']} | {x['gbsv_s'] * 1e3:.2f} ms | {x['solve_s'] * 1e3:.1f} ms "
                      f"({x['predictor_iterations']}/{x['newton_iterations']}) | **{x['ratio_to_floor']:.1f}×** | "
                      f"{x['ratio_to_all_lu']:.1f}× | {old_s} |")
+    now_then = [x["solve_s"] * 1e3 / WITH_KERNELS["equilibrium_ms"][name][x["cells"]][0]
+                for name, rows in r["problems"].items() for x in rows
+                if x["cells"] in WITH_KERNELS["equilibrium_ms"].get(name, {})]
+    if now_then:
+        L += ["", f"This run's solves took {np.median(now_then):.1f}× (from {min(now_then):.1f}× to "
+              f"{max(now_then):.1f}×) the NumPy path's times of 2026-11-26 (last column). This machine is shared "
+              "(see the load average above): compare ratios within one run, not times across runs."]
     pr = r["profile"]
     L += ["", f"Where a solve spends its time ({pr['problem']}, {pr['cells']} cells, cProfile self time per solve, "
           f"{pr['total_s'] * 1e3:.0f} ms under the profiler; NumPy calls are charged to the module that makes "

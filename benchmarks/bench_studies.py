@@ -252,7 +252,7 @@ def report_shipped_sweeps(r):
          "rounds' own ratios (serial / executor); 'serial again' is serial once more in the same rounds, a control "
          "for how far the machine's drift alone moves a ratio. `dask` starts a LocalCluster for the sweep (its workers forked from "
          "a fork server that imported Dask and sim once) while the submitting process computes cases, or no "
-         "cluster when other processes leave fewer than 2 cores free; `dask@cluster` uses a cluster started "
+         "cluster when other processes leave fewer than 1.5 cores free (MIN_FREE_CORES); `dask@cluster` uses a cluster started "
          "before the timing and passed by `--scheduler`. 'Idle cores' is what the whole machine left idle "
          f"during the runs (of {os.cpu_count()}); 'CPU' is the CPU time of the run's waited-for processes (a "
          "Dask cluster's workers are not among them).", "",
