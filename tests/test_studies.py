@@ -57,7 +57,10 @@ def test_serial_processes_dask_identical(tmp_path):
     _same_table(serial, tmp_path / "serial.h5")
     procs = run_sweep(sweep, tmp_path / "procs.h5", executor="processes", jobs=2, progress=False)
     pytest.importorskip("dask.distributed")
-    dask = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", jobs=2, progress=False)
+    from sim.studies.runner import start_local_cluster
+    with start_local_cluster(2) as cluster:       # given by address, so that every case runs on its workers
+        dask = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", scheduler=cluster.scheduler_address,
+                         progress=False)
     assert len(serial) == 6 and np.all(serial["status"] == "ok")
     _compare(serial, procs)
     _compare(serial, dask)
@@ -88,7 +91,10 @@ def test_dask_chunks_give_the_cases_of_single_tasks(tmp_path, monkeypatch):
     serial = run_sweep(sweep, tmp_path / "serial.h5", executor="serial", progress=False)
     monkeypatch.setattr(runner, "DASK_TASKS_PER_WORKER", 1)                    # 6 cases, 2 workers: 2 chunks of 3
     assert [len(c) for c in runner._chunks(list(range(6)), 2)] == [3, 3]
-    chunked = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", jobs=2, progress=False)
+    with runner.start_local_cluster(2) as cluster:
+        chunked = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", scheduler=cluster.scheduler_address,
+                            progress=False)
+    assert runner.LAST_RUN["tasks"] == 2 and runner.LAST_RUN["on_workers"] == 6
     _compare(serial, chunked)
     a, b = read_case(tmp_path / "serial.h5", 4), read_case(tmp_path / "dask.h5", 4)
     for k in a:
@@ -195,9 +201,10 @@ def test_second_writer_is_refused(tmp_path):
         pass
 
 
-def test_auto_executor_picks_processes_for_solves_and_serial_for_closed_form(tmp_path):
+def test_auto_executor_picks_processes_for_solves_and_serial_for_closed_form(tmp_path, monkeypatch):
     """`auto`: a pool where cases solve equations (same numbers as serial), serial for closed-form kinds."""
     from sim.studies import runner
+    monkeypatch.setattr(runner, "free_cores", lambda since: 2.0)     # as on an idle machine (tests/test_executors.py)
     sweep = write_sweep(tmp_path, GRID)
     auto = run_sweep(sweep, tmp_path / "auto.h5", executor="auto", jobs=2, progress=False)
     assert runner.AUTO_CHOICE["executor"] == "processes"

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import pickle
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,7 +22,7 @@ from sim.studies import store
 from sim.studies.spec import Sweep, load_sweep
 from sim.run import compute
 from sim.case import Case
-from sim.kinds import kind as kind_package
+from sim.kinds import REGISTRY, kind as kind_package
 from sim.errors import CaseError
 from sim.schema import suggest
 
@@ -31,6 +33,9 @@ EXECUTORS = ("auto", "serial", "processes", "dask")
 #: (docs/studies.md says how to do the same for a cluster you start)
 DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microseconds: serial beats any pool
+#: cores other processes must leave free (`free_cores`) for `auto` to start a pool and `dask` a LocalCluster:
+#: a second worker gains only what the rest of the machine leaves idle (Linux shares CPU between sessions)
+MIN_FREE_CORES = 1.5
 
 
 def run_one(doc, name, validated=None):
@@ -57,11 +62,15 @@ def run_one(doc, name, validated=None):
         return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {e}\n{tb}", {}, ({}, "")
 
 
+def run_many(cases):
+    """run_one on each case (doc, name, validated) of a chunk (`_submitted`), in a worker."""
+    return [run_one(*case) for case in cases]
+
+
 def run_many_packed(cases):
-    """run_one on each case (doc, name, validated) of a chunk (`_submitted`), the results pickled into one
-    bytes object: Dask moves bytes without walking them (a dict of arrays and dataclasses costs it several
-    times more to serialise)."""
-    return pickle.dumps([run_one(*case) for case in cases], protocol=pickle.HIGHEST_PROTOCOL)
+    """run_many with the results pickled into one bytes object: Dask moves bytes without walking them (a
+    dict of arrays and dataclasses costs it several times more to serialise)."""
+    return pickle.dumps(run_many(cases), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _submitted(sweep, i):
@@ -72,9 +81,10 @@ def _submitted(sweep, i):
     return doc, _case_name(sweep, i), validated
 
 
-#: Dask tasks per worker that a sweep is cut into: each task costs a few milliseconds of scheduling on
-#: top of its cases, so cases of milliseconds go in chunks; 16 per worker keep the last chunk short
-#: (load balance) while a 200-case sweep on 2 workers needs 29 tasks instead of 200
+#: tasks per worker that a sweep is cut into (Dask and the process pool): each task costs a few
+#: milliseconds of scheduling on Dask (a fraction of one in the pool) on top of its cases, so cases of
+#: milliseconds go in chunks; 16 per worker keep the last chunk short (load balance) while a 200-case
+#: sweep on 2 workers needs 29 tasks instead of 200
 DASK_TASKS_PER_WORKER = 16
 
 
@@ -113,8 +123,6 @@ def _case_name(sweep, i):
 def _exit_with_parent(parent_pid, interval_s=0.5):
     """Worker initializer: a daemon thread ends this worker once its parent is gone (a SIGKILLed
     sweep must not leave workers computing for nobody; the pool's queue would never tell them)."""
-    import threading
-
     def watch():
         while True:
             time.sleep(interval_s)
@@ -123,72 +131,211 @@ def _exit_with_parent(parent_pid, interval_s=0.5):
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _auto(todo, sweep, jobs, scheduler):
-    """The `auto` executor: Dask on a cluster the user started (a scheduler address); else a local
-    process pool when there are two or more cores and cases and the kind solves equations (pnp,
-    design_map: a case costs milliseconds to seconds, a forked pool 25 ms to start and about a
-    millisecond per case to send back); else serial (closed-form kinds, whose cases take
-    microseconds).  It never starts a Dask cluster (1-2 s) itself."""
+def usable_cores():
+    """CPUs this process may run on (its affinity mask, which a batch system or taskset may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                        # not Linux
+        return os.cpu_count() or 1
+
+
+def cpu_snapshot():
+    """(monotonic s, this process's CPU s, idle + iowait s of all CPUs) from /proc/stat; None where it is
+    absent (not Linux)."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+        idle = (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return time.monotonic(), time.process_time(), idle
+
+
+def free_cores(since, min_window_s=0.05):
+    """Cores that other processes left free since the snapshot `since` (cpu_snapshot): the machine's idle
+    time plus this process's own CPU time, per second; None where unknown.  A window shorter than
+    `min_window_s` is lengthened (the counters tick every 10 ms)."""
+    if since is None:
+        return None
+    wait = min_window_s - (time.monotonic() - since[0])
+    if wait > 0:
+        time.sleep(wait)
+    now = cpu_snapshot()
+    if now is None or now[0] <= since[0]:
+        return None
+    return ((now[2] - since[2]) + (now[1] - since[1])) / (now[0] - since[0])
+
+
+def _auto(todo, sweep, jobs, scheduler, since=None):
+    """The `auto` executor: Dask on a cluster the user started (a scheduler address); else a local process
+    pool when it can pay: two or more cases whose kind solves equations (pnp, design_map: a case costs
+    milliseconds to seconds, a forked pool 25 ms to start and about a millisecond per case to send back),
+    and two or more cores that other processes leave free (measured from /proc/stat while the sweep was
+    loaded and validated: on a machine that others keep busy, parallel workers only share the CPU that
+    one process gets, and Linux shares CPU between sessions, not processes); else serial (closed-form
+    kinds, whose cases take microseconds, one case, one free core).  It never starts a Dask cluster (1-2 s)
+    itself."""
     AUTO_CHOICE.clear()
     if scheduler:
         AUTO_CHOICE["executor"] = "dask"
         yield from _submit_all("dask", todo, sweep, jobs, scheduler)
         return
-    workers = jobs or os.cpu_count() or 1
     kind = sweep.base_doc.get("kind")
-    choice = "processes" if workers >= 2 and len(todo) >= 2 and kind not in CLOSED_FORM_KINDS else "serial"
-    AUTO_CHOICE.update(executor=choice, workers=workers, kind=kind)
-    yield from _submit_all(choice, todo, sweep, jobs, scheduler)
+    free = free_cores(since) if len(todo) >= 2 and kind not in CLOSED_FORM_KINDS else None
+    workers = min(jobs or usable_cores(), len(todo))
+    if free is not None:                     # as many workers as cores are free, rounded at MIN_FREE_CORES
+        workers = min(workers, max(1, int(free + 2 - MIN_FREE_CORES)))
+    choice = "processes" if workers >= 2 and kind not in CLOSED_FORM_KINDS else "serial"
+    AUTO_CHOICE.update(executor=choice, workers=workers if choice == "processes" else 1, kind=kind,
+                       free_cores=None if free is None else round(free, 2))
+    yield from _submit_all(choice, todo, sweep, workers, scheduler)
 
 
 #: what the last `auto` sweep chose, and why (for reports and benchmarks)
 AUTO_CHOICE = {}
+#: what the last sweep ran on: executor, workers, and how many cases the submitting process computed itself
+#: (while a Dask LocalCluster started) and how many the workers did (for reports and benchmarks)
+LAST_RUN = {}
 
 
-def _submit_all(executor, todo, sweep, jobs, scheduler):
+def _serial(todo, sweep):
+    for i in todo:
+        doc, validated = sweep.take_validated(i)
+        yield i, run_one(doc, _case_name(sweep, i), validated)
+
+
+def _processes(todo, sweep, jobs):
+    """A pool forked from this process (its imports and caches come along: a worker starts in
+    milliseconds), with no more workers than cases, fed chunks of cases (`_chunks`)."""
+    workers = max(1, min(jobs or usable_cores(), len(todo)))
+    chunks = _chunks(todo, workers)
+    # fork explicitly: it is Linux's default up to Python 3.13, and spawn or forkserver would import sim
+    # again in every worker
+    ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    LAST_RUN.update(executor="processes", workers=workers, tasks=len(chunks))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
+        futs = {pool.submit(run_many, [_submitted(sweep, i) for i in ch]): ch for ch in chunks}
+        for f in as_completed(futs):
+            yield from zip(futs[f], f.result())
+
+
+def _on_dask(client, todo, sweep):
+    """The cases on the workers connected to `client`, in chunks (`_chunks`)."""
+    from dask.distributed import as_completed as d_as_completed
+    workers = max(1, sum(client.nthreads().values()))         # threads on all connected workers
+    chunks = _chunks(todo, workers)
+    LAST_RUN.update(workers=workers, tasks=len(chunks), on_workers=len(todo))
+    futures = client.map(run_many_packed, [[_submitted(sweep, i) for i in ch] for ch in chunks], pure=False)
+    index = {f.key: ch for f, ch in zip(futures, chunks)}
+    for f, packed in d_as_completed(futures, with_results=True):
+        yield from zip(index[f.key], pickle.loads(packed))
+
+
+def start_local_cluster(workers, kind=None):
+    """A LocalCluster of `workers` one-thread worker processes, as sim starts one for a sweep: Dask's
+    malloc setting left out (DASK_WORKER_CONFIG), and the workers forked from a fork server that imported
+    Dask and the case kind once, instead of spawned fresh interpreters that each import them (about a
+    second of CPU per worker, which on a busy machine comes out of the sweep's own share)."""
+    import dask
+    from dask.distributed import LocalCluster
+    config = dict(DASK_WORKER_CONFIG)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        config["distributed.worker.multiprocessing-method"] = "forkserver"
+    with dask.config.set(config):
+        if "forkserver" in config.values():
+            from distributed.utils import get_mp_context
+            # replaces Dask's own list (which it has just set); takes effect when the fork server starts
+            # (it is kept for the life of this process and serves later clusters too)
+            get_mp_context().set_forkserver_preload(
+                ["distributed", "numpy", "sim.studies.runner"] + ([REGISTRY[kind]] if kind in REGISTRY else []))
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address=None)
+
+
+def _dask_local(todo, sweep, jobs, since=None):
+    """Dask on a LocalCluster started for this sweep.  It starts in a thread while this process computes
+    cases itself, one at a time; once the workers are up, the remaining cases go to them.  So the cluster's
+    start (1-2 s, more on a busy machine) is never waited for: a sweep shorter than it runs as serially.
+    When other processes leave fewer than two cores free (`free_cores`), no cluster is started: its start
+    costs about 1.5 s of CPU, which extra workers sharing the CPU of one process never pay back; nor is Dask
+    imported then (a second of CPU)."""
+    free = free_cores(since)
+    if free is not None and free < MIN_FREE_CORES:
+        print(f"dask: other processes leave {free:.1f} of {os.cpu_count()} cores free, too few for a local "
+              "cluster to pay for its start: the cases run in this process (a cluster you start and pass by "
+              "--scheduler is always used)")
+        LAST_RUN.update(executor="dask", free_cores=round(free, 2), in_submitting_process=len(todo), on_workers=0)
+        yield from _serial(todo, sweep)
+        return
+    print("dask: starting a local cluster for this sweep (1-2 s; this process computes cases meanwhile); "
+          "to reuse one across sweeps, start `dask scheduler` and `dask worker ADDRESS --nworkers N "
+          "--nthreads 1` and pass --scheduler ADDRESS (docs/studies.md)")
+    from dask.distributed import Client
+    started = {}
+
+    def start():
+        try:
+            started["cluster"] = start_local_cluster(jobs or usable_cores(), sweep.base_doc.get("kind"))
+        except Exception as e:          # reported below; the cases still run here
+            started["error"] = e
+
+    thread = threading.Thread(target=start, name="sim-dask-start", daemon=True)
+    thread.start()
+    todo = list(todo)
+    LAST_RUN.update(executor="dask", in_submitting_process=0, on_workers=0)
+
+    def compute_here():
+        i = todo.pop(0)
+        doc, validated = sweep.take_validated(i)
+        result = run_one(doc, _case_name(sweep, i), validated)
+        LAST_RUN["in_submitting_process"] += 1
+        return i, result
+
+    try:
+        while todo and thread.is_alive():
+            yield compute_here()
+        thread.join()
+        if "error" in started:
+            e = started["error"]
+            print(f"dask: the local cluster did not start ({type(e).__name__}: {e}); the remaining "
+                  f"{len(todo)} case(s) run in this process")
+        if todo and "cluster" in started:
+            rest, todo[:] = todo[:], []
+            with Client(started["cluster"]) as client:
+                yield from _on_dask(client, rest, sweep)
+        while todo:                      # the cluster did not start
+            yield compute_here()
+    finally:
+        thread.join()
+        if "cluster" in started:
+            started["cluster"].close()
+
+
+def _submit_all(executor, todo, sweep, jobs, scheduler, since=None):
     """Yield (case id, result) as results arrive."""
+    LAST_RUN.clear()
     if executor == "auto":
-        yield from _auto(todo, sweep, jobs, scheduler)
+        yield from _auto(todo, sweep, jobs, scheduler, since)
         return
     if executor == "serial":
-        for i in todo:
-            doc, validated = sweep.take_validated(i)
-            yield i, run_one(doc, _case_name(sweep, i), validated)
+        LAST_RUN.update(executor="serial", workers=1)
+        yield from _serial(todo, sweep)
         return
     if executor == "processes":
-        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), initializer=_exit_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
-            futs = {pool.submit(run_one, *_submitted(sweep, i)): i for i in todo}
-            for f in as_completed(futs):
-                yield futs[f], f.result()
+        yield from _processes(todo, sweep, jobs)
         return
     if executor == "dask":
-        try:
-            from dask.distributed import Client, LocalCluster, as_completed as d_as_completed
-        except ImportError:
-            raise SimError("the dask executor needs dask.distributed: pip install 'sim[dask]'") from None
-        cluster = None
-        if scheduler:
-            client = Client(scheduler)
-        else:
-            print("dask: starting a local cluster for this sweep (1-2 s); to reuse one across sweeps, start "
-                  "`dask scheduler` and `dask worker ADDRESS --nworkers N --nthreads 1` and pass --scheduler ADDRESS (docs/studies.md)")
-            import dask
-            with dask.config.set(DASK_WORKER_CONFIG):
-                cluster = LocalCluster(n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
-            client = Client(cluster)
-        try:
-            workers = max(1, sum(client.nthreads().values()))         # threads on all connected workers
-            chunks = _chunks(todo, workers)
-            futures = client.map(run_many_packed, [[_submitted(sweep, i) for i in ch] for ch in chunks], pure=False)
-            index = {f.key: ch for f, ch in zip(futures, chunks)}
-            for f, packed in d_as_completed(futures, with_results=True):
-                yield from zip(index[f.key], pickle.loads(packed))
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        import importlib.util
+        if importlib.util.find_spec("distributed") is None:     # (importing it costs a second: see _dask_local)
+            raise SimError("the dask executor needs dask.distributed: pip install 'sim[dask]'")
+        if not scheduler:
+            yield from _dask_local(todo, sweep, jobs, since)
+            return
+        from dask.distributed import Client
+        LAST_RUN.update(executor="dask")
+        with Client(scheduler) as client:
+            yield from _on_dask(client, todo, sweep)
         return
     raise SimError(f"unknown executor {executor!r}; one of {EXECUTORS}")
 
@@ -204,6 +351,7 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
     resume=True the cases already completed in `out` are skipped and failed or missing ones are
     computed again.
     """
+    since = cpu_snapshot()            # `auto` asks how busy the machine was while the sweep loads
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
     # as for `sim run`: no device, FIFO, directory, non-HDF5 name or input file as the output
@@ -264,7 +412,7 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
                     interval[0] = max(flush_interval_s, 10.0 * (time.monotonic() - t0))
 
             shown = bar(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
-            for i, (status, wall, err, scalars, (data, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler):
+            for i, (status, wall, err, scalars, (data, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler, since):
                 rows[i] = (status, wall, err, scalars)
                 pending[i] = (_case_record(sweep, i, status, wall, err, case_digest), data)
                 if data and not image.has_columns:
