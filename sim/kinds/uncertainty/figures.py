@@ -30,6 +30,9 @@ INPUT_WORDS = {"conductivity": "σ", "eps_r": "ε$_r$", "mu0_li": "Li$^+$ level 
 OUTPUT_WORDS = {"total_interfacial_resistance": "total interfacial resistance",
                 "total_excess_resistance": "total space-charge excess resistance",
                 "excess_resistance": "space-charge excess resistance"}
+#: outputs in words by their whole (flat) path, where the last component alone says too little
+PATH_WORDS = {"polarization.total": "total polarization ΔE",
+              "polarization.max_separator_thickness": "thickest separator within the budget"}
 #: coordinates by their symbol in panel titles
 SYMBOLS = {"cathode_potential": "U", "bulk_potential": "φ$_0$", "separator_thickness": "L", "temperature": "T",
            "loading": "loading"}
@@ -46,8 +49,9 @@ def _layers(case_text):
 
 
 def case_name(result, label_):
-    """'LCO | LNO | LPS' for a layered case, else its file name in words."""
-    layers = _layers(result.value(f"{TOP}/{label_}/case_text"))
+    """'LCO | LNO | LPS' for a pnp stack, else the case's file name in words."""
+    text = result.value(f"{TOP}/{label_}/case_text")
+    layers = _layers(text) if 'kind = "pnp"' in text else {}
     return " | ".join(layers.values()) if layers else label_.replace("_", " ")
 
 
@@ -74,7 +78,7 @@ def output_name(flat, layers=None):
     """'pnp.sweep.observables.interface_1.right.excess_resistance' -> 'space-charge excess resistance in
     LPS (LNO | LPS)'; others by OUTPUT_WORDS, else the dataset's long name."""
     parts = flat.split(".")
-    name = OUTPUT_WORDS.get(parts[-1]) or long_name("/".join(parts))
+    name = PATH_WORDS.get(flat) or OUTPUT_WORDS.get(parts[-1]) or long_name("/".join(parts))
     mats = list((layers or {}).values())
     for k, p in enumerate(parts[:-2]):
         if p.startswith("interface_") and p[10:].isdigit() and parts[k + 1] in ("left", "right"):
@@ -164,6 +168,9 @@ def band_figure(result, out_dir, formats, flat, labels, name):
         ax.fill_between(x, band[1], band[3], color=PALETTE[0], alpha=0.45, lw=0, label="25-75 %")
         ax.plot(x, band[2], color=PALETTE[0], lw=1.4, label="median")
         ax.plot(x, nominal, color=PALETTE[1], lw=1.0, ls="--", label="nominal case")
+        if f"{g}/threshold" in result:
+            for j, t in enumerate(np.atleast_1d(result.value(f"{g}/threshold"))):
+                ax.axhline(t, color="0.3", lw=0.7, ls=":", label=None if j else "thresholds")
         failed = int(np.sum(result.value(f"{TOP}/{lab}/run_failed")))
         ax.set_title(case_name(result, lab) + (f" ({failed} runs failed)" if failed else ""), fontsize=7)
         ax.set_xlabel(label(long_name(cpath), c.units))
@@ -179,7 +186,7 @@ def band_figure(result, out_dir, formats, flat, labels, name):
 
 def _scalar_bands(result, out_dir, formats, flat, groups, name):
     """A scalar output: 5-95 % and 25-75 % bars, median and nominal value per case."""
-    fig, ax = plt.subplots(figsize=(ONE_COLUMN_IN, 2.4))
+    fig, ax = plt.subplots(figsize=(ONE_COLUMN_IN * 1.5, 2.4))
     arrays = []
     for k, (lab, g) in enumerate(groups):
         band = _band(result.value(f"{g}/values"))[:, 0]
@@ -190,11 +197,18 @@ def _scalar_bands(result, out_dir, formats, flat, groups, name):
         ax.plot([k], [band[2]], "o", color="k", ms=4, label="median" if first else None)
         ax.plot([k], [nominal], "x", color=PALETTE[1], ms=6, label="nominal case" if first else None)
         arrays += [band, np.array([nominal])]
+        if f"{g}/threshold" in result:
+            for j, t in enumerate(np.atleast_1d(result.value(f"{g}/threshold"))):
+                p = float(np.atleast_1d(result.value(f"{g}/probability_below"))[j])
+                c = float(np.atleast_1d(result.value(f"{g}/probability_below_conf"))[j])
+                ax.plot([k - 0.3, k + 0.3], [t, t], color="0.3", lw=0.8, ls=":",
+                        label=f"{t:g} {pretty_units(result[f'{g}/threshold'].units)}: {100 * p:.0f} ± {100 * c:.0f} % "
+                              "of the runs below")
     ax.set_xticks(range(len(groups)), [case_name(result, lab) for lab, _ in groups])
     ax.set_xlim(-0.6, len(groups) - 0.4)
     _yscale(ax, arrays)
     ax.set_ylabel(label(name, result[f"{groups[0][1]}/values"].units))
-    ax.legend(fontsize=6, loc="best")
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.set_title(f"{_title(result)}\n{_method_note(result, *[lab for lab, _ in groups])}", fontsize=7)
     return save(fig, out_dir, f"uncertainty_band_{flat.split('.')[-1]}" + ("_" + groups[0][0] if len(groups) == 1 else ""),
                 formats)
@@ -244,7 +258,7 @@ def indices_figure(result, out_dir, formats, g, title, stem, applies, layers):
     A = np.atleast_2d(np.asarray(result.value(f"{g}/{a}"), float))
     B = np.atleast_2d(np.asarray(result.value(f"{g}/{b}"), float))
     Ac = np.atleast_2d(np.asarray(result.value(f"{g}/{a}_conf"), float))
-    Bc = np.atleast_2d(np.asarray(result.value(f"{g}/{b}_conf"), float)) if method == "sobol" else np.zeros_like(B)
+    Bc = np.atleast_2d(np.asarray(result.value(f"{g}/{b}_conf"), float)) if method == "sobol" else None
     cpath, c = _coord(result, g)
     points = [0] if c is None else sorted({0, (len(c.value) - 1) // 2, len(c.value) - 1})
     points = [p for p in points if np.any(np.isfinite(A[p, keep]))]
@@ -259,7 +273,7 @@ def indices_figure(result, out_dir, formats, g, title, stem, applies, layers):
     for ax, p in zip(axes[0], points):
         ax.barh(y + 0.2, A[p, keep][order], height=0.38, xerr=Ac[p, keep][order], color=PALETTE[0],
                 error_kw=dict(lw=0.7, capsize=1.5), label="first order S$_1$" if method == "sobol" else "μ*")
-        ax.barh(y - 0.2, B[p, keep][order], height=0.38, xerr=Bc[p, keep][order], color=PALETTE[1],
+        ax.barh(y - 0.2, B[p, keep][order], height=0.38, xerr=None if Bc is None else Bc[p, keep][order], color=PALETTE[1],
                 error_kw=dict(lw=0.7, capsize=1.5), label="total S$_T$" if method == "sobol" else "σ of the effects")
         ax.axvline(0.0, color="0.3", lw=0.5)
         if c is not None:

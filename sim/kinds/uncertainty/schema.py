@@ -237,7 +237,7 @@ def resolve_inputs(params, cases, file):
             fields.append(f)
         if not any(applies(key, c) for c in cases):
             raise CaseError(file, where, None, "reaches no value in " + ", ".join(f"{c.label}.toml" for c in cases)
-                            + " (a layer or species on its path is not in the case)")
+                            + " (no layer, species or material on its path is in the case)")
         dist, source = _distribution(key, spec, file, where, params["method"])
         field = fields[0]
         lo, hi = dist.support()
