@@ -134,6 +134,12 @@ def _yscale(ax, arrays):
             ax.yaxis.set_minor_locator(NullLocator())
 
 
+def _wrapped(text, width=38):
+    """An axis label over two lines when it is long (a rotated label longer than its axis runs into the title)."""
+    import textwrap
+    return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
+
+
 def _title(result):
     return result.parameters.get("title") or ""
 
@@ -155,8 +161,8 @@ def band_figure(result, out_dir, formats, flat, labels, name):
     cpath, c = _coord(result, groups[0][1])
     if c is None:                                   # scalars: one panel, a bar per case
         return _scalar_bands(result, out_dir, formats, flat, groups, name)
-    width = min(TWO_COLUMN_IN, 1.2 + 2.6 * len(groups))
-    fig, axes = plt.subplots(1, len(groups), figsize=(width, 2.6), sharey=True, squeeze=False)
+    width = min(TWO_COLUMN_IN, 1.6 + 2.6 * len(groups))
+    fig, axes = plt.subplots(1, len(groups), figsize=(width, 2.8), sharey=True, squeeze=False)
     arrays = []
     for k, (ax, (lab, g)) in enumerate(zip(axes[0], groups)):
         q = result[f"{g}/values"]
@@ -176,9 +182,9 @@ def band_figure(result, out_dir, formats, flat, labels, name):
         ax.set_xlabel(label(long_name(cpath), c.units))
         arrays += [band, nominal]
     _yscale(axes[0][0], arrays)
-    axes[0][0].set_ylabel(label(name, result[f"{groups[0][1]}/values"].units))
+    axes[0][0].set_ylabel(_wrapped(label(name, result[f"{groups[0][1]}/values"].units)))
     handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, fontsize=6, loc="outside lower center", ncol=4)
+    fig.legend(handles, names, fontsize=6, loc="outside lower center", ncol=2 if len(groups) == 1 else 5)
     fig.suptitle(f"{_title(result)}\n{_method_note(result)}", fontsize=7)
     return save(fig, out_dir, f"uncertainty_band_{flat.split('.')[-1]}" + ("_" + labels[0] if len(labels) == 1 else ""),
                 formats)
@@ -207,7 +213,7 @@ def _scalar_bands(result, out_dir, formats, flat, groups, name):
     ax.set_xticks(range(len(groups)), [case_name(result, lab) for lab, _ in groups])
     ax.set_xlim(-0.6, len(groups) - 0.4)
     _yscale(ax, arrays)
-    ax.set_ylabel(label(name, result[f"{groups[0][1]}/values"].units))
+    ax.set_ylabel(_wrapped(label(name, result[f"{groups[0][1]}/values"].units)))
     ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.set_title(f"{_title(result)}\n{_method_note(result, *[lab for lab, _ in groups])}", fontsize=7)
     return save(fig, out_dir, f"uncertainty_band_{flat.split('.')[-1]}" + ("_" + groups[0][0] if len(groups) == 1 else ""),
