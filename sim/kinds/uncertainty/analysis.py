@@ -113,7 +113,8 @@ def exceedance(Y, block, thresholds, seed):
         below = (blocks[..., None] < t).sum(axis=1).astype(float)   # (N, P, T)
         above = (blocks[..., None] > t).sum(axis=1).astype(float)
     n = defined.sum(axis=0)[:, None]                                # (P, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # all-NaN points: NaN, said in the datasets' meaning
         p_below = np.where(n > 0, below.sum(axis=0) / n, np.nan)
         p_above = np.where(n > 0, above.sum(axis=0) / n, np.nan)
         rng = np.random.default_rng(seed + 2)
