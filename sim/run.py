@@ -10,9 +10,14 @@ from sim.errors import CaseError, PlausibilityWarning, ResultFileError, SimError
 
 
 
-def compute(case: Case):
-    """The {hdf5 path: Q} result of a case, without writing anything."""
-    return kind(case.kind).run(case.params, case_dir=Path(case.path).parent)
+def compute(case: Case, out=None):
+    """The {hdf5 path: Q} result of a case, without writing anything.  A kind that runs other cases as a
+    study (`STUDY = True`: the uncertainty kind) also gets the case (its path and text, for the provenance
+    of what it runs) and `out`, the result's path (None in memory), beside which it keeps its samples."""
+    package = kind(case.kind)
+    if getattr(package, "STUDY", False):
+        return package.run(case.params, case_dir=Path(case.path).parent, case=case, out=out)
+    return package.run(case.params, case_dir=Path(case.path).parent)
 
 
 def default_output(case_path, results_dir="results"):
@@ -31,7 +36,7 @@ def run_case(case, out=None, overrides=None, inputs=()):
     for n in notes:
         warnings.warn(f"{case.path}: {n}", PlausibilityWarning, stacklevel=2)
     try:
-        data = compute(case)
+        data = compute(case, out)
     except (CaseError, ResultFileError):
         raise                                   # these name their file already
     except SimError as e:                       # a solver failure says which case failed

@@ -38,9 +38,9 @@ CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microsecon
 MIN_FREE_CORES = 1.5
 
 
-def run_one(doc, name, validated=None):
+def run_one(doc, name, validated=None, keep=None):
     """Validate and compute one case, in a worker (validated: its (kind, params) when the sweep's
-    up-front validation already made them from this doc).
+    up-front validation already made them from this doc; keep: `Sweep.keep`).
 
     Returns (status, wall time s, error, {summary column: Q}, ({path: Q} of the result, its
     content digest)).  The digest is computed here, in the worker; the single writer only adds
@@ -54,6 +54,8 @@ def run_one(doc, name, validated=None):
             warnings.simplefilter("ignore")
             data = compute(Case(Path(name), json.dumps(doc, sort_keys=True, default=str), kind, params))
         check_no_infinity_or_undocumented_nan(data, name)
+        if keep is not None:
+            data = kept(data, keep)
         return store.STATUS_OK, time.perf_counter() - t0, "", _scalars(data), (data, content_digest(data))
     except SimError as e:
         return store.STATUS_FAILED, time.perf_counter() - t0, f"{type(e).__name__}: {with_origin(e, name)}", {}, ({}, "")
@@ -63,8 +65,16 @@ def run_one(doc, name, validated=None):
 
 
 def run_many(cases):
-    """run_one on each case (doc, name, validated) of a chunk (`_submitted`), in a worker."""
+    """run_one on each case (doc, name, validated, keep) of a chunk (`_submitted`), in a worker."""
     return [run_one(*case) for case in cases]
+
+
+def kept(data, keep):
+    """The datasets of `data` that a sweep with `Sweep.keep` stores: the paths in `keep`, the coordinates
+    they name (sim.io.Q dims) and every scalar (the summary's columns, on resume too)."""
+    paths = {p for p in keep if p in data}
+    paths |= {d for p in paths for d in data[p].dims}
+    return {p: q for p, q in data.items() if p in paths or (not isinstance(q.value, str) and np.ndim(q.value) == 0)}
 
 
 def run_many_packed(cases):
@@ -74,11 +84,11 @@ def run_many_packed(cases):
 
 
 def _submitted(sweep, i):
-    """(doc, name, (kind, params) or None) of case i for a worker: the up-front validation's parameters
+    """(doc, name, (kind, params) or None, keep) of case i for a worker: the up-front validation's parameters
     travel with the case (1 kB pickled), so the worker does not validate it again (a millisecond, 5 % of an
     equilibrium case)."""
     doc, validated = sweep.take_validated(i)
-    return doc, _case_name(sweep, i), validated
+    return doc, _case_name(sweep, i), validated, sweep.keep
 
 
 #: tasks per worker that a sweep is cut into (Dask and the process pool): each task costs a few
@@ -201,7 +211,7 @@ LAST_RUN = {}
 def _serial(todo, sweep):
     for i in todo:
         doc, validated = sweep.take_validated(i)
-        yield i, run_one(doc, _case_name(sweep, i), validated)
+        yield i, run_one(doc, _case_name(sweep, i), validated, sweep.keep)
 
 
 def _processes(todo, sweep, jobs):
@@ -288,7 +298,7 @@ def _dask_local(todo, sweep, jobs, since=None):
     def compute_here():
         i = todo.pop(0)
         doc, validated = sweep.take_validated(i)
-        result = run_one(doc, _case_name(sweep, i), validated)
+        result = run_one(doc, _case_name(sweep, i), validated, sweep.keep)
         LAST_RUN["in_submitting_process"] += 1
         return i, result
 
@@ -341,7 +351,7 @@ def _submit_all(executor, todo, sweep, jobs, scheduler, since=None):
 
 
 def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=False, progress=True,
-              flush_interval_s=5.0):
+              flush_interval_s=5.0, desc="sweep"):
     """Run a sweep (path or Sweep); returns the summary as a structured numpy array.
 
     Completed cases are appended to `out` as they arrive (in one atomic write per
@@ -349,7 +359,7 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
     neither a fast sweep nor a large file is limited by file copies: a kill loses at most that much
     work; a sweep shorter than the interval is written once, at its end); with
     resume=True the cases already completed in `out` are skipped and failed or missing ones are
-    computed again.
+    computed again.  `desc` labels the progress bar.
     """
     since = cpu_snapshot()            # `auto` asks how busy the machine was while the sweep loads
     if not isinstance(sweep, Sweep):
@@ -411,7 +421,7 @@ def run_sweep(sweep, out, executor="auto", jobs=None, scheduler=None, resume=Fal
                 if flush_interval_s > 0:            # 0: write every case (tests of interrupted sweeps)
                     interval[0] = max(flush_interval_s, 10.0 * (time.monotonic() - t0))
 
-            shown = bar(total=len(todo), desc="sweep", unit="case", disable=not progress or None)
+            shown = bar(total=len(todo), desc=desc, unit="case", disable=not progress or None)
             for i, (status, wall, err, scalars, (data, case_digest)) in _submit_all(executor, todo, sweep, jobs, scheduler, since):
                 rows[i] = (status, wall, err, scalars)
                 pending[i] = (_case_record(sweep, i, status, wall, err, case_digest), data)

@@ -68,6 +68,10 @@ class Sweep:
     #: (`take_validated`): every executor sends the validated doc; a serial run also uses its params
     #: (validating a case costs about a tenth of its solve; other executors validate in the worker)
     validated: dict = field(default_factory=dict, repr=False, compare=False)
+    #: result paths each case stores in the sweep file (with their coordinates and every scalar), or None
+    #: for all of them: a study that needs a few outputs of thousands of cases (sim.kinds.uncertainty)
+    #: keeps profiles out of a file that every flush rewrites whole
+    keep: tuple | None = None
 
     def take_validated(self, i):
         """(doc, (kind, params) or None) of case i: the up-front validation's, once; else a new doc."""
@@ -85,6 +89,8 @@ class Sweep:
         h = hashlib.sha256(json.dumps(self.base_doc, sort_keys=True, default=str).encode())
         h.update(json.dumps(self.keys).encode())
         h.update(np.ascontiguousarray(self.values).tobytes())
+        if self.keep is not None:             # other rows are stored: another file (older digests unchanged)
+            h.update(json.dumps(sorted(self.keep)).encode())
         return h.hexdigest()
 
     def case_doc(self, i):
