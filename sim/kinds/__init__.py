@@ -13,6 +13,7 @@ REGISTRY = {
     "polarization": "sim.kinds.polarization",
     "pnp": "sim.kinds.pnp",
     "design_map": "sim.kinds.design_map",
+    "fit": "sim.kinds.fit",
 }
 
 
