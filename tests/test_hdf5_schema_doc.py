@@ -11,7 +11,8 @@ DOC = ROOT / "docs" / "hdf5-schema.md"
 #: sections of the doc and the shipped cases whose outputs they describe
 SECTIONS = {"energy_density": ["fig3_energy_density"], "polarization": ["separator_budget"],
             "pnp": ["lco_lno_lps", "lco_lno_lps_charging", "lco_lno_lps_impedance", "li_llzo",
-                    "swift_qi_llzo"], "design_map": ["design_map"]}
+                    "swift_qi_llzo"], "design_map": ["design_map"],
+            "fit": ["fit_blocking_cell", "fit_lco_lps"]}
 
 
 def _split(items):

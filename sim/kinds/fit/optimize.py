@@ -144,8 +144,8 @@ def diagnose(parameters, result, max_evaluations):
     in combination (|correlation| > CORRELATION_LIMIT)."""
     out = []
     if not result.converged:
-        out.append(f"the fit did not converge within {max_evaluations} model evaluations ({result.message.rstrip('.')}): "
-                   "the values are the last iterate; raise max_evaluations or start closer")
+        out.append(f"the fit did not converge: it stopped after {result.evaluations} model evaluations (max_evaluations = "
+                   f"{max_evaluations}); the values are the last iterate: raise max_evaluations or start closer")
     for p, v, b in zip(parameters, result.values, result.bound):
         if b:
             out.append(f"{p.key} ends at its {'lower' if b == 'low' else 'upper'} bound ({v:.6g}{_unit(p)}): the "

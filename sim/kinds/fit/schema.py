@@ -42,8 +42,9 @@ SCHEMA = Table({
                         "minus_z_imag (-Z'', as many instruments write it)", default="z_imag", choices=CONVENTIONS),
     "frequency_range_Hz": Field(("list", float), "fit only the points within [f_min, f_max] (default: all)",
                                 default=None, unit="Hz", length=2, low=0.0, low_open=True, high=1e13),
-    "max_evaluations": Field(int, "model evaluations allowed (each solves every spectrum once; the finite-difference "
-                             "Jacobian costs one per parameter and iteration)", default=300, low=2, high=100000),
+    "max_evaluations": Field(int, "budget of model evaluations (each solves every spectrum once): the optimizer stops "
+                             "after max_evaluations / (P + 1) iterations, P the number of parameters (an iteration costs one "
+                             "evaluation and P for the finite-difference Jacobian)", default=300, low=2, high=100000),
     "parameters": TableMap(PARAMETER, "fitted keys of the impedance case: `[parameters.\"<dotted key>\"]`, any "
                            "numeric key `--set` takes (layers, species, frenkel, materials (Arrhenius "
                            "`conductivity_activation_energy_eV` with spectra at several temperatures), kinetics, ...)",
