@@ -51,6 +51,8 @@ def _value_text(v, se, unit):
     u = f" {pu(unit)}" if unit and unit != "1" else ""
     if not np.isfinite(se) or se <= 0:
         return f"{v:.4g}{u} (standard error undefined)"
+    if se > 10 * abs(v):                            # not identifiable: no digits to show
+        return f"{v:.3g}{u} (standard error {se:.2g}{u})"
     exp = int(np.floor(np.log10(abs(v)))) if v != 0 else 0
     exp = 0 if -3 <= exp < 4 else exp
     m, e = v / 10.0 ** exp, se / 10.0 ** exp
@@ -62,6 +64,12 @@ def _value_text(v, se, unit):
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _sci(x):
+    """'1.1 × 10⁵'"""
+    e = int(np.floor(np.log10(abs(x)))) if x else 0
+    return f"{x / 10.0 ** e:.2g} × 10{str(e).translate(_SUPERSCRIPT)}" if abs(e) > 3 else f"{x:.3g}"
 
 
 def _groups(result):
@@ -90,27 +98,29 @@ def _nyquist_limits(Zs):
 def spectrum(result, out_dir, formats):
     groups = _groups(result)
     layers = _layers(result)
-    fig = plt.figure(figsize=(TWO_COLUMN_IN, 5.8))
-    gs = fig.add_gridspec(3, 2, height_ratios=[1.25, 1.0, 0.32])
+    lines = len(result.value(f"{PREFIX}/parameters")) + 1 + len(warnings_in_words(result, layers))
+    fig = plt.figure(figsize=(TWO_COLUMN_IN, 5.4 + 0.11 * lines))
+    gs = fig.add_gridspec(3, 2, height_ratios=[1.25, 1.0, 0.09 * lines])
     a_nyq, a_mod = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
     a_res, a_ph = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
     a_tab = fig.add_subplot(gs[2, :])
-    Zd, Zf = [], []
+    Zd = []
     for i, g in enumerate(groups):
         p = f"{PREFIX}/{g}"
         f = result.value(f"{p}/frequency")
         data = result.value(f"{p}/z_real") + 1j * result.value(f"{p}/z_imag")
         model = result.value(f"{p}/fit_z_real") + 1j * result.value(f"{p}/fit_z_imag")
+        fc = result.value(f"{p}/curve_frequency")
+        curve = result.value(f"{p}/curve_z_real") + 1j * result.value(f"{p}/curve_z_imag")
         Zd.append(data)
-        Zf.append(model)
         col = PALETTE[i % len(PALETTE)]
         T = f"{float(g[2:-1]) - 273.15:.0f} °C"
         a_nyq.plot(data.real, -data.imag, "o", ms=2.5, mfc="none", mew=0.7, color=col, label=f"data, {T}")
-        a_nyq.plot(model.real, -model.imag, "-", lw=1.0, color=col, label=f"fit, {T}")
+        a_nyq.plot(curve.real, -curve.imag, "-", lw=1.0, color=col, label=f"fit, {T}")
         a_mod.loglog(f, np.abs(data), "o", ms=2.5, mfc="none", mew=0.7, color=col, label=f"data, {T}")
-        a_mod.loglog(f, np.abs(model), "-", lw=1.0, color=col, label=f"fit, {T}")
+        a_mod.loglog(fc, np.abs(curve), "-", lw=1.0, color=col, label=f"fit, {T}")
         a_ph.semilogx(f, -np.degrees(np.angle(data)), "o", ms=2.5, mfc="none", mew=0.7, color=col)
-        a_ph.semilogx(f, -np.degrees(np.angle(model)), "-", lw=1.0, color=col)
+        a_ph.semilogx(fc, -np.degrees(np.angle(curve)), "-", lw=1.0, color=col)
         r = (model - data) / np.abs(data) * 100
         a_res.semilogx(f, r.real, "o", ms=2.5, color=col, label=f"real part, {T}")
         a_res.semilogx(f, r.imag, "^", ms=2.5, mfc="none", mew=0.7, color=col, label=f"imaginary part, {T}")
@@ -120,7 +130,13 @@ def spectrum(result, out_dir, formats):
     a_nyq.set_aspect("equal", adjustable="box")
     a_nyq.set_xlabel(label("Z′", "ohm cm^2"))
     a_nyq.set_ylabel(label("−Z″", "ohm cm^2"))
-    a_nyq.legend(fontsize=6, loc="upper left")
+    tail = max(float(np.max(-Z.imag)) for Z in Zd)
+    if tail > top:                                  # say what the frame cuts off
+        a_nyq.text(0.97, 0.97, f"−Z″ rises to {_sci(tail)} {pretty_units('ohm cm^2')}\nbeyond the frame (see b)",
+                   transform=a_nyq.transAxes, ha="right", va="top", fontsize=5.5, color="0.35")
+        a_nyq.legend(fontsize=6, loc="center right")
+    else:
+        a_nyq.legend(fontsize=6, loc="best")
     a_mod.set_xlabel(label("frequency", "Hz"))
     a_mod.set_ylabel(label("|Z|", "ohm cm^2"))
     a_mod.legend(fontsize=6)
@@ -141,8 +157,8 @@ def spectrum(result, out_dir, formats):
 
 
 def _table(ax, result, layers, rms):
-    """The fitted values ± standard errors, start and range of each parameter; the fit's figures of merit and
-    warnings, as text."""
+    """The fitted values ± standard errors, start and range of each parameter; the fit's figures of merit and,
+    below them in colour, its warnings."""
     ax.axis("off")
     keys = [str(k) for k in result.value(f"{PREFIX}/parameters")]
     units = [str(u) for u in result.value(f"{PREFIX}/parameter_units")]
@@ -152,20 +168,28 @@ def _table(ax, result, layers, rms):
             for k, u, v, se, s, lo, hi in zip(keys, units, vals, ses, starts, lows, highs)]
     rows.append(f"relative rms residual {rms:.3g} (modulus weighting), {int(result.value(f'{PREFIX}/evaluations'))} "
                 f"model evaluations, {'converged' if int(result.value(f'{PREFIX}/converged')) else 'NOT converged'}")
-    notes = [str(w) for w in result.value(f"{PREFIX}/warnings") if str(w)]
-    text = "\n".join(rows)
-    ax.text(0.0, 1.0, text, va="top", ha="left", fontsize=6.5, transform=ax.transAxes)
+    table = ax.text(0.0, 1.0, "\n".join(rows), va="top", ha="left", fontsize=6.5, transform=ax.transAxes)
+    notes = warnings_in_words(result, layers)
     if notes:
-        words = "\n".join("warning: " + _words(n, keys, layers) for n in notes)
-        ax.text(0.0, 0.98 - 0.16 * len(rows), words, va="top", ha="left", fontsize=6, color=PALETTE[1],
-                transform=ax.transAxes, wrap=True)
+        ax.annotate("\n".join(f"warning: {n}" for n in notes), xy=(0.0, 0.0), xycoords=table, xytext=(0, -3),
+                    textcoords="offset points", va="top", ha="left", fontsize=6, color=PALETTE[1])
 
 
-def _words(note, keys, layers):
-    """A stored warning with the case keys in words (figures hold no raw keys)."""
+def warnings_in_words(result, layers):
+    """The stored warnings with case keys and units as a figure shows them."""
+    keys = [str(k) for k in result.value(f"{PREFIX}/parameters")]
+    units = {str(u) for u in result.value(f"{PREFIX}/parameter_units")}
+    return [_words(str(w), keys, units, layers) for w in result.value(f"{PREFIX}/warnings") if str(w)]
+
+
+def _words(note, keys, units, layers):
+    """A stored warning with the case keys in words and typeset units (figures hold no raw keys)."""
     import re
     for k in sorted(keys, key=len, reverse=True):
         note = note.replace(k, pretty_key(k, layers))
+    for u in sorted(units, key=len, reverse=True):
+        if u and u != "1":
+            note = note.replace(f" {u}", f" {pretty_units(u)}")
     return re.sub(r"\b[a-z]+(_[a-z0-9]+)+\b", lambda m: m.group(0).replace("_", " "), note)
 
 

@@ -34,14 +34,23 @@ def with_values(params, keys, values):
     return prm
 
 
-def spectra(setup, values):
-    """[Z (ohm m^2) on each spectrum's frequencies] with the fitted keys at `values` (case units)."""
+def spectra(setup, values, frequencies=None):
+    """[Z (ohm m^2) on each spectrum's frequencies (or on `frequencies`, one array per temperature)] with the
+    fitted keys at `values` (case units)."""
     prm = with_values(setup.params, [p.key for p in setup.parameters], values)
+    grids = frequencies if frequencies is not None else [s.frequency for s in setup.spectra]
     out = []
-    for T, s in zip(setup.temperatures, setup.spectra):
+    for T, f in zip(setup.temperatures, grids):
         try:
-            out.append(model_spectrum(prm, T, s.frequency))
+            out.append(model_spectrum(prm, T, f))
         except SimError as e:          # say where in parameter space the model failed
             at = ", ".join(f"{p.key} = {v:.6g}" for p, v in zip(setup.parameters, values))
             raise with_origin(e, f"fit: the model at {at}, {T:g} K") from None
     return out
+
+
+def dense(f, per_decade=20):
+    """Log-spaced frequencies over the range of f, per_decade per decade (for a smooth fitted curve)."""
+    import numpy as np
+    n = max(2, int(np.ceil(np.log10(f.max() / f.min()) * per_decade)) + 1)
+    return np.geomspace(f.min(), f.max(), n)

@@ -86,7 +86,9 @@ def run(params, case_dir=None):
                                            for m, s in zip(res.model, setup.spectra)]), "1",
                                  {"meaning": "relative rms residual of each spectrum"}, T_DIM),
     }
-    for T, s, m, digest in zip(setup.temperatures, setup.spectra, res.model, setup.digests):
+    grids = [model.dense(s.frequency) for s in setup.spectra]
+    curves = model.spectra(setup, res.values, grids)
+    for T, s, m, digest, fc, zc in zip(setup.temperatures, setup.spectra, res.model, setup.digests, grids, curves):
         g = f"fit/T_{T:.2f}K"
         F = (f"{g}/frequency",)
         out[f"{g}/frequency"] = Q(s.frequency, "Hz", dims=F)
@@ -94,4 +96,8 @@ def run(params, case_dir=None):
         out[f"{g}/z_imag"] = Q(s.z.imag / SI["ohm cm^2"], "ohm cm^2", {"meaning": "data (Z'' < 0 for a capacitor)"}, F)
         out[f"{g}/fit_z_real"] = Q(m.real / SI["ohm cm^2"], "ohm cm^2", {"meaning": "model at the best fit"}, F)
         out[f"{g}/fit_z_imag"] = Q(m.imag / SI["ohm cm^2"], "ohm cm^2", {"meaning": "model at the best fit"}, F)
+        C = (f"{g}/curve_frequency",)                 # its own dimension: a subgroup's 'frequency' would clash
+        out[f"{g}/curve_frequency"] = Q(fc, "Hz", {"meaning": "20 per decade over the data's range"}, C)
+        out[f"{g}/curve_z_real"] = Q(zc.real / SI["ohm cm^2"], "ohm cm^2", {"meaning": "model at the best fit"}, C)
+        out[f"{g}/curve_z_imag"] = Q(zc.imag / SI["ohm cm^2"], "ohm cm^2", {"meaning": "model at the best fit"}, C)
     return out
