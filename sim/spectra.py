@@ -20,7 +20,7 @@ has Re Z >= 0: swapped Z' and Z'' columns) and Z'' > 0 at most points (the file 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +43,12 @@ _SPLIT = re.compile(r"[,;\s]+")
 
 @dataclass(frozen=True)
 class Spectrum:
-    """A validated spectrum: frequency (Hz, increasing) and z (complex, ohm m^2, Z'' < 0 for a capacitor)."""
+    """A validated spectrum: frequency (Hz, increasing) and z (complex, ohm m^2, Z'' < 0 for a capacitor); source
+    and sha256 name the file and its bytes."""
     frequency: np.ndarray
     z: np.ndarray
     source: str = ""
+    sha256: str = ""
 
 
 def read_spectrum(path, fail=None, convention="z_imag"):
@@ -54,8 +56,14 @@ def read_spectrum(path, fail=None, convention="z_imag"):
     naming the file) for a file that is missing, not a regular file, too large, or not a valid spectrum."""
     path = Path(path)
     fail = fail or (lambda why: _input_error(f"{path}: {why}"))
-    text = inputs.read_text(path, "csv", fail)
-    return parse_spectrum(text, fail, convention, source=str(path))
+    import hashlib
+    raw = inputs.read_bytes(path, "csv", fail)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise fail(f"not UTF-8 text (byte {e.start})") from None
+    s = parse_spectrum(text, fail, convention, source=str(path))
+    return replace(s, sha256=hashlib.sha256(raw).hexdigest())
 
 
 def parse_spectrum(text, fail, convention="z_imag", source=""):

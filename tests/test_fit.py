@@ -303,6 +303,8 @@ def test_the_result_opens_in_xarray_with_labelled_parameters(tmp_path):
     assert float(ds["value"].sel(parameters=EPS_KEY)) == pytest.approx(EPS, rel=0.02)
     assert ds["standard_error"].attrs["units"] == "per parameter: /fit/parameter_units"
     assert list(ds["parameter_units"].values) == ["1", "m^2/s"]
+    import hashlib
+    assert ds["data_file"].attrs["sha256"] == hashlib.sha256((tmp_path / "spectrum.csv").read_bytes()).hexdigest()
     assert spec["z_real"].dims == ("frequency",) and spec["frequency"].attrs["units"] == "Hz"
     from sim.io import read_result
     read_result(out)                                # still verifies after xarray read it

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import SimError
+
 #: forward-difference step in the normalized variable u (1e-6 of each parameter's range, in t = x or log10 x)
 STEP = 1e-6
 CORRELATION_LIMIT = 0.99
@@ -79,8 +81,12 @@ def fit(parameters, data, evaluate, max_evaluations, on_evaluation=None):
         key = np.asarray(u, float).tobytes()
         got = state["last"].get(key)
         if got is None:
-            model = evaluate(values_of(u))
+            values = values_of(u)
+            model = evaluate(values)
             r = residuals(model, data)
+            if not np.all(np.isfinite(r)):
+                at = ", ".join(f"{p.key} = {v:.6g}" for p, v in zip(parameters, values))
+                raise SimError(f"fit: the model gave a non-finite impedance at {at}")
             state["count"] += 1
             if len(state["last"]) > 2 * n + 4:
                 state["last"].pop(next(iter(state["last"])))
@@ -154,10 +160,13 @@ def diagnose(parameters, result, max_evaluations):
         if sing:
             out.append(f"{p.key} is not identifiable: the spectra do not depend on it (singular Jacobian); its "
                        "standard error is undefined")
+        elif se_u > 1.0 and p.scale == "log":
+            width = np.log10(p.high) - np.log10(p.low)
+            out.append(f"{p.key} is not identifiable: the standard error of its log10 ({se_u * width:.3g} decades) "
+                       f"exceeds its range [{p.low:g}, {p.high:g}] ({width:.3g} decades)")
         elif se_u > 1.0:
-            width = f", {se_u * (np.log10(p.high) - np.log10(p.low)):.3g} decades" if p.scale == "log" else ""
-            out.append(f"{p.key} is not identifiable: its standard error ({se:.3g}{_unit(p)}"
-                       f"{width}) exceeds its range [{p.low:g}, {p.high:g}]")
+            out.append(f"{p.key} is not identifiable: its standard error ({se:.3g}{_unit(p)}) exceeds its range "
+                       f"[{p.low:g}, {p.high:g}]")
     corr = result.correlation
     for i in range(len(parameters)):
         for j in range(i + 1, len(parameters)):

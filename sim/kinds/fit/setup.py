@@ -3,8 +3,7 @@ validated spectra (one per temperature).  Every check runs here, before any spec
 failure is one CaseError naming the fit file and its key."""
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +58,7 @@ class FitSetup:
     temperatures: list            # K, one per spectrum
     spectra: list                 # [sim.spectra.Spectrum], within the frequency range
     files: list                   # the data files as given
-    digests: list = field(default_factory=list)        # SHA-256 of each data file's bytes
+    digests: list = field(default_factory=list)        # SHA-256 of each data file's bytes, as read
 
 
 def _key(name, part=None):
@@ -106,9 +105,9 @@ def prepare(fit, file=None, case_dir=None):
             if keep.sum() < MIN_POINTS:
                 raise CaseError(file, "frequency_range_Hz", rng, f"leaves {int(keep.sum())} points of {name}; "
                                 f"a fit needs at least {MIN_POINTS}")
-            s = type(s)(s.frequency[keep], s.z[keep], s.source)
+            s = replace(s, frequency=s.frequency[keep], z=s.z[keep])
         spectra.append(s)
-        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        digests.append(s.sha256)
     points = sum(s.frequency.size for s in spectra)
     if 2 * points <= len(parameters):
         raise CaseError(file, "parameters", [p.key for p in parameters], f"{len(parameters)} parameters but only "
