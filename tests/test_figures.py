@@ -18,7 +18,7 @@ def test_every_demo_figure_passes_the_referee_checks(demo_results):
     for stem, h5 in results.items():
         names |= {Path(p).name for p in render_all(h5, out / stem, ("png",))}
     pnp = [h5 for stem, h5 in results.items() if stem not in ("fig3_energy_density", "separator_budget", "design_map")
-           and not stem.startswith("uncertainty_")]
+           and not stem.startswith(("uncertainty_", "fit_"))]
     names |= {Path(p).name for p in render_comparison(pnp, out / "comparison", ("png",))}
     expected = {"fig3b_separator_thickness.png", "pnp_profiles.png", "pnp_sweep_rscl_thickness.png",
                 "transient_voltage_breakdown.png", "transient_li_profiles.png", "impedance_nyquist.png",
@@ -27,7 +27,7 @@ def test_every_demo_figure_passes_the_referee_checks(demo_results):
                 "uncertainty_band_total_interfacial_resistance.png",
                 "uncertainty_difference_total_interfacial_resistance_lco_lno_lps_minus_lco_lps.png",
                 "uncertainty_indices_lco_lps_excess_resistance.png", "uncertainty_band_total_separator_budget.png",
-                "uncertainty_indices_separator_budget_total.png"}
+                "uncertainty_indices_separator_budget_total.png", "fit_spectrum.png"}
     assert expected <= names, expected - names
 
 

@@ -12,7 +12,8 @@ DOC = ROOT / "docs" / "hdf5-schema.md"
 SECTIONS = {"energy_density": ["fig3_energy_density"], "polarization": ["separator_budget"],
             "pnp": ["lco_lno_lps", "lco_lno_lps_charging", "lco_lno_lps_impedance", "li_llzo",
                     "swift_qi_llzo"], "design_map": ["design_map"],
-            "uncertainty": ["uncertainty_rscl", "uncertainty_separator"]}
+            "uncertainty": ["uncertainty_rscl", "uncertainty_separator"],
+            "fit": ["fit_blocking_cell", "fit_lco_lps"]}
 
 
 def _split(items):

@@ -42,7 +42,7 @@ def test_every_kind_opens_in_xarray_with_every_axis_labelled(demo_results):
         r = sim.open(path)
         assert isinstance(r.to_xarray(), xr.DataTree)
         read_result(path)
-    assert kinds == {"pnp", "energy_density", "polarization", "design_map", "uncertainty"}
+    assert kinds == {"pnp", "energy_density", "polarization", "design_map", "uncertainty", "fit"}
 
 
 def test_pnp_profiles_and_the_potential_sweep(demo_results):

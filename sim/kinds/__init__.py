@@ -14,6 +14,7 @@ REGISTRY = {
     "pnp": "sim.kinds.pnp",
     "design_map": "sim.kinds.design_map",
     "uncertainty": "sim.kinds.uncertainty",
+    "fit": "sim.kinds.fit",
 }
 
 
