@@ -60,12 +60,14 @@ def _with_note(attrs, key):
 def _observable_q(prefix, ev):
     out = {f"{prefix}/contact_potential": Q(ev["contact_potential"], "V", {"meaning": "phi(x=0) - phi(x=L)"}),
            f"{prefix}/total_excess_resistance": Q(ev["total_excess_resistance"] / SI["ohm cm^2"], "ohm cm^2",
-                                                {"meaning": "sum of the space-charge excess resistances over every side of every interface"}),
+                                                {"meaning": "sum of the space-charge excess resistances over every side of every interface",
+                                                 "note": "NaN where the excess resistance of a side is NaN (its nan_reason)"}),
            f"{prefix}/interlayer_bulk_resistance": Q(ev["interlayer_bulk_resistance"] / SI["ohm cm^2"], "ohm cm^2", {
                "meaning": "bulk resistance L / sigma of the layers between the outer two (buffer layers)"}),
            f"{prefix}/total_interfacial_resistance": Q(ev["total_interfacial_resistance"] / SI["ohm cm^2"], "ohm cm^2", {
                "meaning": "total_excess_resistance + interlayer_bulk_resistance: what the interfaces, buffers "
-                          "included, add to the stack's bulk resistance"})}
+                          "included, add to the stack's bulk resistance",
+               "note": "NaN where the excess resistance of a side is NaN (its nan_reason)"})}
     surf = ev.get("surface")
     if surf:
         a = {"meaning": "one-sided double layer at x = 0"}

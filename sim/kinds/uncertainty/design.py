@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 #: distribution name -> (its parameters, SALib's name)
 DISTRIBUTIONS = {
