@@ -362,3 +362,25 @@ def relax_closed(problem, opts=None, newton_fn=None, max_steps=400):
         dt *= 10.0
     raise ConvergenceError(f"pseudo-transient relaxation did not reach equilibrium in {max_steps} steps",
                            [], last_step=dt, hint="raise the step limit or check the problem")
+
+
+def solve_steady(problem, boundary_flux_in, opts=None, start=None, ramp=(0.25, 0.5, 0.75, 1.0)):
+    """Steady state of `problem` with the prescribed fluxes `boundary_flux_in` (2, S) into the domain (a DC
+    current): Newton on the steady equations (no time stepping), the fluxes ramped in `ramp` fractions from
+    the equilibrium (`start`: (psi, c, w) of it, else solved here).  Returns (psi, c, stats)."""
+    opts = opts or SolverOptions()
+    t0 = time.perf_counter()
+    if start is None:
+        psi, c, stats = solve_equilibrium(problem, opts)
+        w = stats.w
+    else:
+        psi, c, w = start
+        stats = SolveStats()
+    g = op.geometry(problem)
+    flux = np.asarray(boundary_flux_in, float)
+    for frac in ramp:
+        psi, c = newton(problem, g, psi, c, opts, stats, boundary_flux_in=frac * flux, w=w)
+        w = stats.w
+        stats.lambda_steps += 1
+    stats.wall_time_s = time.perf_counter() - t0
+    return psi, c, stats

@@ -26,8 +26,7 @@ from sim.pnp import circuits as cc
 from sim.pnp import impedance as imp
 from sim.pnp import observables as obs
 from sim.kinds.pnp.build import build_problem, galvanostatic_problem
-from sim.pnp.newton import SolverOptions, newton, solve_equilibrium
-from sim.pnp import operator as op
+from sim.pnp.newton import SolverOptions, solve_equilibrium, solve_steady
 from sim.units import FARADAY, SI, VACUUM_PERMITTIVITY, thermal_voltage, to_si
 
 
@@ -53,12 +52,10 @@ def steady_state(params, T):
             raise CaseError(None, "impedance.bias_current_density_mA_cm2", ip["bias_current_density_mA_cm2"],
                             "a DC bias needs electrodes = 'li_exchanging'")
         s = obs.li_index(p)
-        g = op.geometry(p)
-        for frac in (0.25, 0.5, 0.75, 1.0):            # ramp the current
-            flux = np.zeros((2, p.n_species))
-            flux[0, s] = frac * J / (p.z[s] * FARADAY)
-            psi, c = newton(p, g, psi, c, opts, st, boundary_flux_in=flux, w=w)
-            w = st.w
+        flux = np.zeros((2, p.n_species))
+        flux[0, s] = J / (p.z[s] * FARADAY)
+        psi, c, st = solve_steady(p, flux, opts, start=(psi, c, w))
+        w = st.w
     if ip["electrodes"] == "blocking":
         p = replace(p, c_bc=np.full_like(p.c_bc, np.nan), closed=False)
     return p, psi, c, w
