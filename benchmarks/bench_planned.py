@@ -98,7 +98,7 @@ def measure_model_fit(tiny):
         np.savetxt(d / "spectrum.csv", np.column_stack([f[keep], z.real, z.imag]), delimiter=",",
                    header="f_Hz, Zre_ohm_cm2, Zim_ohm_cm2")
         (d / "fit.toml").write_text(
-            'kind = "fit"\ncase = "cell.toml"\ndata = "spectrum.csv"\n'
+            'kind = "fit"\ncase = "cell.toml"\ndata = "spectrum.csv"\ntemperatures_K = [298.15]\n'
             '[parameters."materials.LPS.eps_r"]\nlow = 5.0\nhigh = 15.0\n'
             '[parameters."materials.LPS.conductivity_S_cm"]\nlow = 1e-5\nhigh = 1e-2\nscale = "log"\n'
             '[parameters."materials.LCO.mu0_li_eV"]\nlow = -0.5\nhigh = 0.0\n')

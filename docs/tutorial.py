@@ -59,10 +59,10 @@ print(r)                                                  # kind, case and key r
 #    (units in df.attrs["units"]).  A sweep file from `sim sweep` gives its summary the same way:
 #    sim.open("results/lno_thickness.h5").to_dataframe().
 df = r.to_dataframe("pnp/sweep")
-asr = df["observables/total_excess_resistance"]
-print(f"total interfacial ASR ({df.attrs['units']['observables/total_excess_resistance']}) "
-      "against the cathode potential (V):")
-print(asr.to_string())
+excess = df["observables/total_excess_resistance"]
+print(f"total excess resistance of the space-charge layers "
+      f"({df.attrs['units']['observables/total_excess_resistance']}) against the cathode potential (V):")
+print(excess.to_string())
 
 # 7. Plot from xarray: the potential profile at each point of the sweep.  Coordinates carry their
 #    units and long names, which xarray puts on the axes; x is shown in nm.
@@ -71,8 +71,8 @@ ds = ds.assign_coords(x=(ds.x * 1e9).assign_attrs(long_name="position", units="n
 plt.rcParams.update({"font.size": 8, "legend.fontsize": 7})
 fig, ax = plt.subplots(figsize=(3.35, 2.6), constrained_layout=True)
 ds.phi.plot.line(x="x", hue="cathode_potential", ax=ax, add_legend=False)
-ax.legend([f"{u:.1f} V" for u in ds.cathode_potential.values], title="cathode potential vs Li/Li⁺",
-          loc="lower left", frameon=False)                  # below the profiles, clear of every curve
+ax.legend([f"{u:.1f} V" for u in ds.cathode_potential.values], title="cathode\npotential\nvs Li/Li⁺",
+          loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)   # beside the axes: clear of every curve
 ax.set_title("LCO | LPS, 20 nm each, 313 K")
 fig.savefig(f"{out}/phi_along_the_sweep.png", dpi=200)
 print("figure", f"{out}/phi_along_the_sweep.png")

@@ -60,7 +60,7 @@ def test_tutorial_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "refused:" in out and "R_SCL on the LPS side" in out
     assert (tmp_path / "tutorial.h5").exists() and (tmp_path / "pnp_profiles.png").exists()
-    assert "<SimulationResult pnp" in out and "total interfacial ASR (ohm cm^2) against the cathode potential" in out
+    assert "<SimulationResult pnp" in out and "total excess resistance of the space-charge layers (ohm cm^2) against the cathode potential" in out
     assert "4.3 " in out.split("against the cathode potential")[1]         # the DataFrame's last row
     assert (tmp_path / "phi_along_the_sweep.png").exists()
 

@@ -211,3 +211,19 @@ def test_circuits_and_temperatures_that_name_one_thing_twice_are_refused(tmp_pat
     (tmp_path / "c.toml").write_text(text)
     with pytest.raises(CaseError, match="same temperature"):
         load_case(tmp_path / "c.toml")
+
+
+def test_the_state_under_li_exchanging_electrodes_is_the_open_equilibrium():
+    """The impedance's operating point under the transient's boundary conditions keeps the open equilibrium's
+    inventories: the same state, not one whose cathode holds the bulk's electron count (which is 0.6 % off
+    in a 20 nm LCO layer by the space charge, and moved the cathode-side excess resistance 4.5-fold)."""
+    from sim.kinds.pnp.impedance import steady_state
+    from sim.kinds.pnp.runner import solve
+    from conftest import COARSE
+    case = load_case(os.path.join(ROOT, "cases", "lco_lps_impedance.toml"), COARSE)
+    p, psi, c, w = steady_state(case.params, 298.15)
+    p0, psi0, c0, st = solve(case.params, case.params["cathode"]["potential_V"])
+    assert np.max(np.abs(psi - psi0)) <= 1e-9 * np.ptp(psi0)
+    assert np.max(np.abs(c - c0) / np.max(c0, axis=1, keepdims=True)) <= 1e-9
+    r = obs.evaluate(p, psi, c, w=w)["total_excess_resistance"]
+    assert r == pytest.approx(obs.evaluate(p0, psi0, c0, w=st.w)["total_excess_resistance"], rel=1e-6)

@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import os
 import pickle
+from pathlib import Path
 
 _SESSION = None
 _POOLS = {}          # jobs -> the process pool kept for the life of this process
@@ -39,14 +40,17 @@ def save_now(fig, paths, style=None, referee=None):
     """Save `fig` to each path (format from the suffix) under the house style; close it.  With
     `SIM_REFEREE=1` (or `referee`) the figure must pass `sim.figures.referee.check` first."""
     import matplotlib.pyplot as plt
-    from sim.figures.style import use_style
+    from sim.figures.house import use_style
     try:
         with use_style(style):
             if _referee_wanted() if referee is None else referee:
                 from sim.figures.referee import check
                 check(fig)
             for p in paths:
-                fig.savefig(p)
+                try:
+                    fig.savefig(p)
+                except AssertionError as e:       # a referee's verdict names the figure: a worker's traceback does not
+                    raise type(e)(f"{Path(p).name}: {e}") from e
     finally:
         plt.close(fig)
 

@@ -321,10 +321,12 @@ def conserved_quantities(p, g=None):
     region of a group of species that its reactions link (one species alone without reactions) and that
     touches no reservoir, each combination sum_s a_s inventory_s that the reactions leave unchanged (an
     orthonormal basis of the null space of their stoichiometry).  Its equation
-    (sum_cells sum_s a_s c_s dx - target) / scale = 0, target its bulk value, replaces the balance row of
+    (sum_cells sum_s a_s c_s dx - target) / scale = 0, target its value in `p.inventory_c` (the bulk values
+    when None), replaces the balance row of
     species s in cell k in a steady closed problem (`residual`, `jacobian`) and in the impedance system."""
+    held = np.where(p.present, p.c_bulk if p.inventory_c is None else p.inventory_c, 0.0)
     key = ("conserved", np.isfinite(p.c_bc).tobytes(), np.isfinite(p.eta_bc).tobytes(),
-           tuple((tuple(rx.nu), rx.rate.tobytes()) for rx in p.reactions))
+           tuple((tuple(rx.nu), rx.rate.tobytes()) for rx in p.reactions), hash(held.tobytes()))
     if g is not None and key in g.shared:
         return g.shared[key]
     S = p.n_species
@@ -355,7 +357,7 @@ def conserved_quantities(p, g=None):
                 u, c = members[j]
                 a = np.zeros(S)
                 a[species] = a_sub
-                target = float(np.sum(a[:, None] * np.where(p.present, p.c_bulk, 0.0)[:, cells] * dx[cells]))
+                target = float(np.sum(a[:, None] * held[:, cells] * dx[cells]))
                 scale = float(np.sum(np.abs(a)[:, None] * np.where(p.present, p.c_bulk, 0.0)[:, cells] * dx[cells]))
                 out.append((u, int(c[-1]), a, cells, target, max(scale, 1e-300)))
     if g is not None:

@@ -45,8 +45,8 @@ class Problem:
     steady closed problem then keeps the combinations of inventories they leave unchanged:
     `operator.conserved_quantities`).
     `closed`: the steady problem conserves the inventory of each species (replaces one balance
-    per connected region by an inventory constraint) and pins psi = 0 in the last cell when
-    no Dirichlet potential is given.
+    per connected region by an inventory constraint: that of `inventory_c`, or of the bulk values when it
+    is None) and pins psi = 0 in the last cell when no Dirichlet potential is given.
     Continuation parameter lam in [0, 1] scales mu0 from `mu0_start` (a state where the bulk
     is already in equilibrium with psi = 0) to `mu0`, and psi_bc from 0 to its value.
     """
@@ -71,6 +71,7 @@ class Problem:
     mobility_code: np.ndarray = None   # (S, N) int: the carrier's mobility law, an index into laws.MOBILITY_NAMES
     mobility_param: np.ndarray = None  # (S, N) the law's parameter (alpha of `laws.vacancy_hop`)
     reactions: list = field(default_factory=list)   # bulk `Reaction`s
+    inventory_c: np.ndarray = None     # (S, N) the state whose inventories a steady closed problem keeps; None: the bulk
 
     def __post_init__(self):
         S = len(self.species)

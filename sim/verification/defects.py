@@ -3,9 +3,10 @@
 
 1. Swift-Qi Li | LLZO double layer: computed potential profile against the two-region
    approximation of Swift, Swift & Qi (2021), and the charge against the exact first integral.
-2. R_SCL and SCL thickness of the sulfide side against the cathode potential, LCO | LPS and
+2. Total excess resistance, and R_SCL and SCL thickness of the sulfide side, against the cathode potential, LCO | LPS and
    LCO | LNO | LPS, from the shipped cases.
-3. Sensitivity of the LPS-side R_SCL at 4.2 V to each uncertain parameter (tornado).
+3. Sensitivity of the total excess resistance at 4.2 V to each uncertain parameter (tornado).
+4. The excess resistances under each mobility law of the vacancies (a table, printed).
 Prints the numbers the page quotes.
 """
 from __future__ import annotations
@@ -40,10 +41,13 @@ def _params(name):
 
 
 def sse_side(params, U):
-    """(R_SCL of the sulfide side (ohm cm^2), 1 % thickness (m), potential drop (V)) at U."""
+    """(R_SCL of the sulfide side (ohm cm^2), 1 % thickness (m), potential drop (V), total excess
+    resistance of every side (ohm cm^2)) at U."""
     p, psi, c, st = solve(params, U)
-    side = obs.evaluate(p, psi, c, w=st.w)["interfaces"][-1]["right"]
-    return side["excess_resistance"] / SI["ohm cm^2"], side["thickness_1pct"], side["potential_drop"]
+    ev = obs.evaluate(p, psi, c, w=st.w)
+    side = ev["interfaces"][-1]["right"]
+    return (side["excess_resistance"] / SI["ohm cm^2"], side["thickness_1pct"], side["potential_drop"],
+            ev["total_excess_resistance"] / SI["ohm cm^2"])
 
 
 def _set(params, path, value):
@@ -55,12 +59,41 @@ def _set(params, path, value):
     return q
 
 
+#: mobility laws compared on the vacancies V_Li' of every layer (docs/theory.md, "Mobility laws")
+VACANCY_LAWS = ("vacancy_hop", "size_exclusion", "unscaled")
+
+
+def with_vacancy_law(params, law):
+    """`params` with mobility law `law` on the vacancies V_Li' of every layer (the interstitials keep theirs)."""
+    q = copy.deepcopy(params)
+    for layer in q["layers"].values():
+        layer.setdefault("species", {}).setdefault("V_Li", {})["mobility"] = law
+    return q
+
+
+def mobility_law_table(cases=("lco_lps.toml", "lco_lno_lps.toml"), potentials=(3.88, 4.2, 4.4)):
+    """[(case, law, U, excess resistance of the LPS side, total excess, total interfacial) (ohm cm^2)]."""
+    rows = []
+    for name in cases:
+        base = _params(name)
+        for law in VACANCY_LAWS:
+            prm = with_vacancy_law(base, law)
+            for U in potentials:
+                p, psi, c, st = solve(prm, U)
+                ev = obs.evaluate(p, psi, c, w=st.w)
+                rows.append((name, law, U, ev["interfaces"][-1]["right"]["excess_resistance"] / SI["ohm cm^2"],
+                             ev["total_excess_resistance"] / SI["ohm cm^2"],
+                             ev["total_interfacial_resistance"] / SI["ohm cm^2"]))
+    return rows
+
+
 def sensitivity(U=4.2):
+    """(default, [(input, total excess resistance at the low end, at the high end)]) (ohm cm^2), LCO | LPS at U."""
     base = _params("lco_lps.toml")
-    r0 = sse_side(base, U)[0]
+    r0 = sse_side(base, U)[3]
     rows = []
     for name, path, lo, hi in SENSITIVITY:
-        vals = [r0 if v is None else sse_side(_set(base, path, v), U)[0] for v in (lo, hi)]
+        vals = [r0 if v is None else sse_side(_set(base, path, v), U)[3] for v in (lo, hi)]
         rows.append((name, vals[0], vals[1]))
     return r0, rows
 
@@ -112,13 +145,14 @@ def main(out_dir="docs/figures"):
         for (name, title), col in zip((("lco_lps.toml", "LCO | LPS"), ("lco_lno_lps.toml", "LCO | LNO (5 nm) | LPS")), PALETTE):
             prm = _params(name)
             res = np.array([sse_side(prm, u) for u in U])
-            a1.plot(U, res[:, 0], "o-", ms=3, color=col, label=f"{title}: {sci(res[:, 0].min())} … {sci(res[:, 0].max())} Ω cm²")
+            a1.plot(U, res[:, 3], "o-", ms=3, color=col, label=f"{title}, all sides: {sci(res[:, 3].min())} … {sci(res[:, 3].max())} Ω cm²")
+            a1.plot(U, res[:, 0], "s--", ms=2.5, color=col, label=f"{title}, LPS side: {sci(res[:, 0].min())} … {sci(res[:, 0].max())} Ω cm²")
             a2.plot(U, res[:, 1] * 1e9, "o-", ms=3, color=col, label=title)
-            print(f"{title}: R_SCL(LPS side) {res[0, 0]:.3g} .. {res[-1, 0]:.3g} ohm cm^2, "
+            print(f"{title}: total excess {res[0, 3]:.3g} .. {res[-1, 3]:.3g}, LPS side {res[0, 0]:.3g} .. {res[-1, 0]:.3g} ohm cm^2, "
                   f"1% thickness {res[0, 1] * 1e9:.3f} .. {res[-1, 1] * 1e9:.3f} nm, drop {res[0, 2]:.3f} .. {res[-1, 2]:.3f} V")
         a1.axhline(0, color="0.6", lw=0.5)
         a1.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
-        a1.set_ylabel(label(f"{EXCESS_R}, LPS side", "Ω cm²"))
+        a1.set_ylabel(label(EXCESS_R, "Ω cm²"))
         a1.set_title(NEGATIVE_EXCESS, fontsize=7)
         a2.set_xlabel(label("cathode potential vs Li/Li$^+$", "V"))
         a2.set_ylabel(label("SCL thickness in LPS (1 %)", "nm"))
@@ -138,13 +172,17 @@ def main(out_dir="docs/figures"):
         note = value_scale(ax, vals, "x", "Ω cm²", floor_decades=5)    # some ends are negative: accumulation conducts better than bulk
         ax.set_xmargin(0.04)                          # the end markers inside the frame, not cut by it
         ax.set_ylim(-0.6, len(rows) - 0.4)
-        ax.set_xlabel(label(f"{EXCESS_R} of the LPS side at 4.2 V, LCO | LPS", "Ω cm²"))
+        ax.set_xlabel(label(f"total {EXCESS_R} at 4.2 V, LCO | LPS", "Ω cm²"))
         ax.set_title("; ".join(n for n in (NEGATIVE_EXCESS, note) if n), fontsize=7)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         save(fig, out, "validation_rscl_sensitivity", ("png",))
         print(f"sensitivity at 4.2 V (default {r0:.3g} ohm cm^2):")
         for name, lo, hi in rows:
             print(f"  {name}: {lo:.3g} .. {hi:.3g}")
+        # 4. the vacancies' mobility law
+        print("mobility law of V_Li' (case, law, U (V), LPS-side excess, total excess, total interfacial; ohm cm^2):")
+        for case, law, U, r_sse, r_tot, r_int in mobility_law_table():
+            print(f"  {case:18s} {law:15s} {U:.2f}  {r_sse: .3g}  {r_tot: .3g}  {r_int: .3g}")
 
 
 if __name__ == "__main__":

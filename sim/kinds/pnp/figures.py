@@ -145,9 +145,11 @@ def _title(fig, head, *notes):
 def sweep(result, out_dir, formats):
     """ΔR_SCL and the 1 % thickness of every side of every interface against the cathode potential."""
     U = result["pnp/sweep/cathode_potential"]
-    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.9))
+    interfaces = _interfaces(result, "pnp/sweep/observables")
+    # each interface adds a legend row under the panels: the axes keep their height (and room for the y labels)
+    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.9 + 0.35 * max(0, len(interfaces) - 1)))
     values, notes = [], []
-    for i, g in enumerate(_interfaces(result, "pnp/sweep/observables")):
+    for i, g in enumerate(interfaces):
         g = f"pnp/sweep/observables/{g}"
         name = result[f"{g}/right/excess_resistance"].attrs.get("interface", f"interface {i}")
         for j, side in enumerate(("left", "right")):
@@ -160,7 +162,7 @@ def sweep(result, out_dir, formats):
             axes[1].plot(U.value, result.value(f"{g}/{side}/thickness_1pct") * 1e9, color=col, label=lab)
     scale = value_scale(axes[0], np.concatenate(values), "y", "Ω cm²")
     axes[0].set_ylabel(label(EXCESS_R, "ohm cm^2"))
-    axes[1].set_ylabel(label("SCL thickness (1 % criterion)", "nm"))
+    axes[1].set_ylabel(label("SCL thickness (1 %)", "nm"))
     for ax in axes:
         ax.set_xlabel(label("cathode potential vs Li/Li$^+$", U.units))
     handles, names = axes[1].get_legend_handles_labels()
@@ -275,7 +277,8 @@ def transient_voltage(result, out_dir, formats):
     split by origin (bottom, log time from the first stored step: the early relaxation is visible;
     symlog: parts can be negative, e.g. an accumulation layer that conducts better than the bulk)."""
     labels = result.value("pnp/transient/run_label")
-    fig, axes = plt.subplots(2, len(labels), figsize=(TWO_COLUMN_IN, 4.2), squeeze=False)
+    fig, axes = plt.subplots(2, len(labels), figsize=(TWO_COLUMN_IN, 5.2), squeeze=False,
+                             gridspec_kw={"height_ratios": (1.0, 1.6)})   # symlog decades need height
     parts_all = []
     for i, lab in enumerate(labels):
         top, bot = axes[0][i], axes[1][i]

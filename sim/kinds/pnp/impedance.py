@@ -40,8 +40,9 @@ def steady_state(params, T):
     opts = SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"], predictor=o["predictor"])
     psi, c, st = solve_equilibrium(base, opts)
     if ip["electrodes"] == "li_exchanging":
-        # the same equilibrium under the transient boundary conditions: the open problem's, confirmed
-        p = galvanostatic_problem(base)
+        # the same equilibrium under the transient boundary conditions, with the inventories of the open
+        # one (the bulk's differ by the space charge: 0.6 % of the electrons of a 20 nm LCO layer)
+        p = replace(galvanostatic_problem(base), inventory_c=c)
         psi, c, st = solve_equilibrium(p, opts, start=(psi, c, st.w))
     else:
         p = base
@@ -61,10 +62,12 @@ def steady_state(params, T):
     return p, psi, c, w
 
 
-def relaxation_frequencies(p, electrodes):
+def relaxation_frequencies(p, electrodes, arcs=False):
     """{process: characteristic frequency (Hz)} of the stack `p`, from its own data: the bulk of each layer,
     sigma / (2 pi eps); transport through each layer, D / (2 pi L^2) of its slowest ionic carrier; with
-    blocking electrodes, the charging of the double layers, D / (2 pi lambda L)."""
+    blocking electrodes, the charging of the double layers, D / (2 pi lambda L).  arcs: only the processes
+    that can give an arc of their own, for naming fitted blocks: chemical diffusion (transport through a
+    layer) needs a mixed conductor, so a layer without electrons has its bulk arc alone."""
     sigma = obs.bulk_conductivity(p)
     eps = VACUUM_PERMITTIVITY * p.eps_r
     lam = p.debye_length()
@@ -76,9 +79,11 @@ def relaxation_frequencies(p, electrodes):
         if sigma[j] > 0:
             out[f"bulk of {name}"] = float(sigma[j] / (2 * np.pi * eps[j]))
         ionic = [s for s in range(p.n_species) if p.present[s, j] and p.species[s] != "e"]
+        mixed = any(p.present[s, j] and p.species[s] == "e" for s in range(p.n_species))
         if ionic:
             D = min(float(p.D[s, j]) for s in ionic)
-            out[f"transport through {name}"] = D / (2 * np.pi * L * L)
+            if mixed or not arcs:
+                out[f"transport through {name}"] = D / (2 * np.pi * L * L)
             if electrodes == "blocking":
                 out[f"electrode charging of {name}"] = D / (2 * np.pi * float(lam[j]) * L)
     return out
@@ -153,7 +158,7 @@ def block_processes(circuit, params, p, electrodes):
     """{element name: the process of the stack whose relaxation frequency is nearest its block's}: the
     meaning of each fitted arc, so that a name like R1 reads the same in every stack (the bulk of LNO
     in one, Li transport through LCO in another, said so)."""
-    rel = relaxation_frequencies(p, electrodes)
+    rel = relaxation_frequencies(p, electrodes, arcs=True)
     names = [n for n, _ in cc.parameter_names(circuit)]
     value = dict(zip(names, params))
     out = {}
@@ -192,10 +197,13 @@ def _fit_q(prefix, circuit, fitted, meaning, where=""):
         out[f"{prefix}/{name}"] = Q(v * scale, shown, {"standard_error": e * scale,
                                                        "process": meaning.get(element, element)})
     out[f"{prefix}/relative_rms_residual"] = Q(fitted.rms, "1", {"meaning": "rms of (Z_fit - Z)/|Z|"})
-    P = (f"{prefix}/parameter",)
-    out[f"{prefix}/parameter"] = Q(np.array([n for n, _ in names]), "", dims=P)
+    labels = np.array([n for n, _ in names])
+    for axis, role in (("cov_i", "rows"), ("cov_j", "columns")):   # two names: xarray refuses a repeated dimension
+        out[f"{prefix}/{axis}"] = Q(labels, "", {"meaning": f"{role} of the correlation matrix"},
+                                    dims=(f"{prefix}/{axis}",))
     out[f"{prefix}/correlation"] = Q(np.nan_to_num(fitted.correlation), "1", {
-        "meaning": "correlation matrix of the fitted parameters (log scale for magnitudes)"}, dims=P + P)
+        "meaning": "correlation matrix of the fitted parameters (log scale for magnitudes)"},
+        dims=(f"{prefix}/cov_i", f"{prefix}/cov_j"))
     out[f"{prefix}/warnings"] = Q("; ".join(fitted.warnings), "", {"meaning": "why the fit is not to be trusted; "
                                                                    "empty when nothing was found"})
     for text in fitted.warnings:

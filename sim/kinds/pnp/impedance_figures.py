@@ -181,6 +181,13 @@ def _elements(result):
     return out
 
 
+def _process_words(result, text):
+    """'bulk_of_buffer' or 'bulk of buffer' -> 'bulk of LNO': a process in words, its layers by their material."""
+    layers = result.parameters.get("layers", {})
+    return " ".join(str(layers.get(w, {}).get("material") or w) if isinstance(layers.get(w), dict) else w
+                    for w in str(text).replace("_", " ").split())
+
+
 def _arrhenius_panel(ax, r, colors, notes):
     """One stack: each fitted R with error bars and its Arrhenius line, and Re Z at the lowest frequency."""
     T = r.value(f"{PREFIX}/temperature")
@@ -188,12 +195,14 @@ def _arrhenius_panel(ax, r, colors, notes):
     xs = np.linspace(x.min(), x.max(), 50)
     for k, origin, R, se in _elements(r):
         col = colors[(origin or (_name(r), k))]
+        k = _process_words(r, k)                      # a process in words and materials, not as a key
+        origin = _process_words(r, origin) if origin else None
         ok = np.isfinite(R) & (R > 0)
         if not ok.any():
             notes.append(f"{_name(r)}, {k}: no positive fitted value")
             continue
         Ea, dEa, lnA = arrhenius_fit(T, R, se)
-        what = f"{k} ({origin})" if origin else k
+        what = f"{k} ({origin})" if origin and origin != k else k
         # decimals down to the error's first significant digit (at least two, at most four)
         nd = int(np.clip(1 - np.floor(np.log10(dEa)), 2, 4)) if np.isfinite(dEa) and dEa > 0 else 2
         text = f"{what}: E$_a$ = {Ea:.{nd}f}" + (f" ± {dEa:.{nd}f}" if np.isfinite(dEa) else "") + " eV"

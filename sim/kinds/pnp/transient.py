@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from dataclasses import replace
 from sim.progress import bar
 
 from sim.io import Q
@@ -60,8 +61,10 @@ def run(params):
     o = params["solver_options"]
     opts0 = SolverOptions(tol=o["tol"], max_iter=o["max_iter"], continuation=o["continuation"])
     # the equilibrium of the open problem (its predictor) is the equilibrium under the transient's boundary
-    # conditions: confirmed there by one Newton iteration
+    # conditions with the open one's inventories (not the bulk's: they differ by the space charge), confirmed
+    # there by one Newton iteration
     psi0, c0, st = solve_equilibrium(open_problem, opts0)
+    base = replace(base, inventory_c=c0)
     psi0, c0, _ = solve_equilibrium(base, opts0, start=(psi0, c0, st.w))
     eta_eq = float(np.nanmean(obs.eta_li(base, psi0, c0, li)))
     soc = _soc(params, base, li)

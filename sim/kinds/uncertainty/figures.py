@@ -14,7 +14,7 @@ import tomllib
 import numpy as np
 import matplotlib.pyplot as plt
 
-from sim.figures.style import ONE_COLUMN_IN, PALETTE, TWO_COLUMN_IN, label, pretty_units, save
+from sim.figures.style import ONE_COLUMN_IN, PALETTE, TWO_COLUMN_IN, decades, label, pretty_units, save
 from sim.io import long_name
 
 TOP = "uncertainty"
@@ -27,7 +27,7 @@ INPUT_WORDS = {"conductivity": "σ", "eps_r": "ε$_r$", "mu0_li": "Li$^+$ level 
                "capture_radius": "capture radius", "vacancy_diffusivity_ratio": "D(V$_{Li}$)/D(Li$_i$)",
                "li_diffusivity": "Li diffusivity", "electron_fraction": "electron fraction",
                "max_polarization": "polarization budget", "asr": "interfacial ASR"}
-OUTPUT_WORDS = {"total_interfacial_resistance": "total interfacial resistance",
+OUTPUT_WORDS = {"total_interfacial_resistance": "total interfacial resistance (SCL excess + buffer bulk)",
                 "total_excess_resistance": "total space-charge excess resistance",
                 "excess_resistance": "space-charge excess resistance"}
 #: outputs in words by their whole (flat) path, where the last component alone says too little
@@ -112,17 +112,18 @@ def _band(values):
     return out
 
 
-def _yscale(ax, arrays):
+def _yscale(ax, arrays, unit=""):
     """Log scale for positive values over more than two decades, symmetric log for both signs over more
-    than three, else linear."""
+    than three, else linear.  Returns the note a symlog axis needs ('' otherwise)."""
     v = np.concatenate([np.ravel(a) for a in arrays])
     v = v[np.isfinite(v)]
     if not v.size:
-        return
+        return ""
     if v.min() > 0 and v.max() / v.min() > 100:
         ax.set_yscale("log")
     elif v.min() < 0 < v.max():
         small = np.quantile(np.abs(v[v != 0]), 0.1) if np.any(v != 0) else 1.0
+        small = max(small, 1e-5 * np.abs(v).max())   # at most five decades per sign: a readable axis
         if np.abs(v).max() / small > 1e3:
             from matplotlib.ticker import FixedLocator, NullLocator
             low = np.floor(np.log10(small))
@@ -132,6 +133,8 @@ def _yscale(ax, arrays):
             k = np.arange(high, low, -step)[::-1]            # not at +-linthresh: its labels would touch 0's
             ax.yaxis.set_major_locator(FixedLocator(np.concatenate([-(10.0 ** k[::-1]), [0.0], 10.0 ** k])))
             ax.yaxis.set_minor_locator(NullLocator())
+            return f"symlog axis: linear within ±{decades(10.0 ** low)}" + (f" {unit}" if unit else "")
+    return ""
 
 
 def _wrapped(text, width=38):
@@ -181,11 +184,12 @@ def band_figure(result, out_dir, formats, flat, labels, name):
         ax.set_title(case_name(result, lab) + (f" ({failed} runs failed)" if failed else ""), fontsize=7)
         ax.set_xlabel(label(long_name(cpath), c.units))
         arrays += [band, nominal]
-    _yscale(axes[0][0], arrays)
+    note = _yscale(axes[0][0], arrays, pretty_units(result[f"{groups[0][1]}/values"].units))
     axes[0][0].set_ylabel(_wrapped(label(name, result[f"{groups[0][1]}/values"].units)))
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, fontsize=6, loc="outside lower center", ncol=2 if len(groups) == 1 else 5)
-    fig.suptitle(f"{_title(result)}\n{_method_note(result)}", fontsize=7)
+    fig.suptitle(f"{_wrapped(_title(result), int(14 * width))}\n{_method_note(result)}" + (f"\n{note}" if note else ""),
+                 fontsize=7)                      # a narrow figure wraps its title: it must not run into the y label
     return save(fig, out_dir, f"uncertainty_band_{flat.split('.')[-1]}" + ("_" + labels[0] if len(labels) == 1 else ""),
                 formats)
 
@@ -212,10 +216,11 @@ def _scalar_bands(result, out_dir, formats, flat, groups, name):
                               "of the runs below")
     ax.set_xticks(range(len(groups)), [case_name(result, lab) for lab, _ in groups])
     ax.set_xlim(-0.6, len(groups) - 0.4)
-    _yscale(ax, arrays)
+    note = _yscale(ax, arrays, pretty_units(result[f"{groups[0][1]}/values"].units))
     ax.set_ylabel(_wrapped(label(name, result[f"{groups[0][1]}/values"].units)))
     ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    ax.set_title(f"{_title(result)}\n{_method_note(result, *[lab for lab, _ in groups])}", fontsize=7)
+    ax.set_title(f"{_title(result)}\n{_method_note(result, *[lab for lab, _ in groups])}" + (f"\n{note}" if note else ""),
+                 fontsize=7)
     return save(fig, out_dir, f"uncertainty_band_{flat.split('.')[-1]}" + ("_" + groups[0][0] if len(groups) == 1 else ""),
                 formats)
 
@@ -230,19 +235,19 @@ def difference_figure(result, out_dir, formats, pair, flat, first, other):
     conf = np.asarray(result.value(f"{g}/probability_below_conf"), float).reshape(-1)
     a, b = case_name(result, other), case_name(result, first)
     name = output_name(flat, _layers(result.value(f"{TOP}/{other}/case_text")))
-    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 2.7))
+    fig, axes = plt.subplots(1, 2, figsize=(TWO_COLUMN_IN, 3.0))
     x = np.asarray(c.value, float) if c is not None else np.zeros(1)
     style = dict(marker="o", ms=3) if x.size == 1 else {}
     axes[0].fill_between(x, band[0], band[4], color=PALETTE[0], alpha=0.18, lw=0, label="5-95 %")
     axes[0].fill_between(x, band[1], band[3], color=PALETTE[0], alpha=0.35, lw=0, label="25-75 %")
     axes[0].plot(x, band[2], color=PALETTE[0], label="median", **style)
     axes[0].axhline(0.0, color="0.4", lw=0.6, ls=":")
-    _yscale(axes[0], [band])
+    note = _yscale(axes[0], [band], pretty_units(q.units))
     axes[0].set_ylabel(label("difference", q.units))
     axes[1].errorbar(x, 100 * below, yerr=100 * conf, color=PALETTE[1], marker="o", ms=3, capsize=2,
                      label=f"runs with {a} lower, 95 % interval (bootstrap)")
     axes[1].set_ylim(-2, 102)
-    axes[1].set_ylabel(f"{a} lower (% of the runs)")
+    axes[1].set_ylabel(_wrapped(f"runs with {a} lower (%)", 24))
     handles = sum((ax.get_legend_handles_labels()[0] for ax in axes), [])
     fig.legend(handles, [h.get_label() for h in handles], fontsize=6, loc="outside lower center", ncol=4)
     for ax in axes:
@@ -250,7 +255,8 @@ def difference_figure(result, out_dir, formats, pair, flat, first, other):
             ax.set_xlabel(label(long_name(cpath), c.units))
         else:
             ax.set_xticks([])
-    fig.suptitle(f"{name}: {a} minus {b}, run by run\n{_method_note(result, other, first)}", fontsize=7)
+    fig.suptitle(f"{name}: {a} minus {b}, run by run\n{_method_note(result, other, first)}" + (f"; {note}" if note else ""),
+                 fontsize=7)
     return save(fig, out_dir, f"uncertainty_difference_{flat.split('.')[-1]}_{pair}", formats)
 
 
@@ -289,7 +295,8 @@ def indices_figure(result, out_dir, formats, g, title, stem, applies, layers):
         if method == "sobol":
             ax.set_xlim(min(-0.05, np.nanmin((A[p, keep] - Ac[p, keep])) - 0.02), max(1.05, np.nanmax(B[p, keep] + Bc[p, keep]) + 0.02))
     axes[0][0].set_yticks(y, [names[k] for k in order], fontsize=6)
-    axes[0][-1].legend(fontsize=6, loc="lower right")
+    handles, names_ = axes[0][-1].get_legend_handles_labels()   # below the panels: inside, it would cover bars
+    fig.legend(handles, names_, fontsize=6, loc="outside lower center", ncol=2)
     note = TRANSFORM_NOTE.get(str(result.value(f"{g}/transform")) if f"{g}/transform" in result else "none", "")
     fig.suptitle(f"{title}\n{note + '; ' if note else ''}bars: 95 % intervals (bootstrap)", fontsize=7)
     return save(fig, out_dir, f"uncertainty_indices_{stem}", formats)
