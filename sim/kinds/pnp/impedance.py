@@ -123,23 +123,15 @@ def spectrum(params, T):
 
 
 def read_measured(path, case_dir=None):
-    """A measured spectrum: CSV with columns f (Hz), Z' and Z'' (ohm cm^2), '#' comments."""
-    import io
-    from sim import inputs
+    """A measured spectrum (f in Hz, Z in ohm m^2), read and validated by `sim.spectra` (the one reader of
+    spectrum files); any problem is one CaseError on impedance.measured_csv naming the file and its line."""
+    from sim import spectra
     path = Path(path)
     if case_dir is not None and not path.is_absolute():
         path = Path(case_dir) / path
-    text = inputs.read_text(path, "csv", lambda why: CaseError(None, "impedance.measured_csv", str(path),
-                                                                 f"{path.name}: {why}"))
-    try:                                          # a regular file of bounded size, read once (sim.inputs)
-        data = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", ndmin=2)
-    except ValueError as e:
-        raise CaseError(None, "impedance.measured_csv", str(path), f"cannot read: {e}") from None
-    if data.shape[1] < 3 or data.shape[0] < 3:
-        raise CaseError(None, "impedance.measured_csv", str(path), "needs at least 3 rows of f_Hz, z_real, z_imag")
-    if not np.all(np.isfinite(data)) or np.any(data[:, 0] <= 0):
-        raise CaseError(None, "impedance.measured_csv", str(path), "values must be finite and f > 0")
-    return data[:, 0], (data[:, 1] + 1j * data[:, 2]) * SI["ohm cm^2"]
+    s = spectra.read_spectrum(path, lambda why: CaseError(None, "impedance.measured_csv", str(path),
+                                                          f"{path.name}: {why}"))
+    return s.frequency, s.z
 
 
 def auto_circuit(p, electrodes, kinetics=False):

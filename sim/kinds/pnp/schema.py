@@ -174,8 +174,10 @@ SCHEMA = Table({
                          "layer or interface with kinetics, a series CPE_electrodes for blocking electrodes; each fitted "
                          "block is named after the process of the stack whose relaxation frequency is nearest its "
                          "own, stored as its `process`)", default="auto"),
-        "measured_csv": Field(str, "measured spectrum to fit and overlay: CSV of f (Hz), Z' and Z'' (ohm cm^2), "
-                              "relative to the case file", default=None),
+        "measured_csv": Field(str, "measured spectrum to fit and overlay: CSV of f (Hz), Z' and Z'' (ohm cm^2) with "
+                              "Z = dV/dI for e^(i omega t) (Z'' < 0 for a capacitor), '#' comments, relative to the case "
+                              "file; validated like the fit kind's data (at least 5 rows, ordered frequencies, Re Z >= 0)",
+                              default=None),
     }, "small-signal impedance spectra of the stack (docs/theory.md, impedance)", optional=True),
     "sweep": Table({
         "potential_V": Field(("list", float), "cathode potentials of a quasi-static sweep (start, stop)",
