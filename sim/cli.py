@@ -26,6 +26,11 @@ def _cmd_run(args):
         if args.case:
             raise SimError("give a case file or --from RESULT.h5, not both")
         case = case_from_result(args.from_result)
+        from sim.io import read_result
+        from sim.kinds import kind
+        check_rerun = getattr(kind(case.kind), "check_rerun", None)    # inputs beside the case file, unchanged
+        if check_rerun is not None:
+            check_rerun(read_result(args.from_result), case)
         if overrides:
             from sim.case import apply_overrides, parse_case_text, validate_document
             overrides = case.overrides + overrides
@@ -289,3 +294,7 @@ def main(argv=None):
     except SimError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:                 # Ctrl-C: one line; outputs are written whole or not at all
+        print("interrupted: nothing was written for the unfinished work (a sweep keeps its finished cases; "
+              "--resume goes on)", file=sys.stderr)
+        return 130

@@ -46,6 +46,8 @@ def check_file(path, what, fail=None):
         raise fail("no such file") from None
     except OSError as e:
         raise fail(f"cannot be read ({e.strerror or e})") from None
+    except ValueError:                          # a NUL byte in the name
+        raise fail("the name holds a NUL character") from None
     _check(st, LIMITS[what], fail)
     return st
 

@@ -76,6 +76,8 @@ class Field:
         elif typ is str:
             if not isinstance(v, str):
                 raise CaseError(file, key, v, f"expected {_TYPE_NAMES[str]}")
+            if "\0" in v:                      # TOML's "\u0000": no file name, title or label holds one
+                raise CaseError(file, key, v.replace("\0", "\\0"), "holds a NUL character")
             if self.choices is not None and v not in self.choices:
                 raise CaseError(file, key, v, f"must be one of {list(self.choices)}"
                                 + suggest(v, self.choices))

@@ -32,8 +32,13 @@ MIN_POINTS = 5
 #: far more than any instrument measures; a fit evaluates the model at every point
 MAX_POINTS = 20_000
 MAX_FREQUENCY_HZ = 1e13
+#: one cycle in about 30 years: nothing is measured below it; smaller is a unit or column error
+MIN_FREQUENCY_HZ = 1e-9
 #: no cell has |Z| near this (1e16 ohm cm^2 is a 1 pF/cm^2 capacitor at 1e-5 Hz); larger is a unit or column error
 MAX_OHM_CM2 = 1e16
+#: a nano-micro-ohm cm^2 is below every cell and instrument; smaller is a unit error (and squares of such residuals
+#: underflow in a least-squares fit)
+MIN_OHM_CM2 = 1e-12
 #: Z' below -REAL_TOLERANCE |Z| is not a passive cell (instrument artefacts stay far above it)
 REAL_TOLERANCE = 0.01
 CONVENTIONS = ("z_imag", "minus_z_imag")
@@ -51,7 +56,11 @@ class Spectrum:
     sha256: str = ""
 
 
-def read_spectrum(path, fail=None, convention="z_imag"):
+#: the advice for a -Z'' file where a `convention` key declares it (the fit kind)
+CONVENTION_HINT = ", or declare the file's convention (convention = \"minus_z_imag\")"
+
+
+def read_spectrum(path, fail=None, convention="z_imag", convention_hint=CONVENTION_HINT):
     """The Spectrum in file `path` (see the module docstring).  Raises fail(reason) (default: InputFileError
     naming the file) for a file that is missing, not a regular file, too large, or not a valid spectrum."""
     path = Path(path)
@@ -62,11 +71,11 @@ def read_spectrum(path, fail=None, convention="z_imag"):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise fail(f"not UTF-8 text (byte {e.start})") from None
-    s = parse_spectrum(text, fail, convention, source=str(path))
+    s = parse_spectrum(text, fail, convention, source=str(path), convention_hint=convention_hint)
     return replace(s, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def parse_spectrum(text, fail, convention="z_imag", source=""):
+def parse_spectrum(text, fail, convention="z_imag", source="", convention_hint=CONVENTION_HINT):
     """The Spectrum in CSV text; fail(reason) for anything that is not a valid spectrum."""
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}")
@@ -99,15 +108,16 @@ def parse_spectrum(text, fail, convention="z_imag", source=""):
     f, zr, zi = data[:, 0], data[:, 1], data[:, 2]
     if convention == "minus_z_imag":
         zi = -zi
-    check(f, zr, zi, fail, rows)
+    check(f, zr, zi, fail, rows, convention_hint)
     order = slice(None) if f[-1] > f[0] else slice(None, None, -1)
     z = (zr + 1j * zi) * SI["ohm cm^2"]
     return Spectrum(f[order].copy(), z[order].copy(), source)
 
 
-def check(f, z_real, z_imag, fail, rows=None):
+def check(f, z_real, z_imag, fail, rows=None, convention_hint=""):
     """Validate a spectrum given as arrays (f in Hz, Z' and Z'' in ohm cm^2); fail(reason) names the first
-    problem, by file line when `rows` (the line number of each point) is given."""
+    problem, by file line when `rows` (the line number of each point) is given; convention_hint ends the advice
+    for a -Z'' file (where the caller has a key that declares it)."""
     f, zr, zi = (np.asarray(a, float) for a in (f, z_real, z_imag))
     rows = list(rows) if rows is not None else None
 
@@ -121,9 +131,9 @@ def check(f, z_real, z_imag, fail, rows=None):
         bad = np.flatnonzero(~np.isfinite(a))
         if bad.size:
             raise fail(f"{at(bad[0])}: {name} = {a[bad[0]]} is not a finite number")
-    bad = np.flatnonzero((f <= 0) | (f > MAX_FREQUENCY_HZ))
+    bad = np.flatnonzero((f < MIN_FREQUENCY_HZ) | (f > MAX_FREQUENCY_HZ))
     if bad.size:
-        raise fail(f"{at(bad[0])}: frequency {f[bad[0]]:g} Hz is outside (0, {MAX_FREQUENCY_HZ:g}] Hz "
+        raise fail(f"{at(bad[0])}: frequency {f[bad[0]]:g} Hz is outside [{MIN_FREQUENCY_HZ:g}, {MAX_FREQUENCY_HZ:g}] Hz "
                    f"(is the first column the frequency? expected {COLUMNS})")
     step = np.sign(f[1] - f[0])
     bad = np.flatnonzero(np.sign(np.diff(f)) != step) + 1 if step else np.array([1])
@@ -136,10 +146,10 @@ def check(f, z_real, z_imag, fail, rows=None):
     bad = np.flatnonzero(mag == 0)
     if bad.size:
         raise fail(f"{at(bad[0])}: Z' = Z'' = 0 (a short circuit): not a measured impedance")
-    bad = np.flatnonzero(mag > MAX_OHM_CM2)
+    bad = np.flatnonzero((mag > MAX_OHM_CM2) | (mag < MIN_OHM_CM2))
     if bad.size:
-        raise fail(f"{at(bad[0])}: |Z| = {mag[bad[0]]:.3g} ohm cm^2 is beyond {MAX_OHM_CM2:g} ohm cm^2 "
-                   "(a unit or column error?)")
+        raise fail(f"{at(bad[0])}: |Z| = {mag[bad[0]]:.3g} ohm cm^2 is outside [{MIN_OHM_CM2:g}, {MAX_OHM_CM2:g}] "
+                   "ohm cm^2 (a unit or column error?)")
     bad = np.flatnonzero(zr < -REAL_TOLERANCE * mag)
     if bad.size:
         raise fail(f"{at(bad[0])}: Z' = {zr[bad[0]]:.4g} ohm cm^2 < 0, but a passive cell has Re Z >= 0: are the "
@@ -147,8 +157,7 @@ def check(f, z_real, z_imag, fail, rows=None):
     positive = int(np.sum(zi > 0))
     if positive > f.size / 2:
         raise fail(f"Z'' > 0 at {positive} of {f.size} points: the file looks like -Z''. Here Z = dV/dI with "
-                   "e^(i omega t), so Z'' < 0 for a capacitor: negate the third column, or declare the file's "
-                   "convention (convention = \"minus_z_imag\")")
+                   "e^(i omega t), so Z'' < 0 for a capacitor: negate the third column" + convention_hint)
 
 
 def to_csv(f, z, header_lines=()):

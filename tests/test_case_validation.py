@@ -165,3 +165,30 @@ def test_huge_grid_sweep_refused(tmp_path):
         f'[parameters."cell.loading_mg_cm2{i}"]\nrange = [1.0, 2.0]\npoints = 1000\n' for i in range(3)))
     with pytest.raises(CaseError, match="more than 1000000 cases"):
         load_sweep(s)
+
+
+def test_a_nul_character_in_any_string_is_one_clear_error(tmp_path):
+    """TOML's "\\u0000" would reach os.stat (ValueError: embedded null byte) as a file name."""
+    from sim.case import load_case
+    from sim.errors import CaseError
+    case = tmp_path / "c.toml"
+    case.write_text('kind = "polarization"\ntitle = "a\\u0000b"\n')
+    with pytest.raises(CaseError, match="'title'.*holds a NUL character"):
+        load_case(case)
+
+
+def test_a_measured_spectrum_of_a_pnp_case_is_checked_by_validate(tmp_path):
+    """`impedance.measured_csv` is read and checked when the case is loaded (`sim validate`), and the error
+    names the case file, the key, the data file and its line."""
+    from pathlib import Path
+    from sim.case import load_case
+    from sim.errors import CaseError
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "cases" / "lco_lps_impedance.toml").read_text().replace(
+        "points_per_decade = 6", 'points_per_decade = 6\nmeasured_csv = "m.csv"')
+    (tmp_path / "c.toml").write_text(text)
+    (tmp_path / "m.csv").write_text("1,1,-1\n2,1,-1\n3,1,-1\n2.5,1,-1\n5,1,-1\n6,1,-1\n")
+    with pytest.raises(CaseError) as e:
+        load_case(tmp_path / "c.toml")
+    msg = str(e.value)
+    assert "c.toml" in msg and "impedance.measured_csv" in msg and "m.csv: line 4" in msg and "convention" not in msg

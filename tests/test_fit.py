@@ -208,11 +208,13 @@ BAD = {
     "all-equal frequencies": (_csv(np.column_stack([np.full(60, 10.0), GOOD[:, 1:]])), "repeats the line before"),
     "a duplicate frequency": (_csv(np.vstack([GOOD[:30], GOOD[29:]])), "line 31: frequency"),
     "unordered frequencies": (_csv(GOOD[[0, 2, 1, 3, 4, 5, 6]]), "breaks the order"),
-    "1e308": (_csv(GOOD).replace("800", "1e308", 1), "line 1: |Z| = 1e+308 ohm cm^2 is beyond 1e+16"),
+    "1e308": (_csv(GOOD).replace("800", "1e308", 1), "line 1: |Z| = 1e+308 ohm cm^2 is outside [1e-12, 1e+16]"),
+    "1e-300 (its squares underflow in the fit)": (_csv(GOOD * [1, 1e-300, 1e-300]), "is outside [1e-12, 1e+16] ohm cm^2"),
+    "a frequency of 1e-300 Hz": (_csv(GOOD * [1e-300, 1, 1]), "line 1: frequency 1e-300 Hz is outside [1e-09, 1e+13] Hz"),
     "all zero": (_csv(GOOD * [1, 0, 0]), "a short circuit"),
     "nan": (_csv(GOOD).replace("800", "nan", 1), "line 1: Z' = nan is not a finite number"),
     "inf frequency": ("inf,1,-1\n" + _csv(GOOD[1:]), "not a finite number"),
-    "negative frequency": (_csv(GOOD * [-1, 1, 1]), "outside (0, 1e+13] Hz"),
+    "negative frequency": (_csv(GOOD * [-1, 1, 1]), "outside [1e-09, 1e+13] Hz"),
     "two columns": (_csv(GOOD[:, :2]), "line 1 has 2 values; each row is f (Hz), Z' (ohm cm^2), Z'' (ohm cm^2)"),
     "four columns": (_csv(np.column_stack([GOOD, GOOD[:, 0]])), "has 4 values"),
     "too few rows": (_csv(GOOD[:3]), "3 data rows; a spectrum needs at least 5 rows"),
@@ -319,3 +321,18 @@ def test_the_figure_overlays_data_and_fit(tmp_path):
         out = run_case(load_case(tmp_path / "fit.toml"), tmp_path / "fit.h5")
     paths = render_all(out, tmp_path / "fig", ("png",))       # through conftest's referee checks, warnings shown
     assert [p.name for p in paths] == ["fit_spectrum.png"]
+
+
+def test_a_rerun_from_the_result_refuses_changed_data(tmp_path):
+    """`sim run --from` reproduces a fit only with the bytes it was fitted to (their sha256 in fit/data_file)."""
+    from sim.cli import main
+    _spectrum(tmp_path)
+    (tmp_path / "fit.toml").write_text(FIT)
+    out = tmp_path / "r.h5"
+    assert main(["run", str(tmp_path / "fit.toml"), "-o", str(out)]) == 0
+    text = (tmp_path / "spectrum.csv").read_text().splitlines()
+    f, zr, zi = text[5].split(",")
+    text[5] = ",".join([f, repr(float(zr) * 1.01), zi])
+    (tmp_path / "spectrum.csv").write_text("\n".join(text) + "\n")
+    assert main(["run", "--from", str(out), "-o", str(tmp_path / "r2.h5")]) == 2
+    assert not (tmp_path / "r2.h5").exists()

@@ -122,15 +122,16 @@ def spectrum(params, T):
     return f, Z, p, psi, c, w
 
 
-def read_measured(path, case_dir=None):
+def read_measured(path, case_dir=None, case_file=None):
     """A measured spectrum (f in Hz, Z in ohm m^2), read and validated by `sim.spectra` (the one reader of
-    spectrum files); any problem is one CaseError on impedance.measured_csv naming the file and its line."""
+    spectrum files); any problem is one CaseError on impedance.measured_csv naming the case file, the data
+    file and its line."""
     from sim import spectra
     path = Path(path)
     if case_dir is not None and not path.is_absolute():
         path = Path(case_dir) / path
-    s = spectra.read_spectrum(path, lambda why: CaseError(None, "impedance.measured_csv", str(path),
-                                                          f"{path.name}: {why}"))
+    s = spectra.read_spectrum(path, lambda why: CaseError(case_file, "impedance.measured_csv", str(path),
+                                                          f"{path.name}: {why}"), convention_hint="")
     return s.frequency, s.z
 
 

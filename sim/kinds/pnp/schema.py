@@ -286,6 +286,10 @@ def check(params, file):
                             f"\"{name}\")")
     surface = params["surface"].get("bulk_potential_V") is not None
     ip = params["impedance"]
+    if ip.get("measured_csv") and file is not None:     # read and checked now: `validate` finds a bad file
+        from pathlib import Path
+        from sim.kinds.pnp.impedance import read_measured
+        read_measured(ip["measured_csv"], Path(file).parent, file)
     if ip.get("temperatures_K") is not None:
         f_lo, f_hi = ip.get("frequency_min_Hz"), ip.get("frequency_max_Hz")
         if f_lo is not None and f_hi is not None and f_lo >= f_hi:

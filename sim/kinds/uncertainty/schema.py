@@ -50,7 +50,8 @@ INPUT = Table({
     "mean": Field(float, "mean (normal, truncated_normal: of the untruncated normal)", default=None),
     "sd": Field(float, "standard deviation (normal, truncated_normal)", default=None, low=0.0, low_open=True),
     "median": Field(float, "median (lognormal)", default=None, low=0.0, low_open=True),
-    "sd_ln": Field(float, "standard deviation of ln x (lognormal)", default=None, low=0.0, low_open=True),
+    "sd_ln": Field(float, "standard deviation of ln x (lognormal; at most 10: e^10 per sd is already over four decades)",
+                   default=None, low=0.0, low_open=True, high=10.0),
     "peak": Field(float, "most likely value (triangular; low <= peak < high)", default=None),
 }, "one uncertain input, in the unit of its case key (the key's name says it: `_S_cm`, `_eV`, ...)")
 
