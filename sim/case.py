@@ -8,6 +8,8 @@ path, the value and the reason.  Case files are data: nothing in them is evaluat
 """
 from __future__ import annotations
 
+import re
+
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,10 +189,17 @@ def parse_override(item, file="--set"):
     return key, value
 
 
+def key_parts(key):
+    """The tables of a dotted key path, TOML's quoted keys kept whole:
+    'parameters."layers.slab.eps_r".low' -> ['parameters', 'layers.slab.eps_r', 'low']."""
+    return [m.group(1) if m.group(1) is not None else m.group(2).strip()
+            for m in re.finditer(r'"([^"]*)"|([^."]+)', key)]
+
+
 def apply_overrides(doc, overrides, file="--set"):
     """Set each dotted key path of `overrides` in the parsed case document (tables are created)."""
     for key, value in overrides or []:
-        parts = [p.strip('"') for p in key.split(".")]
+        parts = key_parts(key)
         d = doc
         for p in parts[:-1]:
             nxt = d.setdefault(p, {})

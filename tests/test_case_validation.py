@@ -192,3 +192,12 @@ def test_a_measured_spectrum_of_a_pnp_case_is_checked_by_validate(tmp_path):
         load_case(tmp_path / "c.toml")
     msg = str(e.value)
     assert "c.toml" in msg and "impedance.measured_csv" in msg and "m.csv: line 4" in msg and "convention" not in msg
+
+
+def test_a_quoted_dotted_key_is_one_table_in_set_overrides():
+    """--set 'parameters."layers.slab.eps_r".low=5' reaches the fit parameter named by the quoted key."""
+    from sim.case import apply_overrides, key_parts
+    assert key_parts('parameters."layers.slab.eps_r".low') == ["parameters", "layers.slab.eps_r", "low"]
+    assert key_parts("layers.sse.eps_r") == ["layers", "sse", "eps_r"]
+    doc = apply_overrides({"parameters": {"layers.slab.eps_r": {"low": 3.0}}}, [('parameters."layers.slab.eps_r".low', 5.0)])
+    assert doc == {"parameters": {"layers.slab.eps_r": {"low": 5.0}}}
