@@ -25,12 +25,14 @@ from sim.figures.style import EXCESS_R, NEGATIVE_EXCESS, PALETTE, label, save, s
 
 ROOT = Path(__file__).resolve().parents[2]          # the repository: cases/ lives beside sim/
 #: (label, material, case key path, low, high): uncertain inputs of the LCO | LPS case
-SENSITIVITY = [
+SENSITIVITY = [     # the ranges of the materials database (`sim materials`), the cathode split 0 ... 1
     ("Li$^+$ level of LCO, −0.6 … −0.1 eV", ("materials", "LCO", "mu0_li_eV"), -0.6, -0.1),
+    ("Frenkel energy of LCO, 0 … 0.5 eV", ("materials", "LCO", "frenkel_energy_eV"), 0.0, 0.5),
+    ("Li diffusivity of LCO, 10⁻¹³ … 10⁻⁸ cm²/s", ("materials", "LCO", "li_diffusivity_cm2_s"), 1e-13, 1e-8),
     ("Frenkel energy of LPS, 0 … 0.3 eV", ("materials", "LPS", "frenkel_energy_eV"), 0.0, 0.3),
-    ("saturation α of LPS, 0.05 … 0.5", ("materials", "LPS", "saturation_alpha"), 0.05, 0.5),
+    ("saturation α of LPS, 0.05 … 1", ("materials", "LPS", "saturation_alpha"), 0.05, 1.0),
     ("σ of LPS, 1×10⁻⁴ … 4×10⁻⁴ S/cm", ("materials", "LPS", "conductivity_S_cm"), 1e-4, 4e-4),
-    ("ε$_r$ of LPS, 8 … 10", ("materials", "LPS", "eps_r"), 8.0, 10.0),
+    ("ε$_r$ of LPS, 7 … 12", ("materials", "LPS", "eps_r"), 7.0, 12.0),
     ("D(V$_{Li}'$)/D(Li$_i^\\bullet$) of LPS, 0.1 … 10", ("materials", "LPS", "vacancy_diffusivity_ratio"), 0.1, 10.0),
     ("ionic share of −eΔU, lattice gas … all", ("cathode", "ionic_fraction"), None, 1.0),
 ]
@@ -69,6 +71,25 @@ def with_vacancy_law(params, law):
     for layer in q["layers"].values():
         layer.setdefault("species", {}).setdefault("V_Li", {})["mobility"] = law
     return q
+
+
+def side_table(cases=("lco_lps.toml", "lco_lno_lps.toml"), potentials=(3.88, 4.2, 4.4)):
+    """Print every interface side (potential drop (V), excess resistance (ohm cm^2), 1 % thickness (nm)) and the
+    totals of each case at each potential: the numbers of docs/validation.md's defect-model table."""
+    for name in cases:
+        prm = _params(name)
+        for U in potentials:
+            p, psi, c, st = solve(prm, U)
+            ev = obs.evaluate(p, psi, c, w=st.w)
+            sides = []
+            for i in ev["interfaces"]:
+                for side in ("left", "right"):
+                    d = i[side]
+                    sides.append(f"{i['name']} {side}: {d['potential_drop']:+.3f} V, {d['excess_resistance'] / SI['ohm cm^2']:+.3g}, "
+                                 f"{d['thickness_1pct'] * 1e9:.3f} nm")
+            print(f"  {name:18s} {U:.2f} V | " + " | ".join(sides) + f" | total excess "
+                  f"{ev['total_excess_resistance'] / SI['ohm cm^2']:.3g}, total interfacial "
+                  f"{ev['total_interfacial_resistance'] / SI['ohm cm^2']:.3g} ohm cm^2")
 
 
 def mobility_law_table(cases=("lco_lps.toml", "lco_lno_lps.toml"), potentials=(3.88, 4.2, 4.4)):
@@ -169,7 +190,7 @@ def main(out_dir="docs/figures"):
         ax.axvline(r0, color="k", lw=0.8, label=f"default: {r0:.2g} Ω cm²")
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         vals = np.array([[r[1], r[2]] for r in rows])
-        note = value_scale(ax, vals, "x", "Ω cm²", floor_decades=5)    # some ends are negative: accumulation conducts better than bulk
+        note = value_scale(ax, vals, "x", "Ω cm²", floor_decades=9)    # some ends are negative: accumulation conducts better than bulk
         ax.set_xmargin(0.04)                          # the end markers inside the frame, not cut by it
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_xlabel(label(f"total {EXCESS_R} at 4.2 V, LCO | LPS", "Ω cm²"))
@@ -179,6 +200,8 @@ def main(out_dir="docs/figures"):
         print(f"sensitivity at 4.2 V (default {r0:.3g} ohm cm^2):")
         for name, lo, hi in rows:
             print(f"  {name}: {lo:.3g} .. {hi:.3g}")
+        print("interface sides (potential drop, excess resistance in ohm cm^2, 1 % thickness):")
+        side_table()
         # 4. the vacancies' mobility law
         print("mobility law of V_Li' (case, law, U (V), LPS-side excess, total excess, total interfacial; ohm cm^2):")
         for case, law, U, r_sse, r_tot, r_int in mobility_law_table():

@@ -16,7 +16,10 @@ def _variants(result):
     k = 0
     while f"design_map/variant_{k}/max_thickness" in result:
         g = f"design_map/variant_{k}"
-        yield (str(result.value(f"{g}/name")), result.value(f"{g}/max_thickness"),
+        name = str(result.value(f"{g}/name"))
+        for tail in (" space-charge layers", " space-charge layer"):    # a case title: R_int also holds buffer bulk
+            name = name[:-len(tail)] if name.endswith(tail) else name
+        yield (name, result.value(f"{g}/max_thickness"),
                float(result.value(f"{g}/interfacial_asr")))
         k += 1
 
@@ -64,7 +67,7 @@ def render(result, out_dir, formats):
         else:
             for k, (n, lmax, R) in enumerate(drawn):
                 ax.plot(sig, lmax, color=PALETTE[(1 + k) % len(PALETTE)], lw=1.2, ls=("-", "--", ":", "-.")[k % 4],
-                        label=f"polarization limit, {n} (R$_{{int}}$ = {R:.2g} Ω cm²)")
+                        label=f"polarization limit, {n} (R$_{{int}}$ = {R:.2g} Ω cm²: SCL excess + buffer bulk)")
         if variants:            # grey out what no stack makes feasible: the feasible region keeps its colour
             # feasible for this map: at least the LIB's value of this quantity, within a stack's L_max
             above = E.value.T >= ref

@@ -67,7 +67,9 @@ def relaxation_frequencies(p, electrodes, arcs=False):
     sigma / (2 pi eps); transport through each layer, D / (2 pi L^2) of its slowest ionic carrier; with
     blocking electrodes, the charging of the double layers, D / (2 pi lambda L).  arcs: only the processes
     that can give an arc of their own, for naming fitted blocks: chemical diffusion (transport through a
-    layer) needs a mixed conductor, so a layer without electrons has its bulk arc alone."""
+    layer) needs a mixed conductor, so a layer without electrons has its bulk arc alone; in a mixed conductor
+    the electrons short the geometric capacitance, so its ionic resistance shows as diffusion alone (a
+    transmission line, which a circuit of RC blocks may split into several arcs, all named after it)."""
     sigma = obs.bulk_conductivity(p)
     eps = VACUUM_PERMITTIVITY * p.eps_r
     lam = p.debye_length()
@@ -76,10 +78,10 @@ def relaxation_frequencies(p, electrodes, arcs=False):
         cells = p.mesh.layer_of_cell == k
         j = int(np.flatnonzero(cells)[0])
         L = float(np.sum(p.mesh.widths[cells]))
-        if sigma[j] > 0:
-            out[f"bulk of {name}"] = float(sigma[j] / (2 * np.pi * eps[j]))
         ionic = [s for s in range(p.n_species) if p.present[s, j] and p.species[s] != "e"]
         mixed = any(p.present[s, j] and p.species[s] == "e" for s in range(p.n_species))
+        if sigma[j] > 0 and not (arcs and mixed):    # electrons short a mixed conductor's geometric arc
+            out[f"bulk of {name}"] = float(sigma[j] / (2 * np.pi * eps[j]))
         if ionic:
             D = min(float(p.D[s, j]) for s in ionic)
             if mixed or not arcs:

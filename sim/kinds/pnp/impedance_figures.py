@@ -174,9 +174,12 @@ def _elements(result):
     for k in result.groups(f"{PREFIX}/fit_resistance"):
         q = result[f"{PREFIX}/fit_resistance/{k}"]
         origin = next((str(q.attrs[a]) for a in ORIGIN_ATTRS if q.attrs.get(a)), None)
-        se = [result[f"{PREFIX}/{g}/fit/{k}"].attrs.get("standard_error", np.nan) if f"{PREFIX}/{g}/fit/{k}" in result
-              else np.nan for g in groups]
-        se = np.asarray(se, float) if len(se) == len(np.atleast_1d(q.value)) else None
+        if f"{PREFIX}/fit_resistance_error/{k}" in result:       # the errors the stored E_a was weighted with
+            se = np.asarray(result.value(f"{PREFIX}/fit_resistance_error/{k}"), float)
+        else:
+            se = [result[f"{PREFIX}/{g}/fit/{k}"].attrs.get("standard_error", np.nan) if f"{PREFIX}/{g}/fit/{k}" in result
+                  else np.nan for g in groups]
+            se = np.asarray(se, float) if len(se) == len(np.atleast_1d(q.value)) else None
         out.append((k, origin, np.asarray(q.value, float), se))
     return out
 
@@ -194,6 +197,7 @@ def _arrhenius_panel(ax, r, colors, notes):
     x = 1000.0 / T
     xs = np.linspace(x.min(), x.max(), 50)
     for k, origin, R, se in _elements(r):
+        key = k
         col = colors[(origin or (_name(r), k))]
         k = _process_words(r, k)                      # a process in words and materials, not as a key
         origin = _process_words(r, origin) if origin else None
@@ -202,6 +206,9 @@ def _arrhenius_panel(ax, r, colors, notes):
             notes.append(f"{_name(r)}, {k}: no positive fitted value")
             continue
         Ea, dEa, lnA = arrhenius_fit(T, R, se)
+        stored = f"{PREFIX}/activation_energy/{key}"
+        if stored in r:                                   # the result's own E_a and error: the page and the file agree
+            Ea, dEa = float(r.value(stored)), float(r[stored].attrs.get("standard_error", dEa))
         what = f"{k} ({origin})" if origin and origin != k else k
         # decimals down to the error's first significant digit (at least two, at most four)
         nd = int(np.clip(1 - np.floor(np.log10(dEa)), 2, 4)) if np.isfinite(dEa) and dEa > 0 else 2
@@ -242,7 +249,7 @@ def arrhenius(results, out_dir, formats, name="impedance_arrhenius"):
         if len(results) > 1:
             ax.set_title(_name(r), fontsize=7)
     axes[0][0].set_ylabel(label("resistance", "Ω cm²"))
-    head = "fitted circuit resistances; bars: standard errors of the fits; lines: Arrhenius fits"
+    head = "fitted circuit resistances; bars: standard errors of the fits (most hidden by the markers); lines: Arrhenius fits"
     fig.suptitle("\n".join([head] + notes), fontsize=7)
     return save(fig, out_dir, name, formats)
 
