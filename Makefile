@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all venv clean docs-figures
+.PHONY: demo test test-slow test-all venv clean docs-figures
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,18 @@ demo: $(STAMP)
 docs-figures: $(STAMP)
 	$(PY) -m sim.verification all docs/figures
 
+# the default suite on up to 4 worker processes (pytest-xdist; a test file stays on one worker, so the
+# session fixtures it shares are built once per worker)
+XDIST  := -n auto --maxprocesses=4 --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q $(XDIST) -m slow
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m ''
+	$(PY) -m pytest -q $(XDIST) -m ''
 
 clean:
 	rm -rf results

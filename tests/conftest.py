@@ -42,7 +42,8 @@ def _cases():  # noqa: D103
 
 #: uncertainty studies on their smallest designs: Sobol' for the resistances, Morris for the separator (so that
 #: both methods' outputs are in the demo results)
-UNCERTAINTY = {"uncertainty_rscl": [("samples", 2)], "uncertainty_separator": [("method", "morris"), ("samples", 4)]}
+UNCERTAINTY = {"uncertainty_rscl": [("samples", 2), ('fixed."sweep.points"', 3)],
+               "uncertainty_separator": [("method", "morris"), ("samples", 4)]}
 
 
 def _overrides(path):
@@ -61,12 +62,28 @@ def _overrides(path):
     return out
 
 
+def _run_demo(out):
+    out.mkdir(parents=True, exist_ok=True)
+    return {path.stem: run_case(load_case(path, _overrides(path)), out / f"{path.stem}.h5") for path in _cases()}
+
+
 @pytest.fixture(scope="session")
 def demo_results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    results = {}
-    for path in _cases():
-        results[path.stem] = run_case(load_case(path, _overrides(path)), out / f"{path.stem}.h5")
-    return out, results
+    """(folder, {case stem: result path}): every shipped case, coarse, run once per test session; under
+    pytest-xdist the first worker to ask runs them and the others wait for it and read its files (which
+    no test writes to)."""
+    import fcntl
+    import os
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("demo")
+        return out, _run_demo(out)
+    shared = tmp_path_factory.getbasetemp().parent          # common to the session's workers
+    out = shared / "demo"
+    with open(shared / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "complete").exists():
+            _run_demo(out)
+            (out / "complete").touch()
+    return out, {path.stem: out / f"{path.stem}.h5" for path in _cases()}
 
 

@@ -4,6 +4,8 @@ import importlib.util
 import json
 import os
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -14,6 +16,8 @@ def load_bench():
     return mod
 
 
+# slow: every benchmark script end to end (~35 s); benchmarks/run.py is their real run
+@pytest.mark.slow
 def test_benchmarks_run_on_tiny_sizes(tmp_path):
     mod = load_bench()
     md = tmp_path / "p.md"

@@ -12,8 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 from conftest import COARSE  # noqa: E402
 
 
-def test_every_demo_figure_passes_the_referee_checks(demo_results):
-    out, results = demo_results
+# slow: draws every demo figure (~70 s); the default run referees every figure the other tests draw
+@pytest.mark.slow
+def test_every_demo_figure_passes_the_referee_checks(demo_results, tmp_path):
+    _, results = demo_results
+    out = tmp_path
     names = set()
     for stem, h5 in results.items():
         names |= {Path(p).name for p in render_all(h5, out / stem, ("png",))}

@@ -175,6 +175,8 @@ def _ok_cases(samples_dir):
     return n
 
 
+# slow: the shipped study on a process pool, killed and resumed (~25 s); tests/test_reliability.py kills and resumes a sweep by default
+@pytest.mark.slow
 def test_shipped_study_runs_on_two_processes_and_resumes_after_sigkill(tmp_path):
     """cases/uncertainty_rscl.toml with N = 2 (and 2 of its 6 potentials) on a process pool of 2 workers,
     killed (SIGKILL) once some runs are stored: run again, it computes only the rest (the stored runs keep

@@ -9,7 +9,7 @@ or, when a closed system adds dense inventory rows, by sparse LU.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -279,6 +279,12 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None)
     stats = SolveStats()
     t0 = time.perf_counter()
     g = op.geometry(problem)
+    if start is None and problem.kinetics:
+        # zero net Butler-Volmer flux <=> equal electrochemical potentials across the face: the
+        # equilibrium is that of the ideal interface, a far better start than continuation from lam = 0
+        ideal = solve_equilibrium(replace(problem, kinetics=None), opts, newton_fn=newton_fn, seed=seed)
+        start = (ideal[0], ideal[1], ideal[2].w)
+        stats.predictor_iterations = ideal[2].predictor_iterations
     if start is not None:
         try:
             w0 = start[2] if len(start) > 2 else None
