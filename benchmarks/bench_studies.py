@@ -245,6 +245,19 @@ def _dask_here(x):
     return "/".join(str(run.get("last_run", {}).get("in_submitting_process", "?")) for run in x["runner"])
 
 
+def _ran_serially(name, e, control):
+    """Why `dask` missed when it started no cluster: it ran the serial code, so its ratio is serial against
+    serial (empty when a cluster ran cases)."""
+    if name != "dask" or any(run.get("last_run", {}).get("on_workers", 1) for run in e["runner"]):
+        return ""
+    why = ("no cluster was started (the first case's time put the sweep's work below DASK_MIN_WORK_S), so every "
+           "case ran in the submitting process, as serially: the ratio is serial against serial")
+    if control:
+        why += (f", and serial against itself in the same rounds gave {control['speedup_vs_serial']:.2f}× "
+                f"({_spread(control)})")
+    return why
+
+
 def report_shipped_sweeps(r):
     L = [f"`sim sweep cases/sweeps/<file> --executor E -j 2`, a fresh interpreter per run (imports, validation, "
          "the pool's or cluster's start and the HDF5 file included), medians of "
@@ -252,7 +265,8 @@ def report_shipped_sweeps(r):
          "rounds' own ratios (serial / executor); 'serial again' is serial once more in the same rounds, a control "
          "for how far the machine's drift alone moves a ratio. `dask` starts a LocalCluster for the sweep (its workers forked from "
          "a fork server that imported Dask and sim once) while the submitting process computes cases, or no "
-         "cluster when other processes leave fewer than 1.5 cores free (MIN_FREE_CORES); `dask@cluster` uses a cluster started "
+         "cluster when other processes leave fewer than 1.5 cores free (MIN_FREE_CORES) or when the first case's "
+         "time puts the sweep's work below 20 s (DASK_MIN_WORK_S); `dask@cluster` uses a cluster started "
          "before the timing and passed by `--scheduler`. 'Idle cores' is what the whole machine left idle "
          f"during the runs (of {os.cpu_count()}); 'CPU' is the CPU time of the run's waited-for processes (a "
          "Dask cluster's workers are not among them).", "",
@@ -278,7 +292,7 @@ def targets_shipped_sweeps(r):
             if name in x:
                 e = x[name]
                 out.append(Target(f"{sweep}: {name} vs serial (never slower)", e["speedup_vs_serial"], 1.0,
-                                  why=_busy_why(e, x.get(CONTROL))))
+                                  why=_busy_why(e, x.get(CONTROL)) or _ran_serially(name, e, x.get(CONTROL))))
         for name in ("processes", "dask@cluster"):
             if name in x:
                 e = x[name]

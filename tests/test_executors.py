@@ -81,9 +81,11 @@ def test_process_pool_forks_no_more_workers_than_cases(tmp_path):
 
 
 def test_dask_local_cluster_starts_while_this_process_computes(tmp_path, monkeypatch):
-    """The first case runs here while the cluster starts (held back until it is done); the workers get
-    the other five; the numbers equal the serial run's."""
+    """The first case runs here and times the work; the cluster starts only then, and one more case runs
+    here while it starts (held back until that case is done); the workers get the other four; the numbers
+    equal the serial run's."""
     pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(runner, "DASK_MIN_WORK_S", 0.0)       # these cases take milliseconds
     sweep = write_sweep(tmp_path)
     run_sweep(sweep, tmp_path / "serial.h5", executor="serial", progress=False)
     first_done = threading.Event()
@@ -95,7 +97,8 @@ def test_dask_local_cluster_starts_while_this_process_computes(tmp_path, monkeyp
 
     def here(*case):
         out = compute_here(*case)
-        first_done.set()
+        if any(t.name == "sim-dask-start" for t in threading.enumerate()):
+            first_done.set()                # a case computed while the cluster starts
         while any(t.name == "sim-dask-start" and t.is_alive() for t in threading.enumerate()):
             time.sleep(0.01)                # until the cluster is up: the rest is the workers'
         return out
@@ -105,7 +108,7 @@ def test_dask_local_cluster_starts_while_this_process_computes(tmp_path, monkeyp
     monkeypatch.setattr(runner, "free_cores", lambda since: 2.0)
     table = run_sweep(sweep, tmp_path / "dask.h5", executor="dask", jobs=2, progress=False)
     assert list(table["status"]) == ["ok"] * 6
-    assert runner.LAST_RUN["in_submitting_process"] == 1 and runner.LAST_RUN["on_workers"] == 5
+    assert runner.LAST_RUN["in_submitting_process"] == 2 and runner.LAST_RUN["on_workers"] == 4
     same_cases(tmp_path, "serial.h5", "dask.h5", 6)
 
 
@@ -116,6 +119,7 @@ def test_dask_local_cluster_starts_while_this_process_computes(tmp_path, monkeyp
 def test_dask_without_a_local_cluster_computes_every_case_here(tmp_path, monkeypatch, capsys, free, start_error, said):
     pytest.importorskip("dask.distributed")
     sweep = write_sweep(tmp_path)
+    monkeypatch.setattr(runner, "DASK_MIN_WORK_S", 0.0)
 
     def start(workers, kind=None):
         if start_error is None:
@@ -129,3 +133,19 @@ def test_dask_without_a_local_cluster_computes_every_case_here(tmp_path, monkeyp
     assert list(table["status"]) == ["ok"] * 6
     assert runner.LAST_RUN["in_submitting_process"] == 6 and runner.LAST_RUN["on_workers"] == 0
     assert said in capsys.readouterr().out
+
+
+def test_dask_starts_no_local_cluster_for_less_work_than_it_costs(tmp_path, monkeypatch, capsys):
+    """Six cases of milliseconds: the first one's time says the rest is far below DASK_MIN_WORK_S, so no
+    cluster is started (nor Dask imported) and the cases run here, with a line saying why."""
+    sweep = write_sweep(tmp_path)
+
+    def start(workers, kind=None):
+        raise AssertionError("a cluster was started for milliseconds of work")
+
+    monkeypatch.setattr(runner, "start_local_cluster", start)
+    monkeypatch.setattr(runner, "free_cores", lambda since: 2.0)
+    table = run_sweep(sweep, tmp_path / "d.h5", executor="dask", jobs=2, progress=False)
+    assert list(table["status"]) == ["ok"] * 6
+    assert runner.LAST_RUN["in_submitting_process"] == 6 and runner.LAST_RUN["on_workers"] == 0
+    assert "too little for a local cluster to pay for its start" in capsys.readouterr().out

@@ -36,6 +36,10 @@ CLOSED_FORM_KINDS = ("polarization", "energy_density")     # cases of microsecon
 #: cores other processes must leave free (`free_cores`) for `auto` to start a pool and `dask` a LocalCluster:
 #: a second worker gains only what the rest of the machine leaves idle (Linux shares CPU between sessions)
 MIN_FREE_CORES = 1.5
+#: serial work (s, estimated from the first case) below which `dask` starts no LocalCluster: measured on 2 cores,
+#: a cluster started for sweeps of 6 s and 11 s of serial work made them 0.84x and 0.96x as fast as serial (its
+#: start, Dask's import and the hand-over cost more than two workers save; docs/performance.md, section 10)
+DASK_MIN_WORK_S = 20.0
 
 
 def run_one(doc, name, validated=None, keep=None):
@@ -264,9 +268,11 @@ def start_local_cluster(workers, kind=None):
 
 
 def _dask_local(todo, sweep, jobs, since=None):
-    """Dask on a LocalCluster started for this sweep.  It starts in a thread while this process computes
-    cases itself, one at a time; once the workers are up, the remaining cases go to them.  So the cluster's
-    start (1-2 s, more on a busy machine) is never waited for: a sweep shorter than it runs as serially.
+    """Dask on a LocalCluster started for this sweep.  This process computes the first case and, from its
+    time, estimates the rest: below DASK_MIN_WORK_S the cluster would cost more than it saves, and the rest
+    runs here.  Otherwise the cluster starts in a thread while this process computes cases itself, one at a
+    time; once the workers are up, the remaining cases go to them.  So the cluster's start (1-2 s, more on a
+    busy machine) is never waited for.
     When other processes leave fewer than two cores free (`free_cores`), no cluster is started: its start
     costs about 1.5 s of CPU, which extra workers sharing the CPU of one process never pay back; nor is Dask
     imported then (a second of CPU)."""
@@ -277,6 +283,30 @@ def _dask_local(todo, sweep, jobs, since=None):
               "--scheduler is always used)")
         LAST_RUN.update(executor="dask", free_cores=round(free, 2), in_submitting_process=len(todo), on_workers=0)
         yield from _serial(todo, sweep)
+        return
+    todo = list(todo)
+    LAST_RUN.update(executor="dask", in_submitting_process=0, on_workers=0)
+
+    def compute_here():
+        i = todo.pop(0)
+        doc, validated = sweep.take_validated(i)
+        result = run_one(doc, _case_name(sweep, i), validated, sweep.keep)
+        LAST_RUN["in_submitting_process"] += 1
+        return i, result
+
+    if not todo:
+        return
+    t0 = time.perf_counter()
+    yield compute_here()                 # times the work: is it worth a cluster?
+    rest_s = len(todo) * (time.perf_counter() - t0)
+    if todo and rest_s < DASK_MIN_WORK_S:
+        print(f"dask: the other {len(todo)} case(s) need about {rest_s:.1f} s here, too little for a local "
+              f"cluster to pay for its start (below {DASK_MIN_WORK_S:g} s): they run in this process (a cluster "
+              "you start and pass by --scheduler is always used)")
+        while todo:
+            yield compute_here()
+        return
+    if not todo:                         # the first case was the only one
         return
     print("dask: starting a local cluster for this sweep (1-2 s; this process computes cases meanwhile); "
           "to reuse one across sweeps, start `dask scheduler` and `dask worker ADDRESS --nworkers N "
@@ -292,16 +322,6 @@ def _dask_local(todo, sweep, jobs, since=None):
 
     thread = threading.Thread(target=start, name="sim-dask-start", daemon=True)
     thread.start()
-    todo = list(todo)
-    LAST_RUN.update(executor="dask", in_submitting_process=0, on_workers=0)
-
-    def compute_here():
-        i = todo.pop(0)
-        doc, validated = sweep.take_validated(i)
-        result = run_one(doc, _case_name(sweep, i), validated, sweep.keep)
-        LAST_RUN["in_submitting_process"] += 1
-        return i, result
-
     try:
         while todo and thread.is_alive():
             yield compute_here()
