@@ -298,15 +298,15 @@ def _dask_local(todo, sweep, jobs, since=None):
         return
     t0 = time.perf_counter()
     yield compute_here()                 # times the work: is it worth a cluster?
+    if not todo:                         # the first case was the only one
+        return
     rest_s = len(todo) * (time.perf_counter() - t0)
-    if todo and rest_s < DASK_MIN_WORK_S:
+    if rest_s < DASK_MIN_WORK_S:
         print(f"dask: the other {len(todo)} case(s) need about {rest_s:.1f} s here, too little for a local "
               f"cluster to pay for its start (below {DASK_MIN_WORK_S:g} s): they run in this process (a cluster "
               "you start and pass by --scheduler is always used)")
         while todo:
             yield compute_here()
-        return
-    if not todo:                         # the first case was the only one
         return
     print("dask: starting a local cluster for this sweep (1-2 s; this process computes cases meanwhile); "
           "to reuse one across sweeps, start `dask scheduler` and `dask worker ADDRESS --nworkers N "
