@@ -3,6 +3,7 @@ with the native one (no residual, Jacobian, Newton, predictor or time stepper), 
 same mesh — closely enough that a changed native flux discretization is seen."""
 import ast
 import copy
+import functools
 import os
 import sys
 
@@ -91,14 +92,10 @@ def _transient(newton_fn=None, steps=1):
     return run, c0
 
 
-_FIPY_STEPS = []
-
-
+@functools.cache
 def _fipy_transient():
     """`_transient` by FiPy with the shipped laws, computed once per session (its FiPy sweeps take seconds)."""
-    if not _FIPY_STEPS:
-        _FIPY_STEPS.append(_transient(make_fipy_newton()))
-    return _FIPY_STEPS[0]
+    return _transient(make_fipy_newton())
 
 
 def test_fipy_time_steps_agree_with_native():

@@ -26,7 +26,7 @@ def test_every_kind_opens_in_xarray_with_every_axis_labelled(demo_results):
     dataset has an axis without a dimension scale; sim.open gives the DataTree (one result per kind) and
     the file still verifies afterwards.  (open_dataset of single groups: the tests below.)"""
     _, results = demo_results
-    kinds, opened = set(), set()
+    kinds = set()
     for stem, path in results.items():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -35,11 +35,10 @@ def test_every_kind_opens_in_xarray_with_every_axis_labelled(demo_results):
         with h5py.File(path) as f:
             f.visititems(lambda n, o: unlabelled.append(n) if isinstance(o, h5py.Dataset) and o.ndim
                          and not o.is_scale and any(len(d) == 0 for d in o.dims) else None)
-            f_kind = f.attrs["kind"]
-            kinds.add(f_kind)
+            kind = f.attrs["kind"]
         assert not unlabelled, f"{stem}: datasets without dimensions: {unlabelled}"
-        if f_kind not in opened:                                # the results API, once per kind
-            opened.add(f_kind)
+        if kind not in kinds:                                   # the results API, once per kind
+            kinds.add(kind)
             assert isinstance(sim.open(path).to_xarray(), xr.DataTree)
         read_result(path)                                       # seal and digests still verify
     assert kinds == {"pnp", "energy_density", "polarization", "design_map", "uncertainty", "fit"}

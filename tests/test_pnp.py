@@ -197,9 +197,8 @@ def test_newton_solves_are_backward_stable(closed):
     from dataclasses import replace
     from sim.kinds.pnp.build import build_problem, galvanostatic_problem
     from sim.pnp.newton import newton_step_matrix, solve_linear
-    prm = copy.deepcopy(load_case(os.path.join(ROOT, "cases", "lco_lps.toml")).params)
-    prm["mesh"].update(h_min_m=5e-12, h_max_m=2e-9, growth=1.2)
-    p = build_problem(prm, potential_V=4.1)
+    from conftest import COARSE
+    p = build_problem(load_case(os.path.join(ROOT, "cases", "lco_lps.toml"), COARSE).params, potential_V=4.1)
     psi, c, st = solve_equilibrium(p)
     if closed:                       # the inventory rows are dense: banded LUs and a Woodbury correction
         p = replace(galvanostatic_problem(p), inventory_c=c)

@@ -124,11 +124,13 @@ def test_butler_volmer_kinetic_drop_matches_analytic():
         layer["carriers"] = "single"
     p = galvanostatic_problem(build_problem(prm, potential_V=3.9))
     psi0, c0, stats = solve_equilibrium(p)
-    assert stats.newton_iterations < 20     # from the ideal interface's state (continuation from lam = 0: 3758)
     # equilibrium is unchanged by the kinetics
     p_ideal = replace(p, kinetics=None)
-    psi_i, c_i, _ = solve_equilibrium(p_ideal)
+    psi_i, c_i, ideal = solve_equilibrium(p_ideal)
     assert np.max(np.abs(c0 - c_i) / p.c_max) < 1e-10
+    # and is found from the ideal interface's state: a few Newton iterations more than that solve
+    # (continuation from lam = 0 took 3758)
+    assert stats.newton_iterations <= ideal.newton_iterations + 3
     J = 10.0
     psi, c, _ = tr.integrate(p, psi0, c0, tr.Galvanostatic(J, obs.li_index(p)), 1.0)
     kin = obs.voltage_breakdown(p, psi, c, J)["interfaces"][0]["kinetic"]

@@ -285,6 +285,7 @@ def solve_equilibrium(problem, opts=None, start=None, newton_fn=None, seed=None)
         ideal = solve_equilibrium(replace(problem, kinetics=None), opts, newton_fn=newton_fn, seed=seed)
         start = (ideal[0], ideal[1], ideal[2].w)
         stats.predictor_iterations = ideal[2].predictor_iterations
+        stats.newton_iterations = ideal[2].newton_iterations          # the cost of both solves
     if start is not None:
         try:
             w0 = start[2] if len(start) > 2 else None
